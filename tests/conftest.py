@@ -1,0 +1,33 @@
+"""Shared fixtures live in tests/fixtures/*.py, one module per real server or resource."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = [
+    "tests.fixtures.postgres",
+    "tests.fixtures.s3",
+    "tests.fixtures.rtsp",
+]
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(__import__("os").environ.get("SITEAUDIT_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"../shared not found at {SHARED} (set SITEAUDIT_SHARED)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def videos(shared_dir: Path) -> Path:
+    return shared_dir / "videos"
+
+
+@pytest.fixture(scope="session")
+def dataset_dir(shared_dir: Path) -> Path:
+    return shared_dir / "datasets" / "construction-site-safety"
