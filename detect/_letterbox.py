@@ -1,0 +1,58 @@
+"""Letterbox resize exactly as Ultralytics' LetterBox does, and the inverse mapping for boxes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+PAD_VALUE = 114
+
+
+@dataclass(frozen=True, slots=True)
+class Letterbox:
+    """How one original image was placed into the square model input: scale first, then pad."""
+
+    scale: float
+    pad_x: int
+    pad_y: int
+    width: int
+    height: int
+
+    def to_original(self, xyxy: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Map boxes from model-input pixels back to original pixels, clipped to the image."""
+        out = xyxy.astype(np.float32, copy=True)
+        out[:, [0, 2]] = (out[:, [0, 2]] - self.pad_x) / self.scale
+        out[:, [1, 3]] = (out[:, [1, 3]] - self.pad_y) / self.scale
+        out[:, [0, 2]] = out[:, [0, 2]].clip(0, self.width)
+        out[:, [1, 3]] = out[:, [1, 3]].clip(0, self.height)
+        return out
+
+    def to_input(self, xyxy: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Map boxes from original pixels into model-input pixels (used by tests and eval)."""
+        out = xyxy.astype(np.float32, copy=True)
+        out[:, [0, 2]] = out[:, [0, 2]] * self.scale + self.pad_x
+        out[:, [1, 3]] = out[:, [1, 3]] * self.scale + self.pad_y
+        return out
+
+
+def letterbox(image: npt.NDArray[np.uint8], size: int) -> tuple[npt.NDArray[np.uint8], Letterbox]:
+    """Resize keeping aspect ratio into a `size`x`size` canvas, centred, padded with grey 114.
+
+    Rounding follows Ultralytics (round the scaled size, split the padding with a -0.1/+0.1 bias) so
+    boxes agree with `YOLO.predict` to the pixel.
+    """
+    height, width = image.shape[:2]
+    scale = min(size / height, size / width)
+    new_w, new_h = round(width * scale), round(height * scale)
+    half_dw, half_dh = (size - new_w) / 2, (size - new_h) / 2
+    top, bottom = round(half_dh - 0.1), round(half_dh + 0.1)
+    left, right = round(half_dw - 0.1), round(half_dw + 0.1)
+    resized = image if (new_w, new_h) == (width, height) else cv2.resize(image, (new_w, new_h))
+    padded = cv2.copyMakeBorder(
+        resized, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE, PAD_VALUE, PAD_VALUE)
+    )
+    # Ultralytics' scale_boxes recomputes the pad from the gain; for a square target that equals left/top.
+    return np.asarray(padded, dtype=np.uint8), Letterbox(scale, left, top, width, height)
