@@ -1,0 +1,52 @@
+"""SQLAlchemy models; importing this package registers every table on Base.metadata."""
+
+from audit_api.models.audit import AuditLog
+from audit_api.models.base import (
+    ActionStatus,
+    Base,
+    CameraKind,
+    ClipKind,
+    EventStatus,
+    Role,
+    Verdict,
+    utcnow,
+)
+from audit_api.models.events import Alert, Clip, CorrectiveAction, Event, EventViolation, Review, SignOff
+from audit_api.models.people import User, supervised_sites
+from audit_api.models.sites import (
+    Calibration,
+    Camera,
+    CameraHealthInterval,
+    RuleConfig,
+    Site,
+    UnmonitoredInterval,
+    Zone,
+)
+
+__all__ = [
+    "ActionStatus",
+    "Alert",
+    "AuditLog",
+    "Base",
+    "Calibration",
+    "Camera",
+    "CameraHealthInterval",
+    "CameraKind",
+    "Clip",
+    "ClipKind",
+    "CorrectiveAction",
+    "Event",
+    "EventStatus",
+    "EventViolation",
+    "Review",
+    "Role",
+    "RuleConfig",
+    "SignOff",
+    "Site",
+    "UnmonitoredInterval",
+    "User",
+    "Verdict",
+    "Zone",
+    "supervised_sites",
+    "utcnow",
+]

@@ -1,0 +1,139 @@
+"""Events, their evidence and the inspector/supervisor workflow rows hanging off them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from audit_api.models.base import ActionStatus, Base, ClipKind, EventStatus, Verdict, str_enum, utcnow
+from audit_api.models.people import User
+from audit_api.models.sites import Camera
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="RESTRICT"), index=True)
+    kinds: Mapped[list[str]] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime]
+    status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus), default=EventStatus.OPEN, index=True)
+    rule_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)  # rules, zones, thresholds that fired
+    model_version: Mapped[str] = mapped_column(String(200))
+    rule_version: Mapped[str] = mapped_column(String(200))
+    best_confidence: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    camera: Mapped[Camera] = relationship()
+    violations: Mapped[list[EventViolation]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="EventViolation.ts"
+    )
+    clips: Mapped[list[Clip]] = relationship(back_populates="event", cascade="all, delete-orphan")
+    reviews: Mapped[list[Review]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="Review.at"
+    )
+    signoff: Mapped[SignOff | None] = relationship(back_populates="event", cascade="all, delete-orphan")
+    actions: Mapped[list[CorrectiveAction]] = relationship(
+        back_populates="event", cascade="all, delete-orphan"
+    )
+
+    def clip_of(self, kind: ClipKind) -> Clip | None:
+        return next((c for c in self.clips if c.kind == kind), None)
+
+
+class EventViolation(Base):
+    """One rule violation by one track (or one zone, for crowding) at one time, inside an event."""
+
+    __tablename__ = "event_violations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    track_id: Mapped[int | None]
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id", ondelete="SET NULL"))
+    ts: Mapped[datetime]
+    box: Mapped[list[float] | None] = mapped_column(JSON)  # [x1, y1, x2, y2] normalised
+    confidence: Mapped[float | None]
+
+    event: Mapped[Event] = relationship(back_populates="violations")
+
+
+class Clip(Base):
+    """A stored evidence object (MP4 clip or JPEG snapshot) and the SHA-256 it had when written."""
+
+    __tablename__ = "clips"
+    __table_args__ = (UniqueConstraint("event_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ClipKind] = mapped_column(str_enum(ClipKind))
+    object_key: Mapped[str] = mapped_column(String(1024), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    duration_s: Mapped[float | None]
+    content_type: Mapped[str] = mapped_column(String(100))
+
+    event: Mapped[Event] = relationship(back_populates="clips")
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    verdict: Mapped[Verdict] = mapped_column(str_enum(Verdict))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="reviews")
+    inspector: Mapped[User] = relationship()
+
+
+class SignOff(Base):
+    __tablename__ = "signoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), unique=True)
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    clip_sha256: Mapped[str | None] = mapped_column(String(64))  # evidence hash the inspector signed
+
+    event: Mapped[Event] = relationship(back_populates="signoff")
+    inspector: Mapped[User] = relationship()
+
+
+class CorrectiveAction(Base):
+    __tablename__ = "corrective_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    due: Mapped[datetime | None]
+    status: Mapped[ActionStatus] = mapped_column(str_enum(ActionStatus), default=ActionStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    supervisor_response: Mapped[str | None] = mapped_column(Text)
+    responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    responded_at: Mapped[datetime | None]
+    verification_note: Mapped[str | None] = mapped_column(Text)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    verified_at: Mapped[datetime | None]
+
+    event: Mapped[Event] = relationship(back_populates="actions")
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    acknowledged_at: Mapped[datetime | None]
+
+    event: Mapped[Event] = relationship()

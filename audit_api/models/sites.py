@@ -1,0 +1,116 @@
+"""Sites, their cameras and the versioned per-camera configuration (zones, calibration, rules, health)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from audit_api.models.base import Base, CameraKind, str_enum, utcnow
+from audit_api.models.people import User, supervised_sites
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    address: Mapped[str] = mapped_column(String(500), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    cameras: Mapped[list[Camera]] = relationship(back_populates="site", cascade="all, delete-orphan")
+    supervisors: Mapped[list[User]] = relationship(secondary=supervised_sites, back_populates="sites")
+
+
+class Camera(Base):
+    __tablename__ = "cameras"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[CameraKind] = mapped_column(str_enum(CameraKind))
+    url: Mapped[str | None] = mapped_column(String(2048))  # RTSP only
+    whip_token_hash: Mapped[str | None] = mapped_column(String(128))  # WHIP only; never the token itself
+    enabled: Mapped[bool] = mapped_column(default=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # sampling settings
+    config_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    site: Mapped[Site] = relationship(back_populates="cameras")
+    zones: Mapped[list[Zone]] = relationship(back_populates="camera", cascade="all, delete-orphan")
+    calibration: Mapped[Calibration | None] = relationship(
+        back_populates="camera", cascade="all, delete-orphan"
+    )
+
+
+class Zone(Base):
+    __tablename__ = "zones"
+    __table_args__ = (UniqueConstraint("camera_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    polygon: Mapped[list[list[float]]] = mapped_column(JSON)  # [[x, y], ...] normalised to [0, 1]
+    required_ppe: Mapped[list[str]] = mapped_column(JSON, default=list)
+    occupancy_cap: Mapped[int | None]
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    camera: Mapped[Camera] = relationship(back_populates="zones")
+
+
+class Calibration(Base):
+    """Image-to-ground homography inputs: normalised image points and matching world points in metres."""
+
+    __tablename__ = "calibrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), unique=True)
+    image_points: Mapped[list[list[float]]] = mapped_column(JSON)
+    world_points_m: Mapped[list[list[float]]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    camera: Mapped[Camera] = relationship(back_populates="calibration")
+
+
+class RuleConfig(Base):
+    """Rule thresholds for one camera, or the global defaults when camera_id is NULL."""
+
+    __tablename__ = "rule_configs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), unique=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CameraHealthInterval(Base):
+    """A span during which a camera was in one health state (e.g. streaming, reconnecting)."""
+
+    __tablename__ = "camera_health_intervals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(String(500), default="")
+
+
+class UnmonitoredInterval(Base):
+    """A span the system could not watch (camera down, overload): audits must know what was not seen."""
+
+    __tablename__ = "unmonitored_intervals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(String(500))
