@@ -1,0 +1,164 @@
+"""WHIP endpoints (RFC 9725): phones and other WebRTC senders publish a camera's video here.
+
+The app provides two things on `app.state`:
+- `whip_hub`: an `ingest.whip.WhipHub` living on the server's event loop;
+- `camera_token_verifier`: `(camera_id: str, token: str) -> bool` — True when the token belongs
+  to the camera, False when it does not (→ 401); raise `LookupError` for an unknown camera (→ 404).
+  It is called in a worker thread, so it may query the database synchronously.
+
+Authentication is a per-camera bearer token (`Authorization: Bearer <token>`), the token printed
+in the camera's enrolment link/QR code. CORS is open (`*`): no cookies are involved, and a
+cross-origin publisher still needs the token.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Annotated, NoReturn
+from urllib.parse import quote, urlencode
+
+import qrcode
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from ingest.whip import BadOffer, WhipError, WhipHub
+
+router = APIRouter(tags=["whip"])
+
+CameraTokenVerifier = Callable[[str, str], bool]
+MAX_OFFER_BYTES = 64 * 1024  # real offers are a few kB; this bounds what an unauthenticated client costs
+PHONE_PAGE = "camera.html"
+
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Location",
+}
+_PREFLIGHT = {
+    **_CORS,
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+
+
+def get_whip_hub(request: Request) -> WhipHub:
+    """The app's WHIP hub; 503 when the app was started without one."""
+    hub = getattr(request.app.state, "whip_hub", None)
+    if not isinstance(hub, WhipHub):
+        _fail(status.HTTP_503_SERVICE_UNAVAILABLE, "WHIP ingest is not enabled on this server")
+    return hub
+
+
+def verify_camera_token(request: Request, camera_id: int | str, token: str) -> bool:
+    """Ask the app's verifier whether `token` is `camera_id`'s; LookupError if no such camera."""
+    verifier: CameraTokenVerifier | None = getattr(request.app.state, "camera_token_verifier", None)
+    if verifier is None:
+        _fail(status.HTTP_503_SERVICE_UNAVAILABLE, "camera authentication is not configured")
+    return verifier(str(camera_id), token)
+
+
+async def authorize_camera(
+    request: Request,
+    camera_id: str,
+    authorization: Annotated[str | None, Header()] = None,
+) -> str:
+    """Dependency: the path's camera id, once its bearer token has been checked."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        _fail(status.HTTP_401_UNAUTHORIZED, "missing bearer token", {"WWW-Authenticate": "Bearer"})
+    try:
+        valid = await run_in_threadpool(verify_camera_token, request, camera_id, token.strip())
+    except LookupError:
+        _fail(status.HTTP_404_NOT_FOUND, f"unknown camera {camera_id!r}")
+    if not valid:
+        _fail(
+            status.HTTP_401_UNAUTHORIZED,
+            f"invalid token for camera {camera_id!r}",
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return camera_id
+
+
+Camera = Annotated[str, Depends(authorize_camera)]
+Hub = Annotated[WhipHub, Depends(get_whip_hub)]
+
+
+@router.post("/whip/{camera_id}", status_code=status.HTTP_201_CREATED, response_class=Response)
+async def publish(request: Request, camera_id: Camera, hub: Hub) -> Response:
+    """Answer the publisher's SDP offer; the answer carries every ICE candidate (no trickle)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/sdp":
+        _fail(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"the offer must be sent as application/sdp, not {content_type or 'no content type'!r}",
+        )
+    offer = await _read_bounded(request)
+    try:
+        session = await hub.publish(camera_id, offer)
+    except BadOffer as exc:
+        _fail(status.HTTP_400_BAD_REQUEST, f"bad SDP offer: {exc}")
+    except WhipError as exc:
+        _fail(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc))
+    location = f"{request.scope.get('root_path', '')}/whip/{quote(camera_id, safe='')}/{session.id}"
+    return Response(
+        session.answer_sdp,
+        status_code=status.HTTP_201_CREATED,
+        media_type="application/sdp",
+        headers={**_CORS, "Location": location},
+    )
+
+
+@router.delete("/whip/{camera_id}/{session_id}", response_class=Response)
+async def unpublish(camera_id: Camera, session_id: str, hub: Hub) -> Response:
+    """End a publication (the phone's Stop button, or cleanup before a reconnect)."""
+    if not any(s.id == session_id for s in hub.sessions(camera_id)) or not await hub.end(session_id):
+        _fail(status.HTTP_404_NOT_FOUND, f"no WHIP session {session_id!r} for camera {camera_id!r}")
+    return Response(status_code=status.HTTP_200_OK, headers=_CORS)
+
+
+@router.options("/whip/{camera_id}", response_class=Response)
+async def preflight_publish(camera_id: str) -> Response:
+    headers = {**_PREFLIGHT, "Allow": "POST, OPTIONS", "Access-Control-Allow-Methods": "POST, OPTIONS"}
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
+
+
+@router.options("/whip/{camera_id}/{session_id}", response_class=Response)
+async def preflight_session(camera_id: str, session_id: str) -> Response:
+    headers = {**_PREFLIGHT, "Allow": "DELETE, OPTIONS", "Access-Control-Allow-Methods": "DELETE, OPTIONS"}
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
+
+
+def enrolment_link(base_url: str, camera_id: int | str, token: str) -> str:
+    """URL of the phone camera page for one camera.
+
+    `base_url` is where the `web/` folder is served. Camera id and token travel in the URL
+    fragment, which browsers never send to a server, so the token stays out of access logs.
+    """
+    fragment = urlencode({"cam": str(camera_id), "token": token}, quote_via=quote)
+    return f"{base_url.rstrip('/')}/{PHONE_PAGE}#{fragment}"
+
+
+def qr_png(url: str) -> bytes:
+    """A PNG QR code of `url`, for a phone to scan off the enrolment screen."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
+    code.add_data(url)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer)
+    return buffer.getvalue()
+
+
+async def _read_bounded(request: Request) -> str:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_OFFER_BYTES:
+            _fail(status.HTTP_413_CONTENT_TOO_LARGE, f"offer larger than {MAX_OFFER_BYTES} bytes")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        _fail(status.HTTP_400_BAD_REQUEST, "bad SDP offer: body is not UTF-8 text")
+
+
+def _fail(code: int, detail: str, headers: dict[str, str] | None = None) -> NoReturn:
+    raise HTTPException(code, detail, headers={**_CORS, **(headers or {})})

@@ -1,0 +1,382 @@
+"""WHIP ingest: a real aiortc publisher pushes site footage over real HTTP to a real uvicorn server."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import av
+import cv2
+import httpx
+import numpy as np
+import pytest
+from aiortc import (
+    AudioStreamTrack,
+    MediaStreamTrack,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
+
+from audit_api.api.routes.whip import enrolment_link, qr_png
+from ingest._webrtc import FrameGate, OfferProblem, RtpClock, check_offer
+from ingest.whip import BadOffer, WhipHub
+from tests.fixtures.whip_server import WhipServer, serve_whip
+
+SIZE = (640, 360)
+MAX_FPS = 10.0
+T = TypeVar("T")
+TOKENS = {"cam-1": "tok-one", "cam-2": "tok-two", "cam-3": "tok-three", "7": "tok-seven"}
+
+
+class ClipTrack(VideoStreamTrack):
+    """Site footage as a live camera: a few decoded frames of a shared video, looped at 30 fps."""
+
+    def __init__(self, images: list[av.VideoFrame]) -> None:
+        super().__init__()
+        self._images = images
+        self._index = 0
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = self._images[self._index % len(self._images)]
+        self._index += 1
+        out = av.VideoFrame.from_ndarray(frame.to_ndarray(format="yuv420p"), format="yuv420p")
+        out.pts, out.time_base = pts, time_base
+        return out
+
+
+@pytest.fixture(scope="module")
+def footage(videos: Path) -> list[av.VideoFrame]:
+    with av.open(str(videos / "ppe-2.mp4")) as container:
+        frames = []
+        for frame in container.decode(video=0):
+            frames.append(frame.reformat(width=SIZE[0], height=SIZE[1], format="yuv420p"))
+            if len(frames) == 30:
+                return frames
+    raise AssertionError("ppe-2.mp4 has fewer than 30 frames")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[WhipServer]:
+    with serve_whip(TOKENS, max_fps=MAX_FPS) as srv:
+        yield srv
+
+
+class Publisher:
+    """A WHIP client: one RTCPeerConnection sending one track, signalled over HTTP."""
+
+    def __init__(self, track: MediaStreamTrack, codec: str | None = None) -> None:
+        self.pc = RTCPeerConnection()
+        transceiver = self.pc.addTransceiver(track, direction="sendonly")
+        if codec is not None:
+            caps = RTCRtpSender.getCapabilities(track.kind).codecs
+            transceiver.setCodecPreferences([c for c in caps if c.mimeType == codec])
+
+    async def offer(self) -> str:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return self.pc.localDescription.sdp
+
+    async def publish(self, base_url: str, camera: str, token: str) -> httpx.Response:
+        offer = await self.offer()
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            response = await client.post(
+                f"/whip/{camera}",
+                content=offer,
+                headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"},
+            )
+        if response.status_code == 201:
+            await self.pc.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
+        return response
+
+
+class Loop:
+    """The publishers' asyncio loop, running in its own thread so media flows while the test waits."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.peers: list[Publisher] = []
+        self._thread = threading.Thread(target=self.loop.run_forever, name="whip-test-client", daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
+
+    def close(self) -> None:
+        for peer in self.peers:
+            self.run(peer.pc.close())
+        self.run(self.loop.shutdown_asyncgens())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
+
+
+@pytest.fixture
+def client_loop() -> Iterator[Loop]:
+    loop = Loop()
+    yield loop
+    loop.close()
+
+
+def start(
+    client_loop: Loop, server: WhipServer, camera: str, footage: list[av.VideoFrame], **kw: str
+) -> tuple[Publisher, httpx.Response]:
+    async def go() -> tuple[Publisher, httpx.Response]:
+        peer = Publisher(ClipTrack(footage), kw.get("codec"))
+        client_loop.peers.append(peer)
+        return peer, await peer.publish(server.base_url, camera, kw.get("token", TOKENS.get(camera, "")))
+
+    return client_loop.run(go())
+
+
+@pytest.mark.parametrize("codec", ["video/VP8", "video/H264"])
+def test_published_video_reaches_on_frame(
+    server: WhipServer, client_loop: Loop, footage: list[av.VideoFrame], codec: str
+) -> None:
+    _, response = start(client_loop, server, "cam-1", footage, codec=codec)
+
+    assert response.status_code == 201, response.text
+    assert response.headers["content-type"].startswith("application/sdp")
+    assert response.text.startswith("v=0")
+    assert f" {codec.split('/')[1]}/90000" in response.text
+    [session] = server.sessions("cam-1")
+    assert response.headers["location"] == f"/whip/cam-1/{session.id}"
+
+    frames = server.frames.wait_for("cam-1", 8)
+    assert {f.camera_id for f in frames} == {"cam-1"}
+    assert {f.image.shape for f in frames} == {(SIZE[1], SIZE[0], 3)}
+    assert all(f.image.dtype == np.uint8 for f in frames)
+    assert frames[-1].image.std() > 10, "decoded frames are blank, not footage"
+    pts = [f.pts for f in frames]
+    assert pts[0] < 1.0, "pts must count from the connection's first frame"
+    # The client sends 30 fps; max_fps=10 must have dropped frames by stream time.
+    assert min(np.diff(pts)) >= 0.95 / MAX_FPS
+
+    deleted = httpx.delete(server.base_url + response.headers["location"], headers=_auth("cam-1"))
+    assert deleted.status_code == 200
+    assert server.sessions("cam-1") == []
+    again = httpx.delete(server.base_url + response.headers["location"], headers=_auth("cam-1"))
+    assert again.status_code == 404
+
+
+def test_republishing_replaces_the_session(
+    server: WhipServer, client_loop: Loop, footage: list[av.VideoFrame]
+) -> None:
+    _, first = start(client_loop, server, "cam-2", footage)
+    server.frames.wait_for("cam-2", 2)
+    _, second = start(client_loop, server, "cam-2", footage)
+    assert first.status_code == second.status_code == 201
+
+    [session] = server.sessions("cam-2")
+    assert second.headers["location"].endswith(session.id)
+    assert first.headers["location"] != second.headers["location"]
+    seen = len(server.frames.of("cam-2"))
+    server.frames.wait_for("cam-2", seen + 3)  # frames keep coming, from the new peer
+    stale = httpx.delete(server.base_url + first.headers["location"], headers=_auth("cam-2"))
+    assert stale.status_code == 404
+
+
+def test_session_ends_when_the_publisher_hangs_up(
+    server: WhipServer, client_loop: Loop, footage: list[av.VideoFrame]
+) -> None:
+    peer, response = start(client_loop, server, "cam-3", footage)
+    assert response.status_code == 201
+    server.frames.wait_for("cam-3", 2)
+    assert [s.state for s in server.sessions("cam-3")] == ["connected"]
+
+    client_loop.run(peer.pc.close())
+    server.wait_until(lambda: server.sessions("cam-3") == [], "the hub drops the closed session")
+
+
+def test_numeric_camera_id_and_other_sessions_untouched(
+    server: WhipServer, client_loop: Loop, footage: list[av.VideoFrame]
+) -> None:
+    _, response = start(client_loop, server, "7", footage)
+    assert response.status_code == 201
+    assert server.frames.wait_for("7", 1)[0].camera_id == "7"
+    assert (
+        httpx.delete(server.base_url + response.headers["location"], headers=_auth("cam-1")).status_code
+        == 401
+    )
+
+
+@pytest.fixture(scope="module")
+def audio_only_offer() -> str:
+    async def make() -> str:
+        peer = Publisher(AudioStreamTrack())
+        try:
+            return await peer.offer()
+        finally:
+            await peer.pc.close()
+
+    return asyncio.run(make())
+
+
+OK_AUTH = "Bearer tok-one"
+SDP = "application/sdp"
+
+
+@pytest.mark.parametrize(
+    ("camera", "auth", "content_type", "body", "status", "message"),
+    [
+        ("cam-1", None, SDP, "v=0", 401, "missing bearer token"),
+        ("cam-1", "Basic dTpw", SDP, "v=0", 401, "missing bearer token"),
+        ("cam-1", "Bearer tok-two", SDP, "v=0", 401, "invalid token"),
+        ("nope", OK_AUTH, SDP, "v=0", 404, "unknown camera"),
+        ("cam-1", OK_AUTH, "application/json", "{}", 415, "application/sdp"),
+        ("cam-1", OK_AUTH, None, "v=0", 415, "no content type"),
+        ("cam-1", OK_AUTH, SDP, "hello, camera", 400, "not an SDP offer"),
+        ("cam-1", OK_AUTH, SDP, "AUDIO", 400, "no video m-line"),
+        ("cam-1", OK_AUTH, SDP, b"v=0\xff\xfe", 400, "not UTF-8"),
+        ("cam-1", OK_AUTH, SDP, "v=0\r\n" + "a=x\r\n" * 20_000, 413, "larger than"),
+    ],
+)
+def test_rejections_are_clear(
+    server: WhipServer,
+    audio_only_offer: str,
+    camera: str,
+    auth: str | None,
+    content_type: str | None,
+    body: str | bytes,
+    status: int,
+    message: str,
+) -> None:
+    headers = {k: v for k, v in [("Authorization", auth), ("Content-Type", content_type)] if v is not None}
+    content = audio_only_offer if body == "AUDIO" else body
+    response = httpx.post(f"{server.base_url}/whip/{camera}", content=content, headers=headers)
+    assert response.status_code == status
+    assert message in response.json()["detail"]
+    assert response.headers["access-control-allow-origin"] == "*"
+    if status == 401:
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_cors_preflight(server: WhipServer) -> None:
+    response = httpx.options(f"{server.base_url}/whip/cam-1", headers={"Origin": "https://elsewhere.example"})
+    assert response.status_code == 204
+    assert "POST" in response.headers["access-control-allow-methods"]
+    assert "Authorization" in response.headers["access-control-allow-headers"]
+    assert response.headers["access-control-expose-headers"] == "Location"
+
+
+def test_hub_rejects_offer_without_common_codec() -> None:
+    async def attempt() -> None:
+        peer = Publisher(VideoStreamTrack())
+        offer = await peer.offer()
+        await peer.pc.close()
+        # Rename every codec to one aiortc cannot decode.
+        mangled = re.sub(r"a=rtpmap:(\d+) (VP8|H264|rtx)/", r"a=rtpmap:\1 AV2/", offer)
+        hub = WhipHub(lambda frame: None)
+        try:
+            with pytest.raises(BadOffer, match="cannot answer the offer"):
+                await hub.publish("cam-1", mangled)
+            assert hub.sessions() == []
+        finally:
+            await hub.close()
+
+    asyncio.run(attempt())
+
+
+def _auth(camera: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[camera]}"}
+
+
+# -- the pure helpers behind the hub ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sdp", "problem"),
+    [
+        ("", "not an SDP offer"),
+        ("<html>", "not an SDP offer"),
+        ("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n", "no video m-line (media: audio)"),
+        ("v=0\r\n", "no video m-line (media: none)"),
+        ("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\n", "must be sendonly or sendrecv"),
+        ("v=0\r\n" + "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n" * 9, "at most 8 allowed"),
+    ],
+)
+def test_check_offer_explains_the_problem(sdp: str, problem: str) -> None:
+    with pytest.raises(OfferProblem, match=re.escape(problem)):
+        check_offer(sdp)
+
+
+def test_check_offer_accepts_a_sendonly_video_offer() -> None:
+    check_offer("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\n")
+
+
+@pytest.mark.parametrize(
+    ("timestamps", "seconds"),
+    [
+        ([1000, 1000 + 90_000, 1000 + 180_000], [0.0, 1.0, 2.0]),
+        ([2**32 - 45_000, 45_000, 135_000], [0.0, 1.0, 2.0]),  # wraps through zero
+        ([90_000, 180_000, 171_000, 270_000], [0.0, 1.0, 0.9, 2.0]),  # a late frame is not a wrap
+    ],
+)
+def test_rtp_clock(timestamps: list[int], seconds: list[float]) -> None:
+    clock = RtpClock()
+    assert [clock.seconds(t) for t in timestamps] == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    ("max_fps", "source_fps", "seconds", "kept"),
+    [
+        (None, 30, 2, 60),
+        (10, 30, 2, 20),
+        (15, 30, 2, 30),
+        (5, 25, 2, 10),
+        (7, 25, 3, 21),  # not a divisor of the source rate: the long-run rate still holds
+        (30, 10, 2, 20),  # a cap above the source rate keeps everything
+    ],
+)
+def test_frame_gate_rate(max_fps: float | None, source_fps: int, seconds: int, kept: int) -> None:
+    gate = FrameGate(max_fps)
+    pts = [round(i * 90_000 / source_fps) / 90_000 for i in range(source_fps * seconds)]
+    assert sum(gate.admit(t) for t in pts) == kept
+
+
+def test_frame_gate_restarts_after_a_stall() -> None:
+    gate = FrameGate(2)
+    assert [gate.admit(t) for t in (0.0, 0.1, 0.5, 5.0, 5.1, 5.5)] == [True, False, True, True, False, True]
+
+
+def test_frame_gate_rejects_nonpositive_rate() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        FrameGate(0)
+
+
+# -- enrolment link and QR code -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("base", "camera", "token", "expected"),
+    [
+        ("https://site.example", 12, "abc", "https://site.example/camera.html#cam=12&token=abc"),
+        (
+            "https://site.example/app/",
+            "north gate",
+            "a+b/c=",
+            "https://site.example/app/camera.html#cam=north%20gate&token=a%2Bb%2Fc%3D",
+        ),
+    ],
+)
+def test_enrolment_link_keeps_the_token_in_the_fragment(
+    base: str, camera: int | str, token: str, expected: str
+) -> None:
+    link = enrolment_link(base, camera, token)
+    assert link == expected
+    assert token not in link.split("#")[0]
+
+
+def test_qr_png_decodes_back_to_the_link() -> None:
+    link = enrolment_link("https://site.example", 3, "s3cr3t-token")
+    png = qr_png(link)
+    assert png.startswith(b"\x89PNG")
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert image is not None, "qr_png did not produce a decodable PNG"
+    decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert decoded == link
