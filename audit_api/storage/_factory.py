@@ -15,31 +15,36 @@ def open_store(
     backend: Literal["local", "s3"],
     *,
     data_dir: Path,
-    s3_endpoint: str = "localhost:9000",
-    s3_access_key: str = "",
-    s3_secret_key: str = "",
-    s3_bucket: str = "siteaudit-evidence",
+    s3_endpoint: str | None = None,
+    s3_access_key: str | None = None,
+    s3_secret_key: str | None = None,
+    s3_bucket: str = "evidence",
     s3_secure: bool = False,
-    s3_region: str = "us-east-1",
+    s3_region: str | None = None,
+    s3_public_endpoint: str | None = None,
     object_lock: bool = True,
     retention_days: int | None = None,
     spool: bool = True,
 ) -> ObjectStore:
     """`local`: objects in `data_dir/evidence`. `s3`: the bucket, spooled to `data_dir/spool` during
-    outages unless `spool=False`. No network here: the bucket is created on `check()` or the first put."""
+    outages unless `spool=False`; presigned URLs name `s3_public_endpoint` when browsers reach S3 by
+    another address. No network here: the bucket is created on `check()` or the first put."""
     data_dir = Path(data_dir)
     if backend == "local":
         return LocalStore(data_dir / "evidence")
     if backend == "s3":
+        if not s3_endpoint:
+            raise ValueError("storage backend 's3' needs an endpoint (host:port or http(s)://host:port)")
         remote = S3Store(
             s3_endpoint,
-            s3_access_key,
-            s3_secret_key,
+            s3_access_key or "",
+            s3_secret_key or "",
             s3_bucket,
             secure=s3_secure,
-            region=s3_region,
+            region=s3_region or "us-east-1",
             object_lock=object_lock,
             retention_days=retention_days,
+            public_endpoint=s3_public_endpoint,
         )
         return SpoolingStore(remote, data_dir / "spool") if spool else remote
     raise ValueError(f"unknown storage backend {backend!r}: use 'local' or 's3'")

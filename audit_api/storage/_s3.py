@@ -62,6 +62,7 @@ class S3Store:
         connect_timeout_s: float = 3.0,
         read_timeout_s: float = 60.0,
         retries: int = 2,
+        public_endpoint: str | None = None,
     ) -> None:
         if retention_days is not None and (retention_days < 1 or not object_lock):
             raise ValueError("retention_days needs object_lock=True and must be >= 1")
@@ -85,6 +86,19 @@ class S3Store:
         self._client = Minio(
             host, access_key, secret_key, secure=secure, region=region, http_client=self._http
         )
+        # URLs are signed for the host the browser will use, which may differ from ours (docker's
+        # "minio:9000" vs "localhost:9000"). Signing is local: this client never opens a connection.
+        self._signer = self._client
+        if public_endpoint is not None:
+            public_host, public_secure = _split_endpoint(public_endpoint, secure)
+            self._signer = Minio(
+                public_host,
+                access_key,
+                secret_key,
+                secure=public_secure,
+                region=region,
+                http_client=self._http,
+            )
 
     @property
     def bucket(self) -> str:
@@ -175,7 +189,7 @@ class S3Store:
         if not 1 <= expires_s <= _MAX_PRESIGN_S:
             raise ValueError(f"expires_s must be between 1 and {_MAX_PRESIGN_S}, got {expires_s}")
         with self._errors(key):  # signing is local: the region is given, so no lookup round-trip
-            return self._client.presigned_get_object(self._bucket, key, expires=timedelta(seconds=expires_s))
+            return self._signer.presigned_get_object(self._bucket, key, expires=timedelta(seconds=expires_s))
 
     def check(self) -> None:
         self.ensure_bucket()

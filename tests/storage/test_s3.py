@@ -9,6 +9,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from minio.error import S3Error
 
@@ -137,3 +138,20 @@ def test_bad_configuration_is_rejected(build: Callable[[], S3Store], message: st
 def test_presign_expiry_is_bounded(s3_store: S3Store, expires_s: int) -> None:
     with pytest.raises(ValueError, match="expires_s"):
         s3_store.presigned_url("k.bin", expires_s=expires_s)
+
+
+def test_presigned_url_names_the_public_endpoint(s3_endpoint: str) -> None:
+    """Browsers may reach S3 by another address; the URL is signed for that host and still verifies."""
+    port = s3_endpoint.rsplit(":", 1)[1]
+    store = S3Store(
+        s3_endpoint, S3_ACCESS_KEY, S3_SECRET_KEY, unique_bucket(), public_endpoint=f"http://localhost:{port}"
+    )
+    try:
+        store.put("ev/3.jpg", b"public", "image/jpeg")
+        url = store.presigned_url("ev/3.jpg")
+
+        assert url is not None
+        assert url.startswith(f"http://localhost:{port}/{store.bucket}/ev/3.jpg?")
+        assert httpx.get(url).content == b"public"
+    finally:
+        store.close()

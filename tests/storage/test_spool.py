@@ -163,3 +163,5 @@ def test_open_store_builds_the_configured_backend(tmp_path: Path, s3_endpoint: s
     assert remote.pending() == 0
     with pytest.raises(ValueError, match="unknown storage backend"):
         open_store("ftp", data_dir=tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="needs an endpoint"):
+        open_store("s3", data_dir=tmp_path)
