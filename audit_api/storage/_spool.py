@@ -52,11 +52,16 @@ class _SpoolDir(LocalStore):
             return []
         return sorted(self._queue.glob("*.key"))
 
+    def entry_key(self, entry: Path) -> str:
+        with self._os_errors("read", entry.name):
+            return entry.read_text()
+
     def discard(self, entry: Path, key: str) -> None:
         path, meta_path = self._paths(key)
-        entry.unlink(missing_ok=True)
-        path.unlink(missing_ok=True)
-        meta_path.unlink(missing_ok=True)
+        with self._os_errors("remove", key):
+            entry.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+            meta_path.unlink(missing_ok=True)
 
 
 class SpoolingStore:
@@ -119,7 +124,7 @@ class SpoolingStore:
         drained = 0
         with self._drain_lock:
             for entry in self._spool.entries():
-                key = entry.read_text()
+                key = self._spool.entry_key(entry)
                 try:
                     if self._upload(key):
                         drained += 1
@@ -127,7 +132,7 @@ class SpoolingStore:
                     self._mark_down()
                     log.warning("drain paused, primary still unavailable: %s", exc)
                     break
-                except (ObjectConflict, ObjectCorrupted) as exc:
+                except (ObjectConflict, ObjectCorrupted, ObjectNotFound) as exc:
                     log.error("spooled object %s kept in %s: %s", key, self._spool.root, exc)
                     continue
                 self._spool.discard(entry, key)
