@@ -56,3 +56,9 @@ def letterbox(image: npt.NDArray[np.uint8], size: int) -> tuple[npt.NDArray[np.u
     )
     # Ultralytics' scale_boxes recomputes the pad from the gain; for a square target that equals left/top.
     return np.asarray(padded, dtype=np.uint8), Letterbox(scale, left, top, width, height)
+
+
+def to_tensor(padded: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """BGR HWC uint8 → RGB NCHW float32 in [0, 1]."""
+    rgb = padded[:, :, ::-1].transpose(2, 0, 1)
+    return (np.ascontiguousarray(rgb, dtype=np.float32) / 255.0)[None]

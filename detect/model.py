@@ -21,7 +21,7 @@ import onnxruntime as ort
 import supervision as sv
 
 from detect._decode import RawBoxes, decode
-from detect._letterbox import Letterbox, letterbox
+from detect._letterbox import Letterbox, letterbox, to_tensor
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 DEFAULT_MODEL = MODELS_DIR / "css10-yolov8n-416.onnx"
@@ -116,7 +116,7 @@ class Detector:
         for index, image in enumerate(images):
             _check_image(index, image)
         prepared = [letterbox(image, self.input_size) for image in images]
-        tensors = [_to_tensor(padded) for padded, _ in prepared]
+        tensors = [to_tensor(padded) for padded, _ in prepared]
         if self._info.dynamic_batch:
             outputs = list(self._run(np.concatenate(tensors)))
         else:
@@ -188,12 +188,6 @@ def _check_image(index: int, image: object) -> None:
         raise ModelError(f"image {index}: expected a BGR uint8 array of shape (H, W, 3), got {got}")
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise ModelError(f"image {index}: empty image of shape {image.shape}")
-
-
-def _to_tensor(padded: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-    """BGR HWC uint8 → RGB NCHW float32 in [0, 1]."""
-    rgb = padded[:, :, ::-1].transpose(2, 0, 1)
-    return (np.ascontiguousarray(rgb, dtype=np.float32) / 255.0)[None]
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,0 +1,69 @@
+"""Fine-tune the detector with Ultralytics on a YOLO-format dataset, resumable from the run's last.pt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from detect._dataset import Dataset
+from detect._ultra import yolo
+from detect.model import ModelError
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """One training run: where it writes (project/name) and what it starts from."""
+
+    data: Path
+    weights: Path
+    project: Path
+    name: str = "train"
+    epochs: int = 10
+    imgsz: int = 416
+    batch: int = 16
+    workers: int = 2
+
+    @property
+    def run_dir(self) -> Path:
+        return self.project.resolve() / self.name
+
+    @property
+    def last(self) -> Path:
+        return self.run_dir / "weights" / "last.pt"
+
+    @property
+    def best(self) -> Path:
+        return self.run_dir / "weights" / "best.pt"
+
+
+def train(plan: TrainPlan, *, resume: bool = False) -> Path:
+    """Run (or resume) the plan on CPU and return the best checkpoint."""
+    if resume:
+        if not plan.last.is_file():
+            raise ModelError(f"nothing to resume: {plan.last} not found")
+        # Ultralytics restores every argument (data, epochs, optimizer state) from last.pt itself.
+        yolo(str(plan.last)).train(resume=True)
+        return plan.best
+    if not plan.weights.is_file():
+        raise ModelError(f"weights file not found: {plan.weights}")
+    if plan.epochs < 1:
+        raise ModelError(f"epochs must be at least 1, got {plan.epochs}")
+    plan.run_dir.mkdir(parents=True, exist_ok=True)
+    # Absolute paths, kept beside the run: a resumed run reads this same file again.
+    data_yaml = Dataset.load(plan.data).resolved_yaml(plan.run_dir.parent / f"{plan.name}.data.yaml")
+    yolo(str(plan.weights)).train(
+        data=str(data_yaml),
+        epochs=plan.epochs,
+        imgsz=plan.imgsz,
+        batch=plan.batch,
+        workers=plan.workers,
+        project=str(plan.project.resolve()),
+        name=plan.name,
+        exist_ok=True,
+        device="cpu",
+        plots=False,  # plotting fetches a font from the network
+        seed=0,
+    )
+    if not plan.best.is_file():
+        raise ModelError(f"training finished without writing {plan.best}")
+    return plan.best
