@@ -41,6 +41,15 @@ class Event(Base):
         back_populates="event", cascade="all, delete-orphan"
     )
 
+    @property
+    def site_id(self) -> int:
+        return self.camera.site_id
+
+    @property
+    def verdict(self) -> Verdict | None:
+        """The latest review's verdict (the status says signed_off once signed)."""
+        return self.reviews[-1].verdict if self.reviews else None
+
     def clip_of(self, kind: ClipKind) -> Clip | None:
         return next((c for c in self.clips if c.kind == kind), None)
 

@@ -57,7 +57,7 @@ class Zone(Base):
     polygon: Mapped[list[list[float]]] = mapped_column(JSON)  # [[x, y], ...] normalised to [0, 1]
     required_ppe: Mapped[list[str]] = mapped_column(JSON, default=list)
     occupancy_cap: Mapped[int | None]
-    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    schedule: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # weekly active windows
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -1,0 +1,34 @@
+"""Corrective actions: supervisors respond for their sites, inspectors verify or reopen."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from audit_api.api.deps import InspectorUser, SessionDep, SupervisorUser, ViewerUser
+from audit_api.models import ActionStatus
+from audit_api.schemas.events import ActionOut, RespondIn, VerifyIn
+from audit_api.services import workflow
+
+router = APIRouter(prefix="/actions", tags=["corrective actions"])
+
+
+@router.get("")
+def list_actions(
+    session: SessionDep, user: ViewerUser, status: ActionStatus | None = None
+) -> list[ActionOut]:
+    return [ActionOut.model_validate(a) for a in workflow.list_actions(session, user, status)]
+
+
+@router.post("/{action_id}/respond")
+def respond(action_id: int, body: RespondIn, session: SessionDep, supervisor: SupervisorUser) -> ActionOut:
+    return ActionOut.model_validate(workflow.respond(session, action_id, supervisor, body.response))
+
+
+@router.post("/{action_id}/verify")
+def verify(action_id: int, body: VerifyIn, session: SessionDep, inspector: InspectorUser) -> ActionOut:
+    return ActionOut.model_validate(workflow.verify(session, action_id, inspector, body.note, accept=True))
+
+
+@router.post("/{action_id}/reopen")
+def reopen(action_id: int, body: VerifyIn, session: SessionDep, inspector: InspectorUser) -> ActionOut:
+    return ActionOut.model_validate(workflow.verify(session, action_id, inspector, body.note, accept=False))

@@ -1,0 +1,117 @@
+"""Events: listing and detail for every role (supervisors see their sites), evidence, inspector actions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from pydantic import AwareDatetime
+
+from audit_api.api.deps import InspectorUser, SessionDep, StoreDep, ViewerUser
+from audit_api.api.routes.evidence import serve
+from audit_api.models import ClipKind, EventStatus
+from audit_api.schemas.events import (
+    EventDetail,
+    EventPage,
+    EventSummary,
+    ReviewIn,
+    ReviewOut,
+    SignOffIn,
+    SignOffOut,
+)
+from audit_api.services import events as events_service
+from audit_api.services import workflow
+
+router = APIRouter(prefix="/events", tags=["events"])
+_EXTENSIONS = {ClipKind.CLIP: "mp4", ClipKind.SNAPSHOT: "jpg"}
+
+
+@router.get("")
+def list_events(
+    session: SessionDep,
+    user: ViewerUser,
+    site_id: int | None = None,
+    camera_id: int | None = None,
+    status: EventStatus | None = None,
+    kind: Annotated[str | None, Query(max_length=64)] = None,
+    since: AwareDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> EventPage:
+    page, total = events_service.list_events(
+        session,
+        user,
+        site_id=site_id,
+        camera_id=camera_id,
+        status=status,
+        kind=kind,
+        since=since,
+        limit=limit,
+        offset=offset,
+    )
+    items = [EventSummary.model_validate(e) for e in page]
+    return EventPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{event_id}")
+def get_event(event_id: int, session: SessionDep, user: ViewerUser) -> EventDetail:
+    return EventDetail.model_validate(events_service.get_event(session, event_id, user))
+
+
+def _evidence(
+    event_id: int,
+    kind: ClipKind,
+    session: SessionDep,
+    user: ViewerUser,
+    store: StoreDep,
+    range_header: str | None,
+) -> Response:
+    event = events_service.get_event(session, event_id, user)
+    clip = event.clip_of(kind)
+    if clip is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"event {event_id} has no {kind.value}")
+    return serve(clip, store, range_header, f"event-{event_id}-{kind.value}.{_EXTENSIONS[kind]}")
+
+
+@router.get("/{event_id}/clip", response_class=Response)
+def get_clip(
+    event_id: int,
+    session: SessionDep,
+    user: ViewerUser,
+    store: StoreDep,
+    range: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The MP4 evidence clip (supports `Range: bytes=...`)."""
+    return _evidence(event_id, ClipKind.CLIP, session, user, store, range)
+
+
+@router.get("/{event_id}/snapshot", response_class=Response)
+def get_snapshot(event_id: int, session: SessionDep, user: ViewerUser, store: StoreDep) -> Response:
+    return _evidence(event_id, ClipKind.SNAPSHOT, session, user, store, None)
+
+
+@router.post("/{event_id}/review", status_code=status.HTTP_201_CREATED)
+def review_event(event_id: int, body: ReviewIn, session: SessionDep, inspector: InspectorUser) -> ReviewOut:
+    review = workflow.review_event(session, event_id, inspector, body.verdict, body.comment)
+    return ReviewOut.model_validate(review)
+
+
+@router.post("/{event_id}/signoff", status_code=status.HTTP_201_CREATED)
+def sign_off(
+    event_id: int,
+    session: SessionDep,
+    inspector: InspectorUser,
+    store: StoreDep,
+    body: SignOffIn | None = None,
+) -> SignOffOut:
+    """Sign off a reviewed event: re-checks the clip's SHA-256 and records it with who and when."""
+    body = body or SignOffIn()
+    signoff = workflow.sign_off(
+        session,
+        event_id,
+        inspector,
+        store,
+        action_description=body.action_description,
+        action_due=body.action_due,
+    )
+    return SignOffOut.model_validate(signoff)

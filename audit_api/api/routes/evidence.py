@@ -1,0 +1,65 @@
+"""Serving evidence bytes: SHA-256 checked against the DB on every read, single HTTP ranges for seeking."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import HTTPException, Response, status
+from fastapi.responses import RedirectResponse
+
+from audit_api.models import Clip
+from audit_api.storage import ObjectCorrupted, ObjectNotFound, ObjectStore, StorageError
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """(first, last) inclusive for a single satisfiable `bytes=` range; None when it cannot be served."""
+    match = _RANGE.fullmatch(header.strip())
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    first_text, last_text = match.groups()
+    if first_text == "":  # suffix range: the last N bytes
+        length = int(last_text)
+        return (max(size - length, 0), size - 1) if length > 0 and size > 0 else None
+    first = int(first_text)
+    last = min(int(last_text), size - 1) if last_text else size - 1
+    return (first, last) if first <= last else None
+
+
+def serve(clip: Clip, store: ObjectStore, range_header: str | None, filename: str) -> Response:
+    url = store.presigned_url(clip.object_key)
+    if url is not None:
+        return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+    try:
+        data = store.get(clip.object_key, sha256=clip.sha256)
+    except ObjectNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"evidence object missing: {exc}") from exc
+    except ObjectCorrupted as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"evidence failed its integrity check: {exc}") from exc
+    except StorageError as exc:
+        unavailable = status.HTTP_503_SERVICE_UNAVAILABLE
+        raise HTTPException(unavailable, f"evidence store unavailable: {exc}") from exc
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{clip.sha256}"',
+        "Content-Disposition": f'inline; filename="{filename}"',
+        "Cache-Control": "private, max-age=3600",
+    }
+    if range_header is None:
+        return Response(data, media_type=clip.content_type, headers=headers)
+    span = parse_range(range_header, len(data))
+    if span is None:
+        raise HTTPException(
+            status.HTTP_416_RANGE_NOT_SATISFIABLE,
+            f"cannot serve range {range_header!r} of {len(data)} bytes",
+            headers={"Content-Range": f"bytes */{len(data)}"},
+        )
+    first, last = span
+    headers["Content-Range"] = f"bytes {first}-{last}/{len(data)}"
+    return Response(
+        data[first : last + 1],
+        status_code=status.HTTP_206_PARTIAL_CONTENT,
+        media_type=clip.content_type,
+        headers=headers,
+    )

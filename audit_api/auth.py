@@ -1,0 +1,84 @@
+"""Passwords (argon2 via pwdlib), signed access tokens (PyJWT, HS256) and per-camera WHIP tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+import jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit_api.models import Camera, CameraKind, User, utcnow
+from audit_api.settings import Settings
+
+ALGORITHM = "HS256"
+_passwords = PasswordHash((Argon2Hasher(),))
+# Verified against when the email is unknown, so a miss costs as long as a wrong password.
+_DUMMY_HASH = _passwords.hash(secrets.token_urlsafe(16))
+
+
+class InvalidToken(Exception):
+    """The access token is malformed, forged or expired."""
+
+
+def hash_password(password: str) -> str:
+    return _passwords.hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    return _passwords.verify(password, password_hash)
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with this email and password, else None."""
+    user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        verify_password(password, _DUMMY_HASH)
+        return None
+    if not verify_password(password, user.password_hash) or not user.active:
+        return None
+    return user
+
+
+def create_access_token(user_id: int, settings: Settings) -> str:
+    now = utcnow()
+    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(minutes=settings.access_token_minutes)}
+    return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
+
+
+def decode_access_token(token: str, settings: Settings) -> int:
+    """The user id inside a valid token; raises InvalidToken otherwise."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.secret_key.get_secret_value(),
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub"]},
+        )
+        return int(claims["sub"])
+    except (jwt.InvalidTokenError, ValueError) as exc:
+        raise InvalidToken(str(exc)) from exc
+
+
+def hash_camera_token(token: str) -> str:
+    # The tokens are 256 random bits, so a plain SHA-256 is enough (no slow hash needed against guessing).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_camera_token() -> tuple[str, str]:
+    """A fresh WHIP bearer token and the hash to store; the plaintext is shown to the admin once."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_camera_token(token)
+
+
+def verify_camera_token(session: Session, camera_id: int, token: str) -> bool:
+    """True when token is the current WHIP token of an enabled WHIP camera."""
+    camera = session.get(Camera, camera_id)
+    if camera is None or camera.kind != CameraKind.WHIP or not camera.enabled or not camera.whip_token_hash:
+        return False
+    return hmac.compare_digest(camera.whip_token_hash, hash_camera_token(token))

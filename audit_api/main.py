@@ -1,0 +1,88 @@
+"""The FastAPI application factory: settings, database, object store and routers wired onto app.state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+
+from audit_api.api.routes import actions, alerts, auth, camera_config, events, health, sites, users, whip
+from audit_api.auth import verify_camera_token
+from audit_api.db import make_engine, make_sessionmaker
+from audit_api.limits import BodySizeLimit
+from audit_api.models import Camera
+from audit_api.services.errors import ServiceError
+from audit_api.settings import Settings
+from audit_api.storage import ObjectStore, open_store
+
+API_MODULES = (auth, users, sites, camera_config, events, actions, alerts, health)
+
+
+def build_store(settings: Settings) -> ObjectStore:
+    """The object store the settings describe (local directory or S3/MinIO)."""
+    if settings.storage_backend == "local":
+        return open_store("local", data_dir=settings.data_dir)
+    assert settings.s3_endpoint and settings.s3_access_key and settings.s3_secret_key  # checked by Settings
+    return open_store(
+        "s3",
+        data_dir=settings.data_dir,
+        s3_endpoint=settings.s3_endpoint,
+        s3_access_key=settings.s3_access_key,
+        s3_secret_key=settings.s3_secret_key.get_secret_value(),
+        s3_bucket=settings.s3_bucket,
+        s3_secure=settings.s3_secure,
+        s3_region=settings.s3_region or "us-east-1",
+    )
+
+
+def camera_token_verifier(factory: sessionmaker[Session]) -> whip.CameraTokenVerifier:
+    """The WHIP routes' token check: LookupError for an unknown camera, else whether the token matches."""
+
+    def verify(camera_id: str, token: str) -> bool:
+        with factory() as session:
+            if not camera_id.isdigit() or session.get(Camera, int(camera_id)) is None:
+                raise LookupError(camera_id)
+            return verify_camera_token(session, int(camera_id), token)
+
+    return verify
+
+
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+    status_code = exc.status_code if isinstance(exc, ServiceError) else 500
+    return JSONResponse({"detail": str(exc)}, status_code=status_code)
+
+
+def create_app(settings: Settings | None = None, *, store: ObjectStore | None = None) -> FastAPI:
+    """Build the app; raises DatabaseUnavailable when the database cannot be reached.
+
+    The schema is not migrated here: callers (the CLI, tests) run audit_api.db.upgrade_to_head first.
+    """
+    settings = settings or Settings()
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="siteaudit", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.camera_token_verifier = camera_token_verifier(app.state.sessionmaker)
+    app.state.store = store if store is not None else build_store(settings)
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    for module in API_MODULES:
+        app.include_router(module.router, prefix="/api")
+    # WHIP publishers POST to /whip/{camera_id}; app.state.whip_hub is set by whoever runs the worker.
+    app.include_router(whip.router)
+    if settings.web_dir.is_dir():
+        app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")
+    return app

@@ -1,0 +1,134 @@
+"""Request/response bodies for events, evidence, the inspector workflow, corrective actions and alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from audit_api.models import ActionStatus, ClipKind, EventStatus, Verdict
+
+
+class _Orm(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class EventSummary(_Orm):
+    id: int
+    camera_id: int
+    site_id: int
+    kinds: list[str]
+    started_at: datetime
+    ended_at: datetime
+    status: EventStatus
+    verdict: Verdict | None
+    best_confidence: float | None
+    model_version: str
+    rule_version: str
+
+
+class EventPage(BaseModel):
+    items: list[EventSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class ViolationOut(_Orm):
+    kind: str
+    track_id: int | None
+    zone_id: int | None
+    ts: datetime
+    box: list[float] | None
+    confidence: float | None
+
+
+class ClipOut(_Orm):
+    event_id: int
+    kind: ClipKind
+    sha256: str
+    size: int
+    duration_s: float | None
+    content_type: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def url(self) -> str:
+        return f"/api/events/{self.event_id}/{self.kind.value}"
+
+
+class ReviewOut(_Orm):
+    id: int
+    inspector_id: int
+    verdict: Verdict
+    comment: str
+    at: datetime
+
+
+class SignOffOut(_Orm):
+    inspector_id: int
+    at: datetime
+    clip_sha256: str | None
+
+
+class ActionOut(_Orm):
+    id: int
+    event_id: int
+    description: str
+    due: datetime | None
+    status: ActionStatus
+    created_at: datetime
+    supervisor_response: str | None
+    responded_by_id: int | None
+    responded_at: datetime | None
+    verification_note: str | None
+    verified_by_id: int | None
+    verified_at: datetime | None
+
+
+class EventDetail(EventSummary):
+    rule_snapshot: dict[str, Any]
+    violations: list[ViolationOut]
+    clips: list[ClipOut]
+    reviews: list[ReviewOut]
+    signoff: SignOffOut | None
+    actions: list[ActionOut]
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Verdict
+    comment: str = Field("", max_length=5000)
+
+
+class SignOffIn(BaseModel):
+    """Optional details for the corrective action a confirmed event opens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action_description: str | None = Field(None, min_length=1, max_length=5000)
+    action_due: datetime | None = None
+
+
+class RespondIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    response: str = Field(min_length=1, max_length=5000)
+
+
+class VerifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field("", max_length=5000)
+
+
+class AlertOut(_Orm):
+    id: int
+    event_id: int
+    site_id: int
+    created_at: datetime
+    acknowledged_by_id: int | None
+    acknowledged_at: datetime | None
+    event: EventSummary

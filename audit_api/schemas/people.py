@@ -1,0 +1,57 @@
+"""Request/response bodies for users and login."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from audit_api.models import Role
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    local, at, domain = value.partition("@")
+    if not (local and at and "." in domain) or any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_email)]
+Password = Annotated[str, Field(min_length=8, max_length=256)]
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    password: Password
+    role: Role
+    name: str = Field("", max_length=200)
+    site_ids: list[int] = Field(default_factory=list, description="sites a supervisor is responsible for")
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    name: str | None = Field(None, max_length=200)
+    active: bool | None = None
+    password: Password | None = None
+    site_ids: list[int] | None = None
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    name: str
+    role: Role
+    active: bool
+    site_ids: list[int]

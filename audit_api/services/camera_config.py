@@ -1,0 +1,126 @@
+"""Versioned per-camera configuration: zones, calibration and rule thresholds (plus global rules)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit_api import audit_log
+from audit_api.models import Calibration, RuleConfig, User, Zone
+from audit_api.schemas.geometry import CalibrationIn, RuleConfigIn, ZoneIn
+from audit_api.services.errors import NotFound
+from audit_api.services.sites import flush_or_conflict, get_camera
+from audit_api.services.users import actor_of
+
+
+def _zone_values(body: ZoneIn) -> dict[str, Any]:
+    data = body.model_dump(mode="json")
+    data["required_ppe"] = sorted(data["required_ppe"])
+    data["polygon"] = [list(p) for p in body.polygon]
+    return data
+
+
+def list_zones(session: Session, camera_id: int) -> Sequence[Zone]:
+    get_camera(session, camera_id)
+    return session.scalars(select(Zone).where(Zone.camera_id == camera_id).order_by(Zone.id)).all()
+
+
+def get_zone(session: Session, zone_id: int) -> Zone:
+    zone = session.get(Zone, zone_id)
+    if zone is None:
+        raise NotFound(f"zone {zone_id} not found")
+    return zone
+
+
+def create_zone(session: Session, camera_id: int, body: ZoneIn, actor: User) -> Zone:
+    get_camera(session, camera_id)
+    values = _zone_values(body)
+    zone = Zone(camera_id=camera_id, **values)
+    session.add(zone)
+    flush_or_conflict(session, f"zone {zone.name!r} of camera {camera_id}")
+    audit_log.append(session, actor_of(actor), "zone.created", f"zone:{zone.id}", {**values, "version": 1})
+    session.commit()
+    return zone
+
+
+def replace_zone(session: Session, zone_id: int, body: ZoneIn, actor: User) -> Zone:
+    zone = get_zone(session, zone_id)
+    values = _zone_values(body)
+    for field, value in values.items():
+        setattr(zone, field, value)
+    zone.version += 1
+    flush_or_conflict(session, f"zone {zone.name!r} of camera {zone.camera_id}")
+    payload = {**values, "version": zone.version}
+    audit_log.append(session, actor_of(actor), "zone.updated", f"zone:{zone.id}", payload)
+    session.commit()
+    return zone
+
+
+def delete_zone(session: Session, zone_id: int, actor: User) -> None:
+    zone = get_zone(session, zone_id)
+    session.delete(zone)
+    audit_log.append(session, actor_of(actor), "zone.deleted", f"zone:{zone_id}", {"name": zone.name})
+    session.commit()
+
+
+def get_calibration(session: Session, camera_id: int) -> Calibration:
+    camera = get_camera(session, camera_id)
+    if camera.calibration is None:
+        raise NotFound(f"camera {camera_id} has no calibration")
+    return camera.calibration
+
+
+def set_calibration(session: Session, camera_id: int, body: CalibrationIn, actor: User) -> Calibration:
+    camera = get_camera(session, camera_id)
+    image = [list(p) for p in body.image_points]
+    world = [list(p) for p in body.world_points_m]
+    calibration = camera.calibration
+    if calibration is None:
+        calibration = Calibration(camera=camera, image_points=image, world_points_m=world)
+        session.add(calibration)
+    else:
+        calibration.image_points, calibration.world_points_m = image, world
+        calibration.version += 1
+    session.flush()
+    payload = {"image_points": image, "world_points_m": world, "version": calibration.version}
+    audit_log.append(session, actor_of(actor), "calibration.set", f"camera:{camera_id}", payload)
+    session.commit()
+    return calibration
+
+
+def _rule_row(session: Session, camera_id: int | None) -> RuleConfig | None:
+    query = select(RuleConfig).where(
+        RuleConfig.camera_id.is_(None) if camera_id is None else RuleConfig.camera_id == camera_id
+    )
+    return session.scalars(query).first()
+
+
+def get_rules(session: Session, camera_id: int | None) -> RuleConfig:
+    """The camera's own rules (or the global ones for camera_id=None); 404 when never set."""
+    if camera_id is not None:
+        get_camera(session, camera_id)
+    row = _rule_row(session, camera_id)
+    if row is None:
+        raise NotFound("no rules configured" + (f" for camera {camera_id}" if camera_id else ""))
+    return row
+
+
+def set_rules(session: Session, camera_id: int | None, body: RuleConfigIn, actor: User) -> RuleConfig:
+    if camera_id is not None:
+        get_camera(session, camera_id)
+    config = body.model_dump(mode="json")
+    row = _rule_row(session, camera_id)
+    if row is None:
+        row = RuleConfig(camera_id=camera_id, config=config)
+        session.add(row)
+    else:
+        row.config = config
+        row.version += 1
+    session.flush()
+    entity = f"camera:{camera_id}" if camera_id is not None else "rules:global"
+    audit_log.append(session, actor_of(actor), "rules.set", entity, {**config, "version": row.version})
+    session.commit()
+    return row

@@ -1,0 +1,182 @@
+"""Recording finished events (called by the worker) and querying them (called by the API)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from audit_api import audit_log
+from audit_api.audit_log import canonical_json
+from audit_api.models import Alert, Camera, Clip, ClipKind, Event, EventStatus, EventViolation, User
+from audit_api.services.errors import Invalid, NotFound
+from audit_api.storage import StoredObject
+
+WORKER_ACTOR = "worker"
+
+
+class ViolationIn(BaseModel):
+    """One violation dict as handed over by the worker."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(min_length=1, max_length=64)
+    ts: AwareDatetime
+    track_id: int | None = None
+    zone_id: int | None = None
+    box: list[float] | None = Field(None, min_length=4, max_length=4)
+    confidence: float | None = Field(None, ge=0, le=1)
+
+
+def _rule_version(rule_snapshot: dict[str, Any]) -> str:
+    """The snapshot's own version label, else a short content hash so equal rule sets share a version."""
+    label = rule_snapshot.get("rule_version")
+    if label is not None:
+        return str(label)
+    return "sha256:" + hashlib.sha256(canonical_json(rule_snapshot).encode()).hexdigest()[:16]
+
+
+def _clip_row(kind: ClipKind, stored: StoredObject, duration_s: float | None) -> Clip:
+    return Clip(
+        kind=kind,
+        object_key=stored.key,
+        sha256=stored.sha256,
+        size=stored.size,
+        duration_s=duration_s,
+        content_type=stored.content_type,
+    )
+
+
+def record_event(
+    session: Session,
+    *,
+    camera_id: int,
+    kinds: list[str],
+    started_at: datetime,
+    ended_at: datetime,
+    violations: list[dict[str, Any]],
+    snapshot: StoredObject,
+    clip: StoredObject,
+    clip_duration_s: float,
+    model_version: str,
+    rule_snapshot: dict[str, Any],
+) -> Event:
+    """Store a finished event with its evidence, violations and site alert, then commit (all or nothing).
+
+    Every kind must be evidenced by at least one violation (the kind filter of list_events relies on it).
+    Raises NotFound for an unknown camera and Invalid for inconsistent input; nothing is written then.
+    """
+    camera = session.get(Camera, camera_id)
+    if camera is None:
+        raise NotFound(f"camera {camera_id} not found")
+    if not kinds:
+        raise Invalid("an event needs at least one kind")
+    if started_at.tzinfo is None or ended_at.tzinfo is None:
+        raise Invalid("started_at and ended_at must be timezone-aware")
+    if ended_at < started_at:
+        raise Invalid(f"event ends ({ended_at.isoformat()}) before it starts ({started_at.isoformat()})")
+    try:
+        parsed = [ViolationIn.model_validate(v) for v in violations]
+    except ValidationError as exc:
+        raise Invalid(f"bad violation: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
+    unevidenced = set(kinds) - {v.kind for v in parsed}
+    if unevidenced:
+        raise Invalid(f"kinds without any violation: {sorted(unevidenced)}")
+    confidences = [v.confidence for v in parsed if v.confidence is not None]
+    try:
+        event = Event(
+            camera=camera,
+            kinds=sorted({v.kind for v in parsed}),
+            started_at=started_at,
+            ended_at=ended_at,
+            status=EventStatus.OPEN,
+            rule_snapshot=rule_snapshot,
+            model_version=model_version,
+            rule_version=_rule_version(rule_snapshot),
+            best_confidence=max(confidences, default=None),
+            violations=[EventViolation(**v.model_dump()) for v in parsed],
+            clips=[
+                _clip_row(ClipKind.CLIP, clip, clip_duration_s),
+                _clip_row(ClipKind.SNAPSHOT, snapshot, None),
+            ],
+        )
+        session.add(event)
+        session.flush()
+        session.add(Alert(event_id=event.id, site_id=camera.site_id))
+        audit_log.append(
+            session,
+            WORKER_ACTOR,
+            "event.recorded",
+            f"event:{event.id}",
+            {
+                "camera_id": camera_id,
+                "kinds": event.kinds,
+                "started_at": started_at,
+                "ended_at": ended_at,
+                "clip_sha256": clip.sha256,
+                "snapshot_sha256": snapshot.sha256,
+                "model_version": model_version,
+                "rule_version": event.rule_version,
+            },
+        )
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return event
+
+
+def visible_site_ids(user: User) -> set[int] | None:
+    """Sites whose events the user may see; None means all (admins and inspectors)."""
+    return {site.id for site in user.sites} if user.role == "supervisor" else None
+
+
+def get_event(session: Session, event_id: int, viewer: User) -> Event:
+    event = session.get(Event, event_id)
+    allowed = visible_site_ids(viewer)
+    if event is None or (allowed is not None and event.site_id not in allowed):
+        raise NotFound(f"event {event_id} not found")
+    return event
+
+
+def list_events(
+    session: Session,
+    viewer: User,
+    *,
+    site_id: int | None = None,
+    camera_id: int | None = None,
+    status: EventStatus | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[Sequence[Event], int]:
+    """One page of events (newest first) and the total matching count."""
+    query = select(Event).join(Event.camera)
+    allowed = visible_site_ids(viewer)
+    if allowed is not None:
+        query = query.where(Camera.site_id.in_(allowed))
+    if site_id is not None:
+        query = query.where(Camera.site_id == site_id)
+    if camera_id is not None:
+        query = query.where(Event.camera_id == camera_id)
+    if status is not None:
+        query = query.where(Event.status == status)
+    if kind is not None:
+        # Kinds live in a JSON list; the violation rows carry the same kinds in an indexed column.
+        query = query.where(Event.violations.any(EventViolation.kind == kind))
+    if since is not None:
+        query = query.where(Event.started_at >= since)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(
+        query.options(selectinload(Event.camera), selectinload(Event.reviews))
+        .order_by(Event.started_at.desc(), Event.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return page, total

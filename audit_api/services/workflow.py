@@ -1,0 +1,173 @@
+"""The inspector/supervisor workflow: review → sign-off → corrective action → response → verification,
+plus alert acknowledgement. Every step checks the state machine, commits and lands in the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit_api import audit_log
+from audit_api.models import (
+    ActionStatus,
+    Alert,
+    Camera,
+    ClipKind,
+    CorrectiveAction,
+    Event,
+    EventStatus,
+    Review,
+    Role,
+    SignOff,
+    User,
+    Verdict,
+    utcnow,
+)
+from audit_api.services.errors import Conflict, Forbidden, NotFound
+from audit_api.services.users import actor_of
+from audit_api.storage import ObjectCorrupted, ObjectNotFound, ObjectStore
+
+
+def _event(session: Session, event_id: int) -> Event:
+    event = session.get(Event, event_id)
+    if event is None:
+        raise NotFound(f"event {event_id} not found")
+    return event
+
+
+def review_event(session: Session, event_id: int, inspector: User, verdict: Verdict, comment: str) -> Review:
+    """Record a verdict; an event may be re-reviewed until it is signed off."""
+    event = _event(session, event_id)
+    if event.status == EventStatus.SIGNED_OFF:
+        raise Conflict(f"event {event_id} is signed off and can no longer be reviewed")
+    review = Review(event=event, inspector_id=inspector.id, verdict=verdict, comment=comment)
+    event.status = EventStatus(verdict.value)
+    session.add(review)
+    session.flush()
+    payload = {"verdict": verdict, "comment": comment}
+    audit_log.append(session, actor_of(inspector), "event.reviewed", f"event:{event_id}", payload)
+    session.commit()
+    return review
+
+
+def _check_evidence(event: Event, store: ObjectStore | None) -> str | None:
+    """The clip's recorded SHA-256, after re-reading the object to prove it still matches."""
+    clip = event.clip_of(ClipKind.CLIP)
+    if clip is None:
+        return None
+    if store is not None:
+        try:
+            store.get(clip.object_key, sha256=clip.sha256)
+        except (ObjectCorrupted, ObjectNotFound) as exc:
+            raise Conflict(f"evidence clip of event {event.id} failed its integrity check: {exc}") from exc
+    return clip.sha256
+
+
+def sign_off(
+    session: Session,
+    event_id: int,
+    inspector: User,
+    store: ObjectStore | None,
+    *,
+    action_description: str | None = None,
+    action_due: datetime | None = None,
+) -> SignOff:
+    """Sign off a reviewed event, recording the clip hash; a confirmed event opens a corrective action."""
+    event = _event(session, event_id)
+    if event.signoff is not None:
+        raise Conflict(f"event {event_id} is already signed off")
+    verdict = event.verdict
+    if verdict is None:
+        raise Conflict(f"event {event_id} must be reviewed before sign-off")
+    signoff = SignOff(event=event, inspector_id=inspector.id, clip_sha256=_check_evidence(event, store))
+    event.status = EventStatus.SIGNED_OFF
+    session.add(signoff)
+    payload: dict[str, object] = {"verdict": verdict, "clip_sha256": signoff.clip_sha256}
+    if verdict == Verdict.CONFIRMED:
+        kinds = ", ".join(event.kinds)
+        description = action_description or f"Resolve {kinds} seen by camera {event.camera_id}"
+        action = CorrectiveAction(event=event, description=description, due=action_due)
+        session.add(action)
+        session.flush()
+        payload["corrective_action_id"] = action.id
+    session.flush()
+    audit_log.append(session, actor_of(inspector), "event.signed_off", f"event:{event_id}", payload)
+    session.commit()
+    return signoff
+
+
+def _action(session: Session, action_id: int) -> CorrectiveAction:
+    action = session.get(CorrectiveAction, action_id)
+    if action is None:
+        raise NotFound(f"corrective action {action_id} not found")
+    return action
+
+
+def _require_supervisor_of(user: User, site_id: int) -> None:
+    if user.role == Role.SUPERVISOR and site_id not in {s.id for s in user.sites}:
+        raise Forbidden(f"you do not supervise site {site_id}")
+
+
+def list_actions(
+    session: Session, viewer: User, status: ActionStatus | None = None
+) -> Sequence[CorrectiveAction]:
+    query = select(CorrectiveAction).join(CorrectiveAction.event).join(Event.camera)
+    query = query.order_by(CorrectiveAction.id)
+    if viewer.role == Role.SUPERVISOR:
+        query = query.where(Camera.site_id.in_([s.id for s in viewer.sites]))
+    if status is not None:
+        query = query.where(CorrectiveAction.status == status)
+    return session.scalars(query).all()
+
+
+def respond(session: Session, action_id: int, supervisor: User, response: str) -> CorrectiveAction:
+    action = _action(session, action_id)
+    _require_supervisor_of(supervisor, action.event.site_id)
+    if action.status not in (ActionStatus.OPEN, ActionStatus.REOPENED):
+        raise Conflict(f"corrective action {action_id} is {action.status.value}, not awaiting a response")
+    action.status = ActionStatus.ANSWERED
+    action.supervisor_response = response
+    action.responded_by_id, action.responded_at = supervisor.id, utcnow()
+    audit_log.append(
+        session, actor_of(supervisor), "action.responded", f"action:{action_id}", {"response": response}
+    )
+    session.commit()
+    return action
+
+
+def verify(session: Session, action_id: int, inspector: User, note: str, *, accept: bool) -> CorrectiveAction:
+    """Accept (verified) or reject (reopened) the supervisor's answer."""
+    action = _action(session, action_id)
+    if action.status != ActionStatus.ANSWERED:
+        raise Conflict(f"corrective action {action_id} is {action.status.value}, not answered")
+    action.status = ActionStatus.VERIFIED if accept else ActionStatus.REOPENED
+    action.verification_note = note
+    action.verified_by_id, action.verified_at = inspector.id, utcnow()
+    verb = "action.verified" if accept else "action.reopened"
+    audit_log.append(session, actor_of(inspector), verb, f"action:{action_id}", {"note": note})
+    session.commit()
+    return action
+
+
+def list_alerts(session: Session, viewer: User, *, unacknowledged: bool = False) -> Sequence[Alert]:
+    query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())
+    if viewer.role == Role.SUPERVISOR:
+        query = query.where(Alert.site_id.in_([s.id for s in viewer.sites]))
+    if unacknowledged:
+        query = query.where(Alert.acknowledged_at.is_(None))
+    return session.scalars(query).all()
+
+
+def acknowledge(session: Session, alert_id: int, supervisor: User) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"alert {alert_id} not found")
+    _require_supervisor_of(supervisor, alert.site_id)
+    if alert.acknowledged_at is not None:
+        raise Conflict(f"alert {alert_id} was already acknowledged")
+    alert.acknowledged_by_id, alert.acknowledged_at = supervisor.id, utcnow()
+    audit_log.append(session, actor_of(supervisor), "alert.acknowledged", f"alert:{alert_id}", {})
+    session.commit()
+    return alert

@@ -1,0 +1,140 @@
+"""An app on a real, migrated database (SQLite and PostgreSQL), a real local evidence store, three users."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy.orm import Session, sessionmaker
+
+from audit_api.main import create_app
+from audit_api.models import Camera, CameraKind, Event, Role, Site
+from audit_api.services.events import record_event
+from audit_api.services.users import create_user
+from audit_api.settings import Settings
+from audit_api.storage import LocalStore, ObjectStore
+
+with warnings.catch_warnings():
+    # Starlette 1.x nudges TestClient users from httpx to httpx2; httpx is what the project depends on.
+    warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette\.testclient` is deprecated")
+    from fastapi.testclient import TestClient
+
+SECRET = "test-secret-0123456789-abcdefghijklmnop"
+PASSWORD = "correct horse battery"
+CLIP_BYTES = bytes(range(256)) * 40  # opaque to the API: it stores, hashes and serves bytes
+SNAPSHOT_BYTES = b"\xff\xd8\xff\xe0" + b"jpeg" * 100
+
+
+@dataclass
+class World:
+    """The app under test plus handles to its database and store."""
+
+    client: TestClient
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+    site_id: int
+    other_site_id: int
+    camera_id: int
+
+    def login(self, email: str, password: str = PASSWORD) -> dict[str, str]:
+        response = self.client.post("/api/auth/token", data={"username": email, "password": password})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        secret_key=SecretStr(SECRET),
+        max_upload_bytes=64 * 1024,
+        web_dir=tmp_path / "no-web",
+    )
+
+
+@pytest.fixture
+def world(settings: Settings, tmp_path: Path) -> Iterator[World]:
+    store = LocalStore(tmp_path / "evidence")
+    app = create_app(settings, store=store)
+    factory: sessionmaker[Session] = app.state.sessionmaker
+    with factory() as session:
+        site, other = Site(name="North yard"), Site(name="South yard")
+        session.add_all([site, other])
+        session.flush()
+        camera = Camera(site_id=site.id, name="gate", kind=CameraKind.RTSP, url="rtsp://cam.local/stream")
+        session.add(camera)
+        session.commit()
+        create_user(session, "admin@example.com", PASSWORD, Role.ADMIN)
+        create_user(session, "inspector@example.com", PASSWORD, Role.INSPECTOR)
+        create_user(session, "boss@example.com", PASSWORD, Role.SUPERVISOR, site_ids=[site.id])
+        create_user(session, "other-boss@example.com", PASSWORD, Role.SUPERVISOR, site_ids=[other.id])
+        ids = site.id, other.id, camera.id
+    with TestClient(app) as client:
+        yield World(client, factory, store, *ids)
+
+
+@pytest.fixture
+def admin(world: World) -> dict[str, str]:
+    return world.login("admin@example.com")
+
+
+@pytest.fixture
+def inspector(world: World) -> dict[str, str]:
+    return world.login("inspector@example.com")
+
+
+@pytest.fixture
+def supervisor(world: World) -> dict[str, str]:
+    return world.login("boss@example.com")
+
+
+@pytest.fixture
+def other_supervisor(world: World) -> dict[str, str]:
+    return world.login("other-boss@example.com")
+
+
+T0 = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def make_event(world: World) -> Callable[..., Event]:
+    """Record a finished event the way the worker does: evidence into the store, then record_event."""
+    counter = iter(range(1, 1000))
+
+    def make(kinds: tuple[str, ...] = ("no_hardhat",), **overrides: Any) -> Event:
+        n = next(counter)
+        clip = world.store.put(f"events/{n}/clip.mp4", CLIP_BYTES + bytes([n]), "video/mp4")
+        snapshot = world.store.put(f"events/{n}/snapshot.jpg", SNAPSHOT_BYTES, "image/jpeg")
+        started = T0 + timedelta(minutes=n)
+        arguments: dict[str, Any] = {
+            "camera_id": world.camera_id,
+            "kinds": list(kinds),
+            "started_at": started,
+            "ended_at": started + timedelta(seconds=12),
+            "violations": [
+                {
+                    "kind": k,
+                    "track_id": 7,
+                    "ts": started + timedelta(seconds=2),
+                    "box": [0.1, 0.2, 0.3, 0.6],
+                    "confidence": 0.81,
+                }
+                for k in kinds
+            ],
+            "snapshot": snapshot,
+            "clip": clip,
+            "clip_duration_s": 12.0,
+            "model_version": "css10-yolov8n-416",
+            "rule_snapshot": {"k": 3, "n": 5, "zones": []},
+        } | overrides
+        with world.sessions() as session:
+            return record_event(session, **arguments)
+
+    return make
