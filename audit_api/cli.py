@@ -1,0 +1,289 @@
+"""The `siteaudit` command: demo, serve, worker, user and model commands.
+
+Expected failures (bad input, unreachable camera or database, storage outage) print one line on stderr
+and exit with code 2 — never a traceback; nothing half-written is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SITEAUDIT_SHARED", REPO.parent / "shared"))
+DEFAULT_DEMO_VIDEO = SHARED / "videos" / "ppe-2.mp4"
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.func(args)
+        return code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        message = _expected_error(exc)
+        if message is None:
+            raise
+        print(f"siteaudit: error: {message}", file=sys.stderr)
+        return 2
+
+
+def _expected_error(exc: Exception) -> str | None:
+    """The one-line message for failures a user can cause and fix; None for bugs (keep the traceback)."""
+    from audit_api.db import DatabaseUnavailable
+    from audit_api.storage import StorageError
+    from detect.model import ModelError
+    from ingest.source import SourceError
+    from ingest.urls import InvalidCameraURL
+
+    if isinstance(exc, CliError | DatabaseUnavailable | StorageError | ModelError | InvalidCameraURL):
+        return str(exc)
+    if isinstance(exc, SourceError):
+        return f"cannot read the video source: {exc}"
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or exc.title
+        return f"invalid setting {where}: {err['msg']}"
+    return None
+
+
+def _parser() -> argparse.ArgumentParser:
+    from detect import cli as model_cli
+
+    parser = argparse.ArgumentParser(prog="siteaudit", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the whole path on a video or RTSP camera, then serve the pages")
+    demo.add_argument(
+        "source", nargs="?", default=str(DEFAULT_DEMO_VIDEO), help="video file or rtsp:// URL (default ppe-2)"
+    )
+    demo.add_argument("--data-dir", type=Path, help="where the SQLite file and evidence go (default ./data)")
+    demo.add_argument("--no-serve", action="store_true", help="analyse and exit (files only)")
+    _server_args(demo)
+    demo.set_defaults(func=_demo)
+
+    serve = sub.add_parser("serve", help="API + pages (+ the worker for all cameras, unless --no-worker)")
+    serve.add_argument("--no-worker", action="store_true", help="API only (deployed mode: run `worker`)")
+    _server_args(serve)
+    serve.set_defaults(func=_serve)
+
+    worker = sub.add_parser("worker", help="run every enabled camera from the database")
+    worker.set_defaults(func=_worker)
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    create = user_sub.add_parser("create", help="create a user (password read from the terminal or stdin)")
+    create.add_argument("email")
+    create.add_argument("--role", choices=("admin", "inspector", "supervisor"), required=True)
+    create.add_argument("--name", default="")
+    create.set_defaults(func=_user_create)
+
+    model_cli.register(sub)
+    return parser
+
+
+def _server_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default 8000)")
+
+
+def _settings(**overrides: Any) -> Any:
+    from audit_api.settings import Settings
+
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _open_database(settings: Any) -> Any:
+    from audit_api.db import make_engine, make_sessionmaker, upgrade_to_head
+
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_to_head(settings.effective_database_url)
+    return make_sessionmaker(make_engine(settings.effective_database_url))
+
+
+def _open_store(settings: Any) -> Any:
+    from audit_api.main import build_store
+
+    store = build_store(settings)
+    store.check()
+    return store
+
+
+def _check_source(source: str) -> Path | str:
+    """A readable video file, or a valid rtsp(s) URL; anything else is refused before any writes."""
+    from ingest.urls import validate_camera_url
+
+    if "://" in source:
+        return validate_camera_url(source)
+    path = Path(source)
+    if not path.is_file():
+        raise CliError(f"video not found: {path}")
+    from ingest.files import VideoFileSource
+
+    probe = VideoFileSource("probe", path)
+    try:
+        next(iter(probe.frames()))
+    except StopIteration:
+        raise CliError(f"video has no frames: {path}") from None
+    finally:
+        probe.close()
+    return path
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from audit_api.demo import DEMO_PASSWORD, DEMO_USERS, analyse_file, seed
+    from audit_api.recorder import EventRecorder
+    from detect.model import Detector
+    from ingest.rtsp import RtspSource
+
+    os.environ.setdefault("SITEAUDIT_DEV_MODE", "true")  # the demo runs on the embedded default
+    settings = _settings(data_dir=args.data_dir, host=args.host, port=args.port)
+    source = _check_source(args.source)
+    if isinstance(source, str):  # probe the camera before touching the database
+        probe = RtspSource("probe", source)
+        try:
+            next(iter(probe.frames()))
+        finally:
+            probe.close()
+    detector = Detector.load()
+    sessions = _open_database(settings)
+    store = _open_store(settings)
+    recorder = EventRecorder(sessions, store, settings.data_dir / "outbox")
+    name = Path(source).name if isinstance(source, Path) else "rtsp camera"
+    with sessions() as session:
+        camera = seed(session, name, source if isinstance(source, str) else None)
+    print(f"demo logins (password {DEMO_PASSWORD!r}): " + ", ".join(f"{e} ({r.value})" for e, r in DEMO_USERS))
+    if isinstance(source, Path):
+        result = analyse_file(source, camera, sessions, detector, recorder)
+        print(
+            f"analysed {source.name}: {result.frames} frames, {result.analysed} analysed in "
+            f"{result.seconds:.1f} s; {len(result.event_ids)} event(s) recorded"
+        )
+        _print_events(sessions, result.event_ids)
+        if args.no_serve:
+            return 0
+        return _run_server(settings, store, sessions, recorder, detector, with_worker=False)
+    if args.no_serve:
+        raise CliError("--no-serve only applies to video files; an RTSP camera runs until stopped")
+    return _run_server(settings, store, sessions, recorder, detector, with_worker=True)
+
+
+def _print_events(sessions: Any, event_ids: list[int]) -> None:
+    from audit_api.models import Clip, ClipKind, Event
+
+    with sessions() as session:
+        for event_id in event_ids:
+            event = session.get(Event, event_id)
+            clip = next(c for c in event.clips if c.kind == ClipKind.CLIP) if event else None
+            if event is None or not isinstance(clip, Clip):
+                continue
+            print(
+                f"  event {event.id}: {', '.join(event.kinds)} {event.started_at:%H:%M:%S}-"
+                f"{event.ended_at:%H:%M:%S} clip {clip.size // 1024} KiB sha256 {clip.sha256[:16]}…"
+            )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from audit_api.recorder import EventRecorder
+    from detect.model import Detector
+
+    settings = _settings(host=args.host, port=args.port)
+    sessions = _open_database(settings)
+    store = _open_store(settings)
+    recorder = EventRecorder(sessions, store, settings.data_dir / "outbox")
+    detector = None if args.no_worker else Detector.load()
+    return _run_server(settings, store, sessions, recorder, detector, with_worker=not args.no_worker)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from audit_api.recorder import EventRecorder
+    from audit_api.runtime import CameraSync
+    from detect.model import Detector
+    from ingest.worker import Worker
+
+    settings = _settings()
+    sessions = _open_database(settings)
+    store = _open_store(settings)
+    recorder = EventRecorder(sessions, store, settings.data_dir / "outbox")
+    worker = Worker(Detector.load(), recorder)
+    sync = CameraSync(worker, sessions, recorder)
+    worker.start()
+    sync.start()
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    print(f"worker running {len(worker.camera_ids())} camera(s); Ctrl-C to stop", flush=True)
+    done.wait()
+    sync.stop()
+    worker.stop()
+    return 0
+
+
+def _run_server(
+    settings: Any, store: Any, sessions: Any, recorder: Any, detector: Any, *, with_worker: bool
+) -> int:
+    import uvicorn
+
+    from audit_api.main import create_app
+    from audit_api.runtime import CameraSync
+    from ingest.worker import Worker
+
+    app = create_app(settings, store=store)
+    stop_worker: Callable[[], None] = lambda: None  # noqa: E731
+    if with_worker and detector is not None:
+        worker = Worker(detector, recorder)
+        sync = CameraSync(worker, sessions, recorder)
+        app.state.worker = worker
+        worker.start()
+        sync.start()
+
+        def stop_worker() -> None:
+            sync.stop()
+            worker.stop()
+
+    print(f"serving http://{settings.host}:{settings.port}  (Ctrl-C to stop)", flush=True)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    finally:
+        stop_worker()
+    return 0
+
+
+def _user_create(args: argparse.Namespace) -> int:
+    from audit_api.services.users import create_user
+
+    settings = _settings()
+    sessions = _open_database(settings)
+    password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        raise CliError("password must be at least 8 characters")
+    with sessions() as session:
+        user = create_user(session, args.email, password, args.role, name=args.name)
+        print(f"created {user.role} {user.email} (id {user.id})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
