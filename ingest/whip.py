@@ -40,6 +40,7 @@ from ingest._webrtc import FrameGate, OfferProblem, RtpClock, check_offer
 log = logging.getLogger(__name__)
 
 SessionState = Literal["new", "connecting", "connected", "failed", "closed"]
+_STATES: dict[str, SessionState] = {s: s for s in ("new", "connecting", "connected", "failed", "closed")}
 FrameSink = Callable[[Frame], None]
 _NEGOTIATION_ERRORS = (
     ValueError,
@@ -195,9 +196,8 @@ class WhipHub:
         self._spawn_detached(self._finish(pub))
 
     def _on_state(self, pub: _Publication) -> None:
-        state = pub.pc.connectionState
-        if state in ("new", "connecting", "connected", "failed", "closed"):
-            pub.session.state = state  # type: ignore[assignment]  # checked just above
+        state = _STATES.get(pub.pc.connectionState, pub.session.state)
+        pub.session.state = state
         if state in ("failed", "closed"):
             self._spawn_detached(self._finish(pub))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,8 +24,9 @@ from aiortc import (
 )
 
 from audit_api.api.routes.whip import enrolment_link, qr_png
+from ingest._frame import Frame
 from ingest._webrtc import FrameGate, OfferProblem, RtpClock, check_offer
-from ingest.whip import BadOffer, WhipHub
+from ingest.whip import BadOffer, WhipError, WhipHub
 from tests.fixtures.whip_server import WhipServer, serve_whip
 
 SIZE = (640, 360)
@@ -280,6 +281,68 @@ def test_hub_rejects_offer_without_common_codec() -> None:
             await hub.close()
 
     asyncio.run(attempt())
+
+
+async def publish_to(hub: WhipHub, camera: str, footage: list[av.VideoFrame]) -> RTCPeerConnection:
+    """Publish straight to a hub on the current loop, without HTTP."""
+    peer = Publisher(ClipTrack(footage))
+    session = await hub.publish(camera, await peer.offer())
+    await peer.pc.setRemoteDescription(RTCSessionDescription(session.answer_sdp, "answer"))
+    return peer.pc
+
+
+async def until(predicate: Callable[[], bool], what: str) -> None:
+    async def poll() -> None:
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+    try:
+        await asyncio.wait_for(poll(), 30)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting until {what}") from None
+
+
+def test_hub_keeps_the_session_when_on_frame_raises(
+    footage: list[av.VideoFrame], caplog: pytest.LogCaptureFixture
+) -> None:
+    delivered: list[Frame] = []
+
+    def flaky_sink(frame: Frame) -> None:
+        delivered.append(frame)
+        if len(delivered) == 1:
+            raise RuntimeError("sink is full")
+
+    async def scenario() -> None:
+        hub = WhipHub(flaky_sink, max_fps=10)
+        pc = await publish_to(hub, "cam-x", footage)
+        try:
+            await until(lambda: len(delivered) >= 3, "frames flow past the failing one")
+            [session] = hub.sessions()
+            assert session.frames >= 3
+        finally:
+            await pc.close()
+            await hub.close()
+        assert hub.sessions() == []
+        with pytest.raises(WhipError, match="closed"):
+            await hub.publish("cam-x", "v=0")
+
+    asyncio.run(scenario())
+    assert "on_frame failed for camera cam-x" in caplog.text
+
+
+def test_hub_ends_a_session_that_never_connects(footage: list[av.VideoFrame]) -> None:
+    async def scenario() -> None:
+        hub = WhipHub(lambda frame: None, connect_timeout=0.5)
+        peer = Publisher(ClipTrack(footage))
+        await hub.publish("cam-y", await peer.offer())
+        await peer.pc.close()  # the publisher vanishes before applying the answer
+        try:
+            assert [s.camera_id for s in hub.sessions()] == ["cam-y"]
+            await until(lambda: hub.sessions() == [], "the hub expires the unconnected session")
+        finally:
+            await hub.close()
+
+    asyncio.run(scenario())
 
 
 def _auth(camera: str) -> dict[str, str]:
