@@ -225,6 +225,7 @@ class CameraWatchdog:
         self._on_frame = on_frame
         self._on_interval_closed = on_interval_closed
         self._stop = threading.Event()
+        self._finished = threading.Event()  # the decode thread has exited
         self._lock = threading.Lock()
         self._source: FrameSource | None = None
         self._stall_reason: str | None = None
@@ -260,9 +261,16 @@ class CameraWatchdog:
 
     @property
     def running(self) -> bool:
-        return any(t.is_alive() for t in self._threads)
+        """True while the decode thread runs (False after stop() or giving up)."""
+        return bool(self._threads) and self._threads[0].is_alive()
 
     def _run(self) -> None:
+        try:
+            self._keep_streaming()
+        finally:
+            self._finished.set()
+
+    def _keep_streaming(self) -> None:
         failures = 0
         while not self._stop.is_set():
             streamed, reason = self._attempt()
@@ -325,7 +333,7 @@ class CameraWatchdog:
 
     def _watch_stalls(self) -> None:
         period = min(0.5, self.config.stall_timeout_s / 4)
-        while not self._stop.wait(period):
+        while not self._stop.wait(period) and not self._finished.is_set():
             with self._lock:
                 silent = time.monotonic() - self._progress_at
                 stalled = self._source is not None and self._stall_reason is None
