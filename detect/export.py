@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,7 +39,10 @@ def export_onnx(
         local = Path(tmp) / weights.name
         shutil.copyfile(weights, local)
         try:
-            with quiet():
+            with quiet(), warnings.catch_warnings():
+                # Ultralytics uses torch's TorchScript exporter on purpose; torch marks that path deprecated.
+                warnings.filterwarnings("ignore", "You are using the legacy TorchScript", DeprecationWarning)
+                warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx\.")
                 exported = Path(
                     yolo(str(local)).export(format="onnx", imgsz=imgsz, dynamic=dynamic, simplify=False)
                 )
