@@ -3,10 +3,11 @@
 A *subject* is what a violation is about (`Violation.subject`): a track and PPE kind, a zone's occupancy,
 or a pair of tracks. A subject *fires* when it was seen in at least k of the last n analysed frames; it
 then stays latched (no second firing) while it keeps satisfying k-of-n, and may fire again only after
-`cooldown_s`. Fired violations are bundled per camera into one open `ReviewItem` (the unit an inspector
-reviews): a firing within `event_gap_s` of the open item's last violation joins it; the item closes after
-`event_gap_s` without any latched subject being seen, or when it reaches `max_event_s` (then subjects
-still violating fire again into a fresh item, so a long incident is cut into reviewable pieces).
+`cooldown_s` (a subject back within its cooldown is latched silently: it keeps an open item alive).
+Fired violations are bundled per camera into one open `ReviewItem` (the unit an inspector reviews): a
+firing within `event_gap_s` of the open item's last violation joins it; the item closes after `event_gap_s`
+without any latched subject being seen, or when it reaches `max_event_s` (then subjects still violating
+fire again into a fresh item, so a long incident is cut into reviewable pieces).
 """
 
 from __future__ import annotations
@@ -131,10 +132,10 @@ class EventBuilder:
         for subject in sorted(satisfied & set(raw), key=str):
             if subject in self._latched:
                 continue
-            if ts - self._fired_at.get(subject, -np.inf) < self._config.cooldown_s:
-                continue
-            self._fired_at[subject] = ts
             self._latched.add(subject)
+            if ts - self._fired_at.get(subject, -np.inf) < self._config.cooldown_s:
+                continue  # back within its cooldown: keeps an open event alive but is not reported again
+            self._fired_at[subject] = ts
             fired.append(raw[subject])
 
         seen = [raw[s] for s in self._latched if s in raw]

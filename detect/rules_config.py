@@ -107,13 +107,13 @@ class ZoneConfig(_Model):
     @field_validator("polygon")
     @classmethod
     def _simple_polygon(cls, polygon: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        if abs(_signed_area(polygon)) < 1e-6:
-            raise ValueError("polygon has no area (points are collinear or repeated)")
         edges = list(itertools.pairwise([*polygon, polygon[0]]))
         for i, j in itertools.combinations(range(len(edges)), 2):
             adjacent = j == i + 1 or (i == 0 and j == len(edges) - 1)
             if not adjacent and _segments_intersect(*edges[i], *edges[j]):
                 raise ValueError(f"polygon is self-intersecting (edge {i} crosses edge {j})")
+        if abs(_signed_area(polygon)) < 1e-6:
+            raise ValueError("polygon has no area (points are collinear or repeated)")
         return polygon
 
 
