@@ -130,8 +130,11 @@ class WhipHub:
             # aiortc gathers every candidate inside setLocalDescription: a complete, non-trickle answer.
             await pc.setLocalDescription(await pc.createAnswer())
         except _NEGOTIATION_ERRORS as exc:
-            await pc.close()
+            await self._finish(pub)
             raise BadOffer(f"cannot answer the offer: {exc}") from exc
+        if self._closed:  # shut down while we were gathering candidates
+            await self._finish(pub)
+            raise WhipError("WHIP hub is closed")
         pub.session.answer_sdp = pc.localDescription.sdp
         previous = self._live.get(camera_id)
         self._live[camera_id] = pub
