@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 PAD_VALUE = 114
+STRIDE = 32  # YOLOv8's largest feature stride: input sides must be multiples of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,23 +39,36 @@ class Letterbox:
         return out
 
 
-def letterbox(image: npt.NDArray[np.uint8], size: int) -> tuple[npt.NDArray[np.uint8], Letterbox]:
-    """Resize keeping aspect ratio into a `size`x`size` canvas, centred, padded with grey 114.
+def rect_canvas(height: int, width: int, size: int, stride: int = STRIDE) -> tuple[int, int]:
+    """The smallest stride-aligned canvas holding the image scaled so its long side is `size`.
+
+    Ultralytics' `LetterBox(auto=True)`: a 1280×720 frame at 416 runs as 416×256, not 416×416.
+    """
+    scale = min(size / height, size / width)
+    new_w, new_h = round(width * scale), round(height * scale)
+    return new_h + (size - new_h) % stride, new_w + (size - new_w) % stride
+
+
+def letterbox(
+    image: npt.NDArray[np.uint8], size: int, canvas: tuple[int, int] | None = None
+) -> tuple[npt.NDArray[np.uint8], Letterbox]:
+    """Resize keeping aspect ratio (long side `size`) onto a `canvas` (H, W; default square), centred,
+    padded with grey 114.
 
     Rounding follows Ultralytics (round the scaled size, split the padding with a -0.1/+0.1 bias) so
     boxes agree with `YOLO.predict` to the pixel.
     """
     height, width = image.shape[:2]
+    canvas_h, canvas_w = canvas or (size, size)
     scale = min(size / height, size / width)
     new_w, new_h = round(width * scale), round(height * scale)
-    half_dw, half_dh = (size - new_w) / 2, (size - new_h) / 2
+    half_dw, half_dh = (canvas_w - new_w) / 2, (canvas_h - new_h) / 2
     top, bottom = round(half_dh - 0.1), round(half_dh + 0.1)
     left, right = round(half_dw - 0.1), round(half_dw + 0.1)
     resized = image if (new_w, new_h) == (width, height) else cv2.resize(image, (new_w, new_h))
     padded = cv2.copyMakeBorder(
         resized, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE, PAD_VALUE, PAD_VALUE)
     )
-    # Ultralytics' scale_boxes recomputes the pad from the gain; for a square target that equals left/top.
     return np.asarray(padded, dtype=np.uint8), Letterbox(scale, left, top, width, height)
 
 

@@ -21,7 +21,7 @@ import onnxruntime as ort
 import supervision as sv
 
 from detect._decode import RawBoxes, decode
-from detect._letterbox import Letterbox, letterbox, to_tensor
+from detect._letterbox import Letterbox, letterbox, rect_canvas, to_tensor
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 DEFAULT_MODEL = MODELS_DIR / "css10-yolov8n-416.onnx"
@@ -57,6 +57,7 @@ class _ModelInfo:
     class_names: tuple[str, ...]
     input_size: int
     dynamic_batch: bool
+    dynamic_shape: bool
     version: str
 
 
@@ -109,22 +110,39 @@ class Detector:
     ) -> list[sv.Detections]:
         """Detect in BGR uint8 images of any size; one ORT call per batch when the model allows it.
 
+        Models exported with dynamic H×W run each frame on its stride-aligned rectangle like Ultralytics'
+        predict (a 16:9 frame costs ~60% of a square one); frames of one shape still batch together.
+
         `multi_label` lets one box carry several classes (only for mAP evaluation, like Ultralytics val).
         """
         if not images:
             return []
         for index, image in enumerate(images):
             _check_image(index, image)
-        prepared = [letterbox(image, self.input_size) for image in images]
-        tensors = [to_tensor(padded) for padded, _ in prepared]
-        if self._info.dynamic_batch:
-            outputs = list(self._run(np.concatenate(tensors)))
-        else:
-            outputs = [self._run(tensor)[0] for tensor in tensors]
-        return [
-            self._to_detections(decode(out, self._floors, self._iou, multi_label=multi_label), box)
-            for out, (_, box) in zip(outputs, prepared, strict=True)
-        ]
+        size = self.input_size
+        canvases = [self._canvas(image) for image in images]
+        results: list[sv.Detections] = [sv.Detections.empty()] * len(images)
+        # One ORT call per canvas shape: a frame's boxes never depend on which other frames shared its batch.
+        for canvas in dict.fromkeys(canvases):
+            members = [i for i, c in enumerate(canvases) if c == canvas]
+            prepared = [letterbox(images[i], size, canvas) for i in members]
+            tensors = [to_tensor(padded) for padded, _ in prepared]
+            if self._info.dynamic_batch:
+                outputs = list(self._run(np.concatenate(tensors)))
+            else:
+                outputs = [self._run(tensor)[0] for tensor in tensors]
+            for i, out, (_, box) in zip(members, outputs, prepared, strict=True):
+                results[i] = self._to_detections(
+                    decode(out, self._floors, self._iou, multi_label=multi_label), box
+                )
+        return results
+
+    def _canvas(self, image: npt.NDArray[np.uint8]) -> tuple[int, int]:
+        """Square for fixed-size models; the stride-aligned rectangle when the model takes any H×W."""
+        size = self.input_size
+        if not self._info.dynamic_shape:
+            return size, size
+        return rect_canvas(image.shape[0], image.shape[1], size)
 
     def _run(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         result: npt.NDArray[np.float32] = self._session.run(None, {self._input_name: batch})[0]
@@ -163,7 +181,9 @@ def _read_info(session: ort.InferenceSession, path: Path, sha256: str) -> _Model
     if isinstance(outputs[1], int) and outputs[1] != 4 + len(names):
         raise ModelError(f"{path}: output has {outputs[1]} channels, expected 4 + {len(names)} classes")
     name = meta.get(MODEL_NAME_KEY) or path.stem
-    return _ModelInfo(names, int(size), not isinstance(shape[0], int), f"{name}+sha256:{sha256[:8]}")
+    dynamic_shape = not isinstance(shape[2], int) and not isinstance(shape[3], int)
+    version = f"{name}+sha256:{sha256[:8]}"
+    return _ModelInfo(names, int(size), not isinstance(shape[0], int), dynamic_shape, version)
 
 
 def _parse_names(raw: str | None, path: Path) -> tuple[str, ...]:

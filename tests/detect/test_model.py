@@ -16,7 +16,7 @@ import pytest
 import supervision as sv
 
 from detect._classes import CLASS_NAMES
-from detect._letterbox import letterbox
+from detect._letterbox import letterbox, rect_canvas
 from detect.model import DEFAULT_MODEL, MODELS_DIR, Detector, ModelError, Thresholds
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,22 +93,35 @@ def _matched_ious(ours: sv.Detections, boxes: np.ndarray, classes: np.ndarray) -
     yield from (iou * same).max(axis=1, initial=0.0)
 
 
-def test_parity_with_ultralytics_predict(shared_dir: Path, valid_paths: list[Path]) -> None:
+def video_frames(path: Path, count: int, step: int) -> list[npt.NDArray[np.uint8]]:
+    capture = cv2.VideoCapture(str(path))
+    found = []
+    for index in range(count * step):
+        ok, frame = capture.read()
+        assert ok, f"{path}: frame {index}"
+        if index % step == 0:
+            found.append(np.asarray(frame, np.uint8))
+    capture.release()
+    return found
+
+
+def test_parity_with_ultralytics_predict(shared_dir: Path, videos: Path, valid_paths: list[Path]) -> None:
+    """Valid images (640×640) plus 720p site footage, where both sides run a 416×256 rectangle."""
     from detect._ultra import yolo
 
     reference = yolo(str(shared_dir / "models" / "css10-yolov8n-416-e14.pt"))
     ours = Detector.load(thresholds=Thresholds(default=0.25), iou=0.7)
+    footage = [f for name in ("ppe-1.mp4", "ppe-2.mp4") for f in video_frames(videos / name, 4, 25)]
     ious: list[float] = []
     counts = [0, 0]
-    for path in valid_paths:
-        image = read(path)
+    for image in [*map(read, valid_paths), *footage]:
         found = ours.detect([image])[0]
         boxes, classes = _ultralytics_boxes(reference, image)
         ious += _matched_ious(found, boxes, classes)
         counts[0] += len(found)
         counts[1] += len(boxes)
     matched = [iou for iou in ious if iou > 0.5]
-    assert len(valid_paths) == 114 and counts[1] > 500
+    assert len(valid_paths) == 114 and len(footage) == 8 and counts[1] > 500
     assert len(matched) >= 0.98 * counts[1], (len(matched), counts)
     assert abs(counts[0] - counts[1]) <= 0.02 * counts[1], counts
     assert float(np.mean(matched)) >= 0.9
@@ -131,22 +144,26 @@ def test_batch_equals_one_by_one(static: bool, shared_dir: Path, valid_paths: li
     ("height", "width"),
     [(640, 640), (720, 1280), (1280, 720), (416, 416), (100, 50), (3, 1000), (1080, 1920)],
 )
-def test_letterbox_matches_ultralytics_and_round_trips(height: int, width: int) -> None:
+@pytest.mark.parametrize("rect", [False, True], ids=["square", "rect"])
+def test_letterbox_matches_ultralytics_and_round_trips(height: int, width: int, rect: bool) -> None:
     from ultralytics.data.augment import LetterBox
 
     rng = np.random.default_rng(height * 7919 + width)
     image = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
-    padded, box = letterbox(image, 416)
-    reference = LetterBox((416, 416), auto=False, stride=32)(image=image)
-    assert padded.shape == (416, 416, 3)
+    canvas = rect_canvas(height, width, 416) if rect else None
+    padded, box = letterbox(image, 416, canvas)
+    reference = np.asarray(LetterBox((416, 416), auto=rect, stride=32)(image=image))
+    assert padded.shape == reference.shape and padded.shape[2] == 3
+    assert max(padded.shape[:2]) == 416 and padded.shape[0] % 32 == 0 and padded.shape[1] % 32 == 0
     np.testing.assert_array_equal(padded, reference)
 
     xyxy = np.array([[0, 0, width, height], [width * 0.25, height * 0.5, width * 0.75, height]], np.float32)
     inside = box.to_input(xyxy)
-    assert (inside >= 0).all() and (inside <= 416).all()
+    assert (inside >= 0).all() and (inside[:, [0, 2]] <= padded.shape[1]).all()
+    assert (inside[:, [1, 3]] <= padded.shape[0]).all()
     assert max(inside[0, 2] - inside[0, 0], inside[0, 3] - inside[0, 1]) == pytest.approx(416, abs=1)
     np.testing.assert_allclose(box.to_original(inside), xyxy, atol=1e-3 * max(height, width))
-    outside = np.array([[-50, -50, 1000, 1000]], np.float32)
+    outside = np.array([[-50, -50, 5000, 5000]], np.float32)
     np.testing.assert_array_equal(box.to_original(outside), [[0, 0, width, height]])
 
 
