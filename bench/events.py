@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from detect.analyzer import SceneAnalyzer
 from detect.events import EventBuilder, ReviewItem
@@ -54,9 +55,10 @@ def run(path: Path, detector: Detector, fps: float) -> tuple[list[ReviewItem], f
     index = frames = 0
     ts = 0.0
     while True:
-        ok, image = capture.read()
+        ok, frame = capture.read()
         if not ok:
             break
+        image = np.asarray(frame, dtype=np.uint8)  # no copy: cv2 decodes to uint8 BGR
         if index % step == 0:
             ts = index / source_fps
             t0 = time.perf_counter()

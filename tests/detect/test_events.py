@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 import supervision as sv
 
 from detect.analyzer import FrameAnalysis, Violation, ViolationKind
+from detect.annotate import draw_snapshot, encode_jpeg
 from detect.events import Debouncer, EventBuilder, EventUpdate
 from detect.rules_config import CameraRules, RuleConfig
 
@@ -34,7 +37,7 @@ def builder(**rules: Any) -> EventBuilder:
 
 def run(events: EventBuilder, timeline: str, track: int = 1) -> list[tuple[int, str]]:
     """Feed one frame per character ('x' = violation of `track`, '.' = none); return (frame, update type)."""
-    out = []
+    out: list[tuple[int, str]] = []
     for i, c in enumerate(timeline):
         for update in events.update(frame(i * DT, *([violation(track)] if c == "x" else []))):
             out.append((i, update.type))
@@ -168,3 +171,26 @@ def test_review_item_records_the_rules_that_fired_it() -> None:
     assert opened.event.ended_at is None and opened.event.is_open
     assert events.flush(5.0)[0].event.ended_at == 0.0
     assert events.flush(6.0) == []
+
+
+def test_snapshot_rendering_on_a_real_photo(dataset_dir: Path) -> None:
+    path = next(iter(sorted((dataset_dir / "valid" / "images").glob("*.jpg"))))
+    image = np.asarray(cv2.imread(str(path)), dtype=np.uint8)
+    original = image.copy()
+    found = sv.Detections(
+        xyxy=np.array([[20, 20, 120, 200], [40, 25, 90, 60]], dtype=np.float32),
+        confidence=np.array([0.9, 0.8], dtype=np.float32),
+        class_id=np.array([5, 2]),
+    )
+    drawn = draw_snapshot(image, found, [Violation("no_hardhat", 3, None, 0.0, (200, 200, 300, 400), 0.8)])
+    assert np.array_equal(image, original)  # the caller's frame is untouched
+    assert drawn.shape == image.shape and not np.array_equal(drawn, image)
+    b, g, r = (int(c) for c in drawn[300, 200])  # left edge of the violation box: red (BGR)
+    assert r > 200 and g < 60 and b < 60
+    jpeg = encode_jpeg(drawn, quality=80)
+    decoded = np.asarray(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR))
+    assert decoded.shape == image.shape
+    with pytest.raises(ValueError, match="quality"):
+        encode_jpeg(drawn, quality=0)
+    with pytest.raises(ValueError, match="BGR uint8"):
+        draw_snapshot(np.zeros((4, 4), np.uint8), found, [])

@@ -9,6 +9,7 @@ import pytest
 import supervision as sv
 
 from detect._classes import PPEClass
+from detect._sv import class_ids, tracker_ids
 from detect.analyzer import SceneAnalyzer
 from detect.ppe import PPEAssociator, PPEStatus, imply_persons
 from detect.rules_config import CameraRules, PPEKind, RuleConfig
@@ -124,7 +125,7 @@ def test_evidence_is_kept_per_track() -> None:
 def test_imply_persons(people: list[Box], ppe: list[tuple[int, float, Box]], implied: int) -> None:
     found = imply_persons(persons(*people), detections(*ppe), 0.6, (1000, 1000))
     assert len(found) == implied
-    assert set(found.class_id.tolist()) <= {C.PERSON}
+    assert set(class_ids(found).tolist()) <= {C.PERSON}
 
 
 def test_an_orphan_no_vest_box_becomes_a_tracked_person_missing_a_vest() -> None:
@@ -132,6 +133,7 @@ def test_an_orphan_no_vest_box_becomes_a_tracked_person_missing_a_vest() -> None
     frame = detections((C.NO_SAFETY_VEST, 0.8, TORSO_A))
     last = [analyzer.analyze(frame, ts=0.2 * i) for i in range(3)][-1]
     assert [(v.kind, v.details["implied_person"]) for v in last.violations] == [("no_vest", True)]
+    assert analyzer.analyze(sv.Detections.empty(), ts=1.0).violations == []
 
 
 def test_tracker_keeps_the_id_of_a_walking_person() -> None:
@@ -139,7 +141,7 @@ def test_tracker_keeps_the_id_of_a_walking_person() -> None:
     ids = []
     for step in range(8):
         frame = detections((C.PERSON, 0.9, (100 + 10 * step, 100, 300 + 10 * step, 500)), (C.PERSON, 0.9, B))
-        ids.append(sorted(tracker.update(frame).tracker_id.tolist()))
+        ids.append(sorted(tracker_ids(tracker.update(frame)).tolist()))
     assert ids[0] == []  # a box seen once is not a track yet
     assert len({tuple(i) for i in ids[1:]}) == 1 and len(ids[1]) == 2
     assert len(tracker.update(detections())) == 0

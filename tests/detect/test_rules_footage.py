@@ -34,7 +34,7 @@ def sampled_frames(path: Path, fps: float = ANALYSIS_FPS) -> Iterator[tuple[floa
             if not ok:
                 return
             if index % step == 0:
-                yield index / source_fps, image
+                yield index / source_fps, np.asarray(image, dtype=np.uint8)
             index += 1
     finally:
         capture.release()
@@ -90,7 +90,7 @@ GROUP = "ppe_0665_jpg.rf.1dad479f7f54b2a7127cf18ef74ffd85"  # 7 people standing 
 
 def group_photo(dataset_dir: Path) -> tuple[npt.NDArray[np.uint8], sv.Detections]:
     """The photo and its Person label boxes (ground truth, so the test is about the rules, not the model)."""
-    image = cv2.imread(str(dataset_dir / "valid" / "images" / f"{GROUP}.jpg"))
+    image = np.asarray(cv2.imread(str(dataset_dir / "valid" / "images" / f"{GROUP}.jpg")), dtype=np.uint8)
     rows = np.loadtxt(dataset_dir / "valid" / "labels" / f"{GROUP}.txt", ndmin=2)
     rows = rows[rows[:, 0] == 5]
     height, width = image.shape[:2]
