@@ -179,8 +179,8 @@ class RuleConfig(_Model):
     """Thresholds and timing. Defaults assume the 5 fps analysis rate and were tuned on the shared footage.
 
     k=3 of n=5 frames (~0.6 s of the last second) on top of a 3-frame PPE average: ppe-2's vest-less man
-    fires 0.6 s after he is first tracked, while single-frame flickers never accumulate. A 10 s gap keeps
-    one incident in one review item; 300 s caps an item so a clip stays reviewable.
+    fires 0.6 s into the clip (his third tracked frame), while single-frame flickers never accumulate.
+    A 10 s gap keeps one incident in one review item; 300 s caps an item so a clip stays reviewable.
     """
 
     version: int = Field(default=1, ge=1, description="Bumped on every change; events record it")
