@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,27 +26,30 @@ class BodySizeLimit:
             await self._reject(send)
             return
         received = 0
-        started = False
+        started = rejected = False
 
         async def counting_receive() -> Message:  # chunked bodies carry no Content-Length
-            nonlocal received
+            nonlocal received, rejected
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    # Answer now: frameworks turn a failing body read into their own 400.
+                    if not started and not rejected:
+                        rejected = True
+                        await self._reject(send)
                     raise _TooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if rejected:
+                return  # the 413 has been sent; drop the app's own error response
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
+        with contextlib.suppress(_TooLarge):  # raised when the app does not catch it itself
             await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
         body = json.dumps({"detail": f"request body larger than {self.max_bytes} bytes"}).encode()

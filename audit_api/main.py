@@ -10,7 +10,18 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit_api.api.routes import actions, alerts, auth, camera_config, events, health, sites, users, whip
+from audit_api.api.routes import (
+    actions,
+    alerts,
+    audit,
+    auth,
+    camera_config,
+    events,
+    health,
+    sites,
+    users,
+    whip,
+)
 from audit_api.auth import verify_camera_token
 from audit_api.db import make_engine, make_sessionmaker
 from audit_api.limits import BodySizeLimit
@@ -19,7 +30,7 @@ from audit_api.services.errors import ServiceError
 from audit_api.settings import Settings
 from audit_api.storage import ObjectStore, open_store
 
-API_MODULES = (auth, users, sites, camera_config, events, actions, alerts, health)
+API_MODULES = (auth, users, sites, camera_config, events, actions, alerts, audit, health)
 
 
 def build_store(settings: Settings) -> ObjectStore:

@@ -9,14 +9,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from audit_api.auth import create_access_token, hash_password
 from audit_api.main import create_app
-from audit_api.models import Camera, CameraKind, Event, Role, Site
+from audit_api.models import Camera, CameraKind, Event, Role, Site, User
 from audit_api.services.events import record_event
-from audit_api.services.users import create_user
 from audit_api.settings import Settings
 from audit_api.storage import LocalStore, ObjectStore
 
@@ -29,6 +31,7 @@ SECRET = "test-secret-0123456789-abcdefghijklmnop"
 PASSWORD = "correct horse battery"
 CLIP_BYTES = bytes(range(256)) * 40  # opaque to the API: it stores, hashes and serves bytes
 SNAPSHOT_BYTES = b"\xff\xd8\xff\xe0" + b"jpeg" * 100
+_PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once, not per test
 
 
 @dataclass
@@ -37,6 +40,7 @@ class World:
 
     client: TestClient
     sessions: sessionmaker[Session]
+    settings: Settings
     store: ObjectStore
     site_id: int
     other_site_id: int
@@ -46,6 +50,15 @@ class World:
         response = self.client.post("/api/auth/token", data={"username": email, "password": password})
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    def post(self, path: str, headers: dict[str, str], body: dict[str, Any] | None = None) -> httpx.Response:
+        return self.client.post(path, json=body, headers=headers)
+
+    def bearer(self, email: str) -> dict[str, str]:
+        """Headers for a user without a login round-trip (login itself is tested in test_auth)."""
+        with self.sessions() as session:
+            user_id = session.scalars(select(User.id).where(User.email == email)).one()
+        return {"Authorization": f"Bearer {create_access_token(user_id, self.settings)}"}
 
 
 @pytest.fixture
@@ -71,33 +84,38 @@ def world(settings: Settings, tmp_path: Path) -> Iterator[World]:
         camera = Camera(site_id=site.id, name="gate", kind=CameraKind.RTSP, url="rtsp://cam.local/stream")
         session.add(camera)
         session.commit()
-        create_user(session, "admin@example.com", PASSWORD, Role.ADMIN)
-        create_user(session, "inspector@example.com", PASSWORD, Role.INSPECTOR)
-        create_user(session, "boss@example.com", PASSWORD, Role.SUPERVISOR, site_ids=[site.id])
-        create_user(session, "other-boss@example.com", PASSWORD, Role.SUPERVISOR, site_ids=[other.id])
+        people = [
+            ("admin@example.com", Role.ADMIN, []),
+            ("inspector@example.com", Role.INSPECTOR, []),
+            ("boss@example.com", Role.SUPERVISOR, [site]),
+            ("other-boss@example.com", Role.SUPERVISOR, [other]),
+        ]
+        for email, role, sites in people:
+            session.add(User(email=email, role=role, password_hash=_PASSWORD_HASH, sites=sites))
+        session.commit()
         ids = site.id, other.id, camera.id
     with TestClient(app) as client:
-        yield World(client, factory, store, *ids)
+        yield World(client, factory, settings, store, *ids)
 
 
 @pytest.fixture
 def admin(world: World) -> dict[str, str]:
-    return world.login("admin@example.com")
+    return world.bearer("admin@example.com")
 
 
 @pytest.fixture
 def inspector(world: World) -> dict[str, str]:
-    return world.login("inspector@example.com")
+    return world.bearer("inspector@example.com")
 
 
 @pytest.fixture
 def supervisor(world: World) -> dict[str, str]:
-    return world.login("boss@example.com")
+    return world.bearer("boss@example.com")
 
 
 @pytest.fixture
 def other_supervisor(world: World) -> dict[str, str]:
-    return world.login("other-boss@example.com")
+    return world.bearer("other-boss@example.com")
 
 
 T0 = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)

@@ -1,0 +1,56 @@
+"""Reading and verifying the hash-chained audit log (admins and inspectors)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+
+from audit_api import audit_log
+from audit_api.api.deps import SessionDep, require_role
+from audit_api.models import AuditLog, Role, User
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+AuditReader = Annotated[User, Depends(require_role(Role.ADMIN, Role.INSPECTOR))]
+
+
+class AuditEntry(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class ChainStatus(BaseModel):
+    valid: bool
+    checked: int
+    first_bad_seq: int | None
+
+
+@router.get("")
+def list_entries(
+    session: SessionDep,
+    user: AuditReader,
+    entity: Annotated[str | None, Query(max_length=200)] = None,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[AuditEntry]:
+    query = select(AuditLog).where(AuditLog.seq > after_seq).order_by(AuditLog.seq).limit(limit)
+    if entity is not None:
+        query = query.where(AuditLog.entity == entity)
+    return [AuditEntry.model_validate(row) for row in session.scalars(query)]
+
+
+@router.get("/verify")
+def verify_chain(session: SessionDep, user: AuditReader) -> ChainStatus:
+    check = audit_log.verify(session)
+    return ChainStatus(valid=bool(check), checked=check.checked, first_bad_seq=check.first_bad_seq)

@@ -1,0 +1,44 @@
+"""Settings refuse unsafe secrets and incomplete S3 configuration with a readable message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from audit_api.settings import DEFAULT_SECRET, Settings
+
+GOOD = "x" * 32
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({}, "still the default 'change-me'"),
+        ({"secret_key": SecretStr("short-secret")}, "at least 32 characters"),
+        ({"dev_mode": True, "secret_key": SecretStr("short-secret")}, "at least 32 characters"),
+        ({"secret_key": SecretStr(GOOD), "storage_backend": "s3"}, "needs SITEAUDIT_S3_ENDPOINT"),
+        ({"secret_key": SecretStr(GOOD), "port": 0}, "greater than or equal to 1"),
+    ],
+)
+def test_refused(overrides: dict[str, object], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SITEAUDIT_SECRET_KEY", raising=False)
+    with pytest.raises(ValidationError, match=message):
+        Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+def test_dev_mode_replaces_the_default_secret_with_a_random_one() -> None:
+    first = Settings(_env_file=None, dev_mode=True)  # type: ignore[call-arg]
+    second = Settings(_env_file=None, dev_mode=True)  # type: ignore[call-arg]
+    keys = {first.secret_key.get_secret_value(), second.secret_key.get_secret_value()}
+    assert DEFAULT_SECRET not in keys and len(keys) == 2
+
+
+def test_environment_prefix_and_default_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SITEAUDIT_SECRET_KEY", GOOD)
+    monkeypatch.setenv("SITEAUDIT_DATA_DIR", str(tmp_path))
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.effective_database_url == f"sqlite:///{tmp_path.resolve() / 'siteaudit.db'}"
+    monkeypatch.setenv("SITEAUDIT_DATABASE_URL", "postgresql+psycopg://db/siteaudit")
+    assert Settings(_env_file=None).effective_database_url == "postgresql+psycopg://db/siteaudit"  # type: ignore[call-arg]
