@@ -53,7 +53,7 @@ def rtsp_watchdog(
 
 @pytest.mark.rtsp
 def test_recovers_after_the_camera_restarts(private_rtsp_server: Callable[[], RtspServer]) -> None:
-    frames, closed = FrameLog(), []
+    frames, closed = FrameLog(), list[UnmonitoredInterval]()
     with private_rtsp_server() as server:
         watchdog = rtsp_watchdog(server.url("ppe-1"), frames, closed)
         watchdog.start()
@@ -84,7 +84,7 @@ def test_recovers_after_the_camera_restarts(private_rtsp_server: Callable[[], Rt
 
 @pytest.mark.rtsp
 def test_hung_camera_is_restarted(private_rtsp_server: Callable[[], RtspServer]) -> None:
-    frames, closed = FrameLog(), []
+    frames, closed = FrameLog(), list[UnmonitoredInterval]()
     with private_rtsp_server() as server:
         watchdog = rtsp_watchdog(server.url("ppe-2"), frames, closed)
         watchdog.start()
@@ -103,7 +103,7 @@ def test_hung_camera_is_restarted(private_rtsp_server: Callable[[], RtspServer])
 
 
 def test_camera_down_at_start_opens_an_interval_from_start() -> None:
-    frames, closed = FrameLog(), []
+    frames, closed = FrameLog(), list[UnmonitoredInterval]()
     watchdog = rtsp_watchdog(f"rtsp://127.0.0.1:{free_port()}/live", frames, closed)
     started_at = time.time()
     watchdog.start()
@@ -157,7 +157,7 @@ class FreezingSource:
 
 
 def test_stall_timeout_restarts_a_frozen_source(videos: Path) -> None:
-    frames, closed = FrameLog(), []
+    frames, closed = FrameLog(), list[UnmonitoredInterval]()
     attempts: list[FreezingSource] = []
 
     def factory() -> FreezingSource:
