@@ -9,12 +9,13 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from audit_api import audit_log
 from audit_api.audit_log import canonical_json
 from audit_api.models import Alert, Camera, Clip, ClipKind, Event, EventStatus, EventViolation, User
-from audit_api.services.errors import Invalid, NotFound
+from audit_api.services.errors import Conflict, Invalid, NotFound
 from audit_api.storage import StoredObject
 
 WORKER_ACTOR = "worker"
@@ -69,7 +70,8 @@ def record_event(
     """Store a finished event with its evidence, violations and site alert, then commit (all or nothing).
 
     Every kind must be evidenced by at least one violation (the kind filter of list_events relies on it).
-    Raises NotFound for an unknown camera and Invalid for inconsistent input; nothing is written then.
+    Raises NotFound for an unknown camera, Invalid for inconsistent input and Conflict when the evidence
+    keys are already recorded; nothing is written then.
     """
     camera = session.get(Camera, camera_id)
     if camera is None:
@@ -125,6 +127,9 @@ def record_event(
             },
         )
         session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(f"evidence {clip.key} or {snapshot.key} already belongs to another event") from exc
     except Exception:
         session.rollback()
         raise
