@@ -206,6 +206,9 @@ class CameraWatchdog:
     every frame, so it must be quick (hand the frame over, don't process it there). Restarts wait
     `config.backoff(n)`; the first frame after an outage closes its unmonitored interval and calls
     `on_interval_closed` (also called by stop() for an outage still open).
+
+    A stalled source is asked to close(); one blocked inside a network read only notices when its
+    own read timeout fires, so give sources a read timeout no longer than `stall_timeout_s`.
     """
 
     def __init__(

@@ -75,7 +75,8 @@ def test_recovers_after_the_camera_restarts(private_rtsp_server: Callable[[], Rt
     [interval] = watchdog.health.intervals
     assert interval.start == frames.frames[first_after - 1].ts  # the last frame before the outage
     assert interval.end == after[0].ts  # the first frame after recovery
-    assert abs(interval.start - killed_at) < 1.0  # frames already in flight are still delivered
+    last_before_kill = [f for f in frames.frames if f.ts <= killed_at][-1]
+    assert last_before_kill.ts <= interval.start < restarted_at  # frames in flight still count
     assert interval.end >= restarted_at
     assert interval.reason
     assert closed == [interval]
@@ -164,13 +165,13 @@ def test_stall_timeout_restarts_a_frozen_source(videos: Path) -> None:
         attempts.append(FreezingSource(videos / "ppe-3.mp4", n=3))
         return attempts[-1]
 
-    config = FAST.model_copy(update={"stall_timeout_s": 0.5})
+    config = FAST.model_copy(update={"stall_timeout_s": 1.0})
     watchdog = CameraWatchdog("cam-f", factory, frames, config=config, on_interval_closed=closed.append)
     watchdog.start()
     frames.wait_for(6)  # 3 from the first attempt, 3 after the restart
     watchdog.stop()
     assert len(attempts) >= 2
-    assert closed[0].reason == "stalled 0.5 s"
+    assert closed[0].reason == "stalled 1 s"
     assert closed[0].start == frames.frames[2].ts
     assert closed[0].end == frames.frames[3].ts
 
