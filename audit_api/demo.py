@@ -94,7 +94,7 @@ def analyse_file(
         finally:
             source.close()
         pipeline.finish(last_ts)
-        wait(pipeline.pending)
-        for future in pipeline.pending:
+        wait(pipeline.published)
+        for future in pipeline.published:
             future.result()  # surface a storage/DB failure instead of a silent empty demo
     return DemoResult(camera.id, frames, analysed, recorder.recorded[before:], time.monotonic() - started)

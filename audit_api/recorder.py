@@ -41,7 +41,8 @@ def violation_rows(evidence: Evidence) -> list[dict[str, Any]]:
         {
             "kind": v.kind,
             "track_id": v.track_id,
-            "zone": v.zone_id,
+            # Zone ids are DB ids rendered as strings by the runtime; None is the implicit whole frame.
+            "zone_id": int(v.zone_id) if v.zone_id and v.zone_id.isdigit() else None,
             "ts": _utc(v.ts),
             "box": [float(x) for x in v.box],
             "confidence": float(v.confidence),
