@@ -52,7 +52,8 @@ class World:
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     def post(self, path: str, headers: dict[str, str], body: dict[str, Any] | None = None) -> httpx.Response:
-        return self.client.post(path, json=body, headers=headers)
+        response: httpx.Response = self.client.post(path, json=body, headers=headers)
+        return response
 
     def bearer(self, email: str) -> dict[str, str]:
         """Headers for a user without a login round-trip (login itself is tested in test_auth)."""

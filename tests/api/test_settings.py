@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -22,7 +23,7 @@ GOOD = "x" * 32
         ({"secret_key": SecretStr(GOOD), "port": 0}, "greater than or equal to 1"),
     ],
 )
-def test_refused(overrides: dict[str, object], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refused(overrides: dict[str, Any], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SITEAUDIT_SECRET_KEY", raising=False)
     with pytest.raises(ValidationError, match=message):
         Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
