@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,6 +39,7 @@ _PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once
 class World:
     """The app under test plus handles to its database and store."""
 
+    app: FastAPI
     client: TestClient
     sessions: sessionmaker[Session]
     settings: Settings
@@ -96,7 +98,7 @@ def world(settings: Settings, tmp_path: Path) -> Iterator[World]:
         session.commit()
         ids = site.id, other.id, camera.id
     with TestClient(app) as client:
-        yield World(client, factory, settings, store, *ids)
+        yield World(app, client, factory, settings, store, *ids)
 
 
 @pytest.fixture

@@ -106,6 +106,11 @@ def test_whip_token_is_shown_once_and_only_its_hash_is_stored(world: World, admi
     with world.sessions() as session:
         assert verify_camera_token(session, camera_id, rotated)
         assert not verify_camera_token(session, camera_id, token)
+    verifier = world.app.state.camera_token_verifier  # what the WHIP routes call
+    assert verifier(str(camera_id), rotated) and not verifier(str(world.camera_id), rotated)
+    for unknown in ("999", "phone"):
+        with pytest.raises(LookupError):
+            verifier(unknown, rotated)
     whip_with_url = body | {"name": "p2", "url": "rtsp://x/y"}
     assert world.client.post("/api/cameras", json=whip_with_url, headers=admin).status_code == 422
 
