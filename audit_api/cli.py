@@ -176,7 +176,9 @@ def _demo(args: argparse.Namespace) -> int:
     name = Path(source).name if isinstance(source, Path) else "rtsp camera"
     with sessions() as session:
         camera = seed(session, name, source if isinstance(source, str) else None)
-    print(f"demo logins (password {DEMO_PASSWORD!r}): " + ", ".join(f"{e} ({r.value})" for e, r in DEMO_USERS))
+    print(
+        f"demo logins (password {DEMO_PASSWORD!r}): " + ", ".join(f"{e} ({r.value})" for e, r in DEMO_USERS)
+    )
     if isinstance(source, Path):
         result = analyse_file(source, camera, sessions, detector, recorder)
         print(

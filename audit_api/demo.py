@@ -52,7 +52,9 @@ def seed(session: Session, camera_name: str, url: str | None) -> Camera:
         site = Site(name=DEMO_SITE, address="Sample footage")
         session.add(site)
         session.flush()
-    camera = session.scalars(select(Camera).where(Camera.site_id == site.id, Camera.name == camera_name)).first()
+    camera = session.scalars(
+        select(Camera).where(Camera.site_id == site.id, Camera.name == camera_name)
+    ).first()
     if camera is None:
         # A file is pushed frame by frame like a WHIP camera; an RTSP URL is pulled.
         kind = CameraKind.RTSP if url else CameraKind.WHIP

@@ -31,11 +31,14 @@ def camera_rules(session: Session, camera: Camera) -> tuple[CameraRules, str]:
     """The camera's rules as the detect package expects them, plus a version string of all inputs."""
     zones = session.scalars(select(Zone).where(Zone.camera_id == camera.id).order_by(Zone.id)).all()
     calibration = session.scalars(select(Calibration).where(Calibration.camera_id == camera.id)).first()
-    rule_row = session.scalars(
-        select(RuleConfig).where(RuleConfig.camera_id == camera.id).order_by(RuleConfig.id.desc())
-    ).first() or session.scalars(
-        select(RuleConfig).where(RuleConfig.camera_id.is_(None)).order_by(RuleConfig.id.desc())
-    ).first()
+    rule_row = (
+        session.scalars(
+            select(RuleConfig).where(RuleConfig.camera_id == camera.id).order_by(RuleConfig.id.desc())
+        ).first()
+        or session.scalars(
+            select(RuleConfig).where(RuleConfig.camera_id.is_(None)).order_by(RuleConfig.id.desc())
+        ).first()
+    )
     body: dict[str, Any] = {
         "zones": [_zone_dict(z) for z in zones],
         "calibration": (

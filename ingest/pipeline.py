@@ -8,6 +8,7 @@ and — when a review item closes — clip encoding handed to a thread pool, the
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from concurrent.futures import Executor, Future
@@ -20,7 +21,7 @@ from detect.annotate import draw_snapshot, encode_jpeg
 from detect.events import EventBuilder, EventUpdate, ReviewItem
 from detect.rules_config import CameraRules
 from ingest._frame import Frame
-from ingest._sink import Evidence, EventSink
+from ingest._sink import EventSink, Evidence
 from ingest.clips import ClipRecorder, EncodedClip, PendingClip
 from ingest.preroll import PreRollBuffer
 from ingest.sampler import FrameSampler, MotionGate
@@ -122,16 +123,18 @@ class CameraPipeline:
                 done: Future[None] = Future()
                 with self._lock:
                     self.published.append(done)
-                clip.future.add_done_callback(lambda f, item=item, done=done: self._publish(item, f, done))
+                clip.future.add_done_callback(functools.partial(self._publish, item, done=done))
 
-    def _publish(self, item: ReviewItem, encoded: Future[EncodedClip], done: Future[None]) -> None:
+    def _publish(self, item: ReviewItem, encoded: Future[EncodedClip], *, done: Future[None]) -> None:
         """Runs on the clip thread once the clip is encoded: snapshot, then the sink."""
         try:
             snapshot = item.best_snapshot
             if snapshot is None or snapshot.image is None:
                 raise ValueError("review item has no snapshot frame")
             image = draw_snapshot(snapshot.image, snapshot.detections, snapshot.violations)
-            evidence = Evidence(self.camera_id, item, encoded.result(), encode_jpeg(image), self._model_version)
+            evidence = Evidence(
+                self.camera_id, item, encoded.result(), encode_jpeg(image), self._model_version
+            )
             self._sink.publish(evidence)
             done.set_result(None)
         except Exception as exc:

@@ -169,7 +169,9 @@ class Worker:
     def health(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             cameras = list(self._cameras.values())
-        return {cam.spec.camera_id: cam.health.snapshot() | {"dropped": cam.mailbox.dropped} for cam in cameras}
+        return {
+            cam.spec.camera_id: cam.health.snapshot() | {"dropped": cam.mailbox.dropped} for cam in cameras
+        }
 
     def camera_ids(self) -> list[str]:
         with self._lock:
