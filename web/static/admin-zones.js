@@ -1,0 +1,201 @@
+// Zones and distance calibration for one camera, drawn on its latest snapshot (or a blank 16:9 frame).
+// Zone clicks build a polygon; calibration clicks place numbered ground points whose metres are typed in.
+import { api, el, evidenceUrl, fillSelect, guarded, replace, showError } from "./app.js";
+import { PointCanvas } from "./zone-editor.js";
+
+const $ = (id) => document.getElementById(id);
+const HELP = {
+  zone: "Click the image to add the zone's corners in order (3 or more); the shape closes itself.",
+  calibration: "Click 4 or more points on the ground whose positions you know, then type them in metres.",
+};
+
+export class ZonesPanel {
+  constructor() {
+    this.canvas = new PointCanvas($("zone-canvas"), { onChange: () => this.pointsChanged() });
+    this.cameraId = null;
+    this.loadedId = null;
+    this.zones = [];
+    this.editing = null;
+    this.mode = "zone";
+    this.points = { zone: [], calibration: [] };
+    this.world = []; // typed ground coordinates, parallel to the calibration points
+    this.backgroundUrl = null;
+    this.onOpen = () => {};
+    $("zone-camera").addEventListener("change", () => this.show());
+    for (const radio of document.querySelectorAll("input[name=mode]")) {
+      radio.addEventListener("change", () => this.setMode(radio.value));
+    }
+    $("undo-point").addEventListener("click", () => this.canvas.undo());
+    $("clear-points").addEventListener("click", () => this.canvas.clear());
+    $("zone-form").addEventListener("submit", (ev) => this.saveZone(ev));
+    $("zone-new").addEventListener("click", () => this.editZone(null));
+    $("zone-delete").addEventListener("click", (ev) => this.deleteZone(ev.currentTarget));
+    $("calib-form").addEventListener("submit", (ev) => this.saveCalibration(ev));
+    this.setMode("zone");
+  }
+
+  setCameras(cameras, siteName) {
+    fillSelect($("zone-camera"), cameras.map((c) => [c.id, `#${c.id} ${c.name} (${siteName(c.site_id)})`]));
+  }
+
+  open(cameraId) {
+    $("zone-camera").value = String(cameraId);
+    this.onOpen();
+  }
+
+  // Called when the tab is shown or another camera picked: loads that camera's image and config once.
+  async show() {
+    const id = Number($("zone-camera").value) || null;
+    if (id === this.loadedId) return;
+    this.loadedId = id;
+    this.cameraId = id;
+    this.editZone(null);
+    this.points.calibration = [];
+    this.world = [];
+    if (id === null) return;
+    await guarded($("zone-error"), null, async () => {
+      await Promise.all([this.loadBackground(id), this.loadZones(), this.loadCalibration()]);
+    });
+  }
+
+  async loadBackground(cameraId) {
+    if (this.backgroundUrl) URL.revokeObjectURL(this.backgroundUrl);
+    this.backgroundUrl = null;
+    const page = await api("/api/events", { query: { camera_id: cameraId, limit: 1 } });
+    const latest = page.items[0];
+    if (latest) this.backgroundUrl = await evidenceUrl(`/api/events/${latest.id}/snapshot`).catch(() => null);
+    await this.canvas.setBackground(this.backgroundUrl);
+  }
+
+  async loadZones() {
+    this.zones = await api(`/api/cameras/${this.cameraId}/zones`);
+    this.canvas.setOverlays(this.zones.filter((z) => z.id !== this.editing?.id).map((z) => ({ points: z.polygon, label: z.name })));
+    const items = this.zones.map((z) =>
+      el(
+        "li",
+        { dataset: { zoneId: z.id } },
+        el("strong", {}, z.name),
+        el("span", { class: "small muted" }, ` · v${z.version} · PPE: ${[...z.required_ppe].join(", ") || "none"} · cap: ${z.occupancy_cap ?? "none"} `),
+        el("button", { type: "button", class: "small", onclick: () => this.editZone(z) }, "Edit"),
+      ),
+    );
+    replace($("zone-list"), items.length ? items : el("li", { class: "muted small" }, "No zones yet."));
+  }
+
+  async loadCalibration() {
+    try {
+      const calibration = await api(`/api/cameras/${this.cameraId}/calibration`);
+      this.points.calibration = calibration.image_points;
+      this.world = calibration.world_points_m.map(([x, y]) => [String(x), String(y)]);
+      $("calib-status").textContent = `Saved calibration v${calibration.version}.`;
+    } catch (exc) {
+      if (exc.status !== 404) throw exc;
+      $("calib-status").textContent = "Not calibrated yet: distances between people cannot be measured.";
+    }
+    if (this.mode === "calibration") this.canvas.setPoints(this.points.calibration);
+    this.renderCalibration();
+  }
+
+  setMode(mode) {
+    this.mode = mode;
+    $("zone-form").hidden = mode !== "zone";
+    $("calib-form").hidden = mode !== "calibration";
+    $("canvas-help").textContent = HELP[mode];
+    this.canvas.setMode(mode === "zone" ? "polygon" : "markers");
+    this.canvas.setPoints(this.points[mode]);
+  }
+
+  pointsChanged() {
+    this.points[this.mode] = this.canvas.points;
+    const n = this.canvas.points.length;
+    $("point-count").textContent = `${n} point${n === 1 ? "" : "s"}`;
+    if (this.mode === "calibration") this.renderCalibration();
+  }
+
+  editZone(zone) {
+    this.editing = zone;
+    const form = $("zone-form");
+    form.reset();
+    showError($("zone-error"), null);
+    if (zone) {
+      form.name.value = zone.name;
+      for (const box of form.querySelectorAll("[name=ppe]")) box.checked = zone.required_ppe.includes(box.value);
+      form.occupancy_cap.value = zone.occupancy_cap ?? "";
+    }
+    $("zone-form-title").textContent = zone ? `Edit zone “${zone.name}”` : "New zone";
+    $("zone-new").hidden = $("zone-delete").hidden = !zone;
+    this.points.zone = zone ? zone.polygon : [];
+    if (this.mode === "zone") this.canvas.setPoints(this.points.zone);
+    this.canvas.setOverlays(this.zones.filter((z) => z.id !== zone?.id).map((z) => ({ points: z.polygon, label: z.name })));
+  }
+
+  async saveZone(ev) {
+    ev.preventDefault();
+    const form = ev.currentTarget;
+    const cap = form.occupancy_cap.value.trim();
+    const body = {
+      name: form.name.value.trim(),
+      polygon: this.points.zone,
+      required_ppe: [...form.querySelectorAll("[name=ppe]:checked")].map((b) => b.value),
+      occupancy_cap: cap ? Number(cap) : null,
+    };
+    await guarded($("zone-error"), ev.submitter, async () => {
+      if (this.cameraId === null) throw new Error("Add a camera first.");
+      if (body.polygon.length < 3) throw new Error("Click at least 3 points on the image to outline the zone.");
+      const saved = this.editing
+        ? await api(`/api/zones/${this.editing.id}`, { method: "PUT", json: body })
+        : await api(`/api/cameras/${this.cameraId}/zones`, { method: "POST", json: body });
+      this.editZone(null);
+      await this.loadZones();
+      $("point-count").textContent = `Saved zone “${saved.name}” (v${saved.version}).`;
+    });
+  }
+
+  async deleteZone(button) {
+    if (!this.editing || !confirm(`Delete zone “${this.editing.name}”?`)) return;
+    await guarded($("zone-error"), button, async () => {
+      await api(`/api/zones/${this.editing.id}`, { method: "DELETE", as: "none" });
+      this.editZone(null);
+      await this.loadZones();
+    });
+  }
+
+  renderCalibration() {
+    const points = this.points.calibration;
+    this.world.length = points.length;
+    const rows = points.map(([x, y], i) => {
+      const [wx, wy] = this.world[i] || ["", ""];
+      const input = (axis, value) =>
+        el("input", {
+          type: "number",
+          step: "any",
+          value,
+          required: true,
+          "aria-label": `Point ${i + 1} ground ${axis === 0 ? "X" : "Y"} in metres`,
+          oninput: (ev) => {
+            this.world[i] = this.world[i] || ["", ""];
+            this.world[i][axis] = ev.currentTarget.value;
+          },
+        });
+      return el("tr", {}, el("td", {}, i + 1), el("td", { class: "mono" }, `${x.toFixed(3)}, ${y.toFixed(3)}`), el("td", {}, input(0, wx)), el("td", {}, input(1, wy)));
+    });
+    replace($("calib-rows"), rows.length ? rows : el("tr", {}, el("td", { colspan: 4, class: "empty" }, "Click the image to add points.")));
+  }
+
+  async saveCalibration(ev) {
+    ev.preventDefault();
+    await guarded($("calib-error"), ev.submitter, async () => {
+      const points = this.points.calibration;
+      if (points.length < 4) throw new Error("Click at least 4 ground points on the image.");
+      const world = points.map((_, i) => (this.world[i] || ["", ""]).map(Number));
+      if (world.some(([wx, wy], i) => !Number.isFinite(wx) || !Number.isFinite(wy) || (this.world[i] || []).includes(""))) {
+        throw new Error("Type the ground X and Y (metres) of every point.");
+      }
+      const saved = await api(`/api/cameras/${this.cameraId}/calibration`, {
+        method: "PUT",
+        json: { image_points: points, world_points_m: world },
+      });
+      $("calib-status").textContent = `Saved calibration v${saved.version}.`;
+    });
+  }
+}

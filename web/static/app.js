@@ -1,0 +1,224 @@
+// Shared by every signed-in page: the API client (bearer token in sessionStorage), error text,
+// safe DOM building (text is always set as textContent, never parsed as HTML) and formatting.
+
+const TOKEN_KEY = "siteaudit.token";
+export const HOME = { admin: "admin.html", inspector: "inspector.html", supervisor: "supervisor.html" };
+
+export class ApiError extends Error {
+  constructor(status, message, detail) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+export const token = {
+  get: () => sessionStorage.getItem(TOKEN_KEY),
+  set: (value) => sessionStorage.setItem(TOKEN_KEY, value),
+  clear: () => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+// FastAPI's 422 body is a list of {loc, msg}; model-level errors carry loc ["body"] and a "Value error, " prefix.
+export function describeDetail(detail) {
+  if (typeof detail === "string") return detail;
+  if (!Array.isArray(detail)) return JSON.stringify(detail);
+  return detail
+    .map((item) => {
+      const where = (item.loc || []).filter((part) => part !== "body" && part !== "query").join(".");
+      const msg = String(item.msg || "").replace(/^Value error, /, "");
+      return where ? `${where}: ${msg}` : msg;
+    })
+    .join("\n");
+}
+
+async function failure(response) {
+  let detail = response.statusText || `HTTP ${response.status}`;
+  try {
+    const body = await response.json();
+    if (body && body.detail !== undefined) detail = body.detail;
+  } catch {
+    // not JSON (e.g. a proxy error page): keep the status text
+  }
+  return new ApiError(response.status, describeDetail(detail), detail);
+}
+
+// Sends the bearer token; JSON in and out by default. A 401 means the session is over: back to login.
+export async function api(path, { method = "GET", json, form, query, as = "json" } = {}) {
+  const url = new URL(path, location.origin);
+  for (const [key, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
+  }
+  const headers = {};
+  const current = token.get();
+  if (current) headers.Authorization = `Bearer ${current}`;
+  let body;
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  } else if (form !== undefined) {
+    body = new URLSearchParams(form);
+  }
+  let response;
+  try {
+    response = await fetch(url, { method, headers, body });
+  } catch (exc) {
+    throw new ApiError(0, `Cannot reach the server (${exc.message}). Check the connection and retry.`);
+  }
+  if (response.status === 401 && current) {
+    token.clear();
+    location.replace(`index.html?expired=1`);
+  }
+  if (!response.ok) throw await failure(response);
+  if (as === "blob") return response.blob();
+  if (response.status === 204 || as === "none") return null;
+  return response.json();
+}
+
+export async function login(email, password) {
+  const body = await api("/api/auth/token", { method: "POST", form: { username: email, password } });
+  token.set(body.access_token);
+  return api("/api/me");
+}
+
+export function logout() {
+  token.clear();
+  location.replace("index.html");
+}
+
+// The signed-in user, or a redirect: to login without a session, to the user's own page for another role.
+export async function requireUser(role) {
+  if (!token.get()) {
+    location.replace("index.html");
+    return new Promise(() => {});
+  }
+  const me = await api("/api/me");
+  if (role && me.role !== role) {
+    location.replace(HOME[me.role] || "index.html");
+    return new Promise(() => {});
+  }
+  return me;
+}
+
+// el("p", {class: "x", onclick: fn}, "text", child) — text children become text nodes.
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (value === true) node.setAttribute(key, "");
+    else node.setAttribute(key, String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export function replace(node, ...children) {
+  node.replaceChildren();
+  append(node, children);
+  return node;
+}
+
+const HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+export function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+}
+
+// Shows an error (or clears it with null) in a role="alert" element next to the form that caused it.
+export function showError(target, error) {
+  if (!target) return;
+  if (!error) {
+    target.hidden = true;
+    target.textContent = "";
+    return;
+  }
+  target.textContent = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+  target.hidden = false;
+}
+
+// Runs an async handler for a button/form, disabling the button meanwhile and routing errors to `errorBox`.
+export async function guarded(errorBox, button, work) {
+  showError(errorBox, null);
+  if (button) button.disabled = true;
+  try {
+    return await work();
+  } catch (exc) {
+    showError(errorBox, exc);
+    if (!(exc instanceof ApiError)) console.error(exc);
+    return undefined;
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+export function formatTime(iso) {
+  if (!iso) return "–";
+  const date = new Date(iso);
+  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+}
+
+export function relativeTime(iso) {
+  const seconds = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return formatTime(iso);
+}
+
+export function formatKind(kind) {
+  const text = String(kind).replace(/_/g, " ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+export function formatPercent(value) {
+  return value === null || value === undefined ? "–" : `${Math.round(value * 100)}%`;
+}
+
+export function statusBadge(status) {
+  return el("span", { class: `badge badge-${status}` }, formatKind(status));
+}
+
+// Evidence needs the bearer header, so it is fetched as a blob and shown through an object URL
+// (which also makes <video> seeking work: the whole clip is local). Revoke the URL when done.
+export async function evidenceUrl(path) {
+  const blob = await api(path, { as: "blob" });
+  return URL.createObjectURL(blob);
+}
+
+// Fills the page header (user name, sign-out) that every signed-in page has.
+export function mountHeader(me) {
+  const who = document.getElementById("who");
+  if (who) who.textContent = `${me.name || me.email} · ${me.role}`;
+  const button = document.getElementById("logout");
+  if (button) button.addEventListener("click", logout);
+}
+
+// Lookup tables for site and camera names (every role may read them).
+export async function loadPlaces() {
+  const [sites, cameras] = await Promise.all([api("/api/sites"), api("/api/cameras")]);
+  return {
+    sites,
+    cameras,
+    siteName: (id) => sites.find((s) => s.id === id)?.name ?? `Site ${id}`,
+    cameraName: (id) => cameras.find((c) => c.id === id)?.name ?? `Camera ${id}`,
+  };
+}
+
+export function fillSelect(select, options, { placeholder } = {}) {
+  const current = select.value;
+  replace(
+    select,
+    placeholder !== undefined ? el("option", { value: "" }, placeholder) : null,
+    options.map(([value, label]) => el("option", { value }, label)),
+  );
+  if ([...select.options].some((o) => o.value === current)) select.value = current;
+}

@@ -1,0 +1,261 @@
+// Supervisor: live alerts for the user's sites (Server-Sent Events, with a polling fallback when the
+// stream is down), a visual + optional audible new-alert signal, acknowledgement, and corrective actions.
+import {
+  api,
+  el,
+  evidenceUrl,
+  formatKind,
+  formatPercent,
+  formatTime,
+  guarded,
+  loadPlaces,
+  mountHeader,
+  relativeTime,
+  replace,
+  requireUser,
+  showError,
+  statusBadge,
+  token,
+} from "./app.js";
+
+const POLL_MS = 10_000; // only while the live stream is not open
+const RECONNECT_MS = 30_000; // a closed stream (e.g. server restart) is retried this often
+const ACTIONS_MS = 30_000;
+const $ = (id) => document.getElementById(id);
+const TITLE = document.title;
+
+const state = { places: null, alerts: new Map(), fresh: new Set(), unseen: 0, stream: null, audio: null };
+// Rendered cards by alert object: an unchanged alert keeps its node, so open evidence survives new arrivals.
+const cards = new WeakMap();
+
+function setLive(mode, text) {
+  $("live").dataset.state = mode;
+  $("live").textContent = text;
+}
+
+// Adds alerts; `announce` marks those not seen before as new (banner, title, sound).
+function addAlerts(alerts, announce) {
+  let added = 0;
+  for (const alert of alerts) {
+    const known = state.alerts.get(alert.id);
+    if (!known && announce) {
+      state.fresh.add(alert.id);
+      added += 1;
+    }
+    if (!known || JSON.stringify(known) !== JSON.stringify(alert)) state.alerts.set(alert.id, alert);
+  }
+  if (added) announceNew(added);
+  renderAlerts();
+}
+
+function announceNew(count) {
+  state.unseen += count;
+  $("new-alerts-text").textContent = `${state.unseen} new alert${state.unseen === 1 ? "" : "s"}`;
+  $("new-alerts").hidden = false;
+  document.title = `(${state.unseen}) ${TITLE}`;
+  if ($("sound").checked) beep();
+  if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+}
+
+function clearNew() {
+  state.unseen = 0;
+  $("new-alerts").hidden = true;
+  document.title = TITLE;
+}
+
+// Two short tones; the AudioContext is created on the user's click on "Sound" (autoplay rules).
+function beep() {
+  const ctx = state.audio;
+  if (!ctx) return;
+  for (const [offset, freq] of [[0, 880], [0.25, 660]]) {
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.frequency.value = freq;
+    gain.gain.setValueAtTime(0.2, ctx.currentTime + offset);
+    gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + offset + 0.2);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(ctx.currentTime + offset);
+    osc.stop(ctx.currentTime + offset + 0.22);
+  }
+}
+
+function renderAlerts() {
+  const onlyOpen = $("only-open").checked;
+  const alerts = [...state.alerts.values()]
+    .filter((a) => !onlyOpen || !a.acknowledged_at)
+    .sort((a, b) => b.id - a.id);
+  const open = [...state.alerts.values()].filter((a) => !a.acknowledged_at).length;
+  $("unacked").hidden = open === 0;
+  $("unacked").textContent = `${open} open`;
+  const nodes = alerts.map((a) => cards.get(a) ?? cards.set(a, alertCard(a)).get(a));
+  replace($("alerts"), nodes.length ? nodes : el("li", { class: "empty" }, onlyOpen ? "No open alerts. All clear." : "No alerts yet."));
+}
+
+function alertCard(alert) {
+  const event = alert.event;
+  const error = el("div", { class: "error", role: "alert", hidden: true });
+  const evidence = el("div", { class: "evidence", hidden: true });
+  const fresh = state.fresh.has(alert.id);
+  state.fresh.delete(alert.id);
+  const ack = async (ev) =>
+    guarded(error, ev.currentTarget, async () => {
+      state.alerts.set(alert.id, await api(`/api/alerts/${alert.id}/ack`, { method: "POST" }));
+      renderAlerts();
+    });
+  const show = async (ev) => {
+    const button = ev.currentTarget;
+    if (!evidence.hidden) {
+      evidence.hidden = true;
+      button.textContent = "Show evidence";
+      button.setAttribute("aria-expanded", "false");
+      return;
+    }
+    await guarded(error, button, async () => {
+      if (!evidence.childElementCount) await fillEvidence(evidence, event.id);
+      evidence.hidden = false;
+      button.textContent = "Hide evidence";
+      button.setAttribute("aria-expanded", "true");
+    });
+  };
+  return el(
+    "li",
+    { class: `alert-card${alert.acknowledged_at ? " acked" : ""}${fresh ? " fresh" : ""}`, dataset: { alertId: alert.id } },
+    el(
+      "header",
+      {},
+      el("span", { class: "kinds" }, event.kinds.map(formatKind).join(", ")),
+      el("time", { datetime: alert.created_at, dataset: { relative: "" }, title: formatTime(alert.created_at), class: "small muted" }, relativeTime(alert.created_at)),
+    ),
+    el(
+      "div",
+      { class: "small" },
+      `${state.places.siteName(alert.site_id)} · ${state.places.cameraName(event.camera_id)} · confidence ${formatPercent(event.best_confidence)} · event #${event.id}`,
+    ),
+    alert.acknowledged_at
+      ? el("div", { class: "small" }, statusBadge("acknowledged"), ` ${formatTime(alert.acknowledged_at)}`)
+      : null,
+    el(
+      "div",
+      { class: "actions", style: "margin-top:0.5rem" },
+      alert.acknowledged_at ? null : el("button", { type: "button", class: "primary", onclick: ack }, "Acknowledge"),
+      el("button", { type: "button", onclick: show, "aria-expanded": "false" }, "Show evidence"),
+    ),
+    error,
+    evidence,
+  );
+}
+
+async function fillEvidence(target, eventId) {
+  const [snapshot, clip] = await Promise.all([
+    evidenceUrl(`/api/events/${eventId}/snapshot`).catch(() => null),
+    evidenceUrl(`/api/events/${eventId}/clip`).catch(() => null),
+  ]);
+  if (!snapshot && !clip) throw new Error("The evidence of this event could not be loaded.");
+  replace(
+    target,
+    snapshot ? el("img", { src: snapshot, alt: `Snapshot of event ${eventId}` }) : null,
+    clip ? el("video", { src: clip, controls: true, playsinline: true, preload: "metadata", "aria-label": `Clip of event ${eventId}` }) : null,
+  );
+}
+
+async function poll() {
+  try {
+    addAlerts(await api("/api/alerts"), true);
+    if (state.stream?.readyState !== EventSource.OPEN) setLive("polling", `Polling every ${POLL_MS / 1000} s`);
+  } catch (exc) {
+    setLive("offline", "Offline — retrying");
+    if (exc.status) showError($("page-error"), exc);
+  }
+}
+
+function connect() {
+  state.stream?.close();
+  const url = `/api/alerts/stream?access_token=${encodeURIComponent(token.get() || "")}`;
+  const stream = new EventSource(url);
+  state.stream = stream;
+  stream.addEventListener("open", () => {
+    setLive("live", "Live");
+    showError($("page-error"), null);
+  });
+  stream.addEventListener("alert", (ev) => addAlerts([JSON.parse(ev.data)], true));
+  stream.addEventListener("unauthorized", () => {
+    stream.close();
+    poll(); // a 401 there sends the user back to sign in
+  });
+  stream.addEventListener("error", () => {
+    // CONNECTING: the browser retries by itself (resuming after the last alert id); CLOSED: it gave up.
+    if (stream.readyState === EventSource.CLOSED) setLive("polling", "Live feed down — polling");
+    else setLive("connecting", "Reconnecting…");
+  });
+}
+
+async function loadActions() {
+  const box = $("actions");
+  try {
+    const actions = await api("/api/actions");
+    const sorted = actions.sort((a, b) => waiting(b) - waiting(a) || b.id - a.id);
+    replace(box, sorted.length ? sorted.map(actionCard) : el("p", { class: "empty" }, "No corrective actions."));
+  } catch (exc) {
+    replace(box, el("div", { class: "error", role: "alert" }, exc.message));
+  }
+}
+
+const waiting = (a) => Number(a.status === "open" || a.status === "reopened");
+
+function actionCard(action) {
+  const error = el("div", { class: "error", role: "alert", hidden: true });
+  const inputId = `response-${action.id}`;
+  const respond = async (ev) => {
+    ev.preventDefault();
+    const form = ev.currentTarget;
+    await guarded(error, form.querySelector("button"), async () => {
+      await api(`/api/actions/${action.id}/respond`, { method: "POST", json: { response: form.response.value.trim() } });
+      await loadActions();
+    });
+  };
+  return el(
+    "div",
+    { class: "action-card", dataset: { actionId: action.id } },
+    el("div", { class: "actions" }, el("strong", {}, action.description), statusBadge(action.status)),
+    el("div", { class: "small muted" }, `Event #${action.event_id} · opened ${formatTime(action.created_at)}`, action.due ? ` · due ${formatTime(action.due)}` : ""),
+    action.supervisor_response ? el("p", { class: "notice small" }, el("strong", {}, "Your response: "), action.supervisor_response) : null,
+    action.verification_note ? el("p", { class: "small" }, el("strong", {}, "Inspector: "), action.verification_note) : null,
+    waiting(action)
+      ? el(
+          "form",
+          { onsubmit: respond },
+          el("div", { class: "field" }, el("label", { for: inputId }, "What was done"), el("textarea", { id: inputId, name: "response", required: true, maxlength: 5000 })),
+          el("button", { type: "submit", class: "primary" }, "Send response"),
+          error,
+        )
+      : null,
+  );
+}
+
+// Keeps the "n min ago" labels current without rebuilding the cards.
+function refreshTimes() {
+  for (const time of document.querySelectorAll("time[data-relative]")) {
+    time.textContent = relativeTime(time.getAttribute("datetime"));
+  }
+}
+
+async function main() {
+  const me = await requireUser("supervisor");
+  mountHeader(me);
+  state.places = await loadPlaces();
+  $("only-open").addEventListener("change", renderAlerts);
+  $("seen").addEventListener("click", clearNew);
+  $("sound").addEventListener("change", () => {
+    if ($("sound").checked && !state.audio) state.audio = new AudioContext();
+    if ($("sound").checked) beep();
+  });
+  addAlerts(await api("/api/alerts"), false);
+  connect();
+  await loadActions();
+  setInterval(() => state.stream?.readyState !== EventSource.OPEN && poll(), POLL_MS);
+  setInterval(() => state.stream?.readyState === EventSource.CLOSED && connect(), RECONNECT_MS);
+  setInterval(loadActions, ACTIONS_MS);
+  setInterval(refreshTimes, 60_000);
+}
+
+main().catch((exc) => showError($("page-error"), exc));
