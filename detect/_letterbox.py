@@ -45,7 +45,7 @@ def rect_canvas(height: int, width: int, size: int, stride: int = STRIDE) -> tup
     Ultralytics' `LetterBox(auto=True)`: a 1280×720 frame at 416 runs as 416×256, not 416×416.
     """
     scale = min(size / height, size / width)
-    new_w, new_h = round(width * scale), round(height * scale)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
     return new_h + (size - new_h) % stride, new_w + (size - new_w) % stride
 
 
@@ -61,7 +61,7 @@ def letterbox(
     height, width = image.shape[:2]
     canvas_h, canvas_w = canvas or (size, size)
     scale = min(size / height, size / width)
-    new_w, new_h = round(width * scale), round(height * scale)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
     half_dw, half_dh = (canvas_w - new_w) / 2, (canvas_h - new_h) / 2
     top, bottom = round(half_dh - 0.1), round(half_dh + 0.1)
     left, right = round(half_dw - 0.1), round(half_dw + 0.1)

@@ -7,9 +7,10 @@ integration reuse Ultralytics' `ap_per_class`, so the two agree to the third dec
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from itertools import islice
 from pathlib import Path
 
@@ -99,8 +100,10 @@ def evaluate(weights: Path, data: Path, *, split: str = "val", imgsz: int | None
 
         with tempfile.TemporaryDirectory(prefix="siteaudit-eval-") as tmp:
             onnx_path = export_onnx(weights, Path(tmp) / f"{weights.stem}.onnx", imgsz=imgsz or 416)
-            detector = _eval_detector(onnx_path)
-            return _run(detector, dataset, split, str(weights))
+            result = _run(_eval_detector(onnx_path), dataset, split, str(weights))
+        # The temporary export's hash changes with its timestamp; the checkpoint's does not.
+        digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:8]
+        return replace(result, model_version=f"{weights.stem}+sha256:{digest}")
     if imgsz is not None:
         raise ModelError("--imgsz applies to .pt weights; an ONNX model has its size baked in")
     return _run(_eval_detector(weights), dataset, split, str(weights))

@@ -79,6 +79,12 @@ def test_detections_are_in_original_pixels(detector: Detector, valid_paths: list
     assert detector.detect([]) == []
 
 
+@pytest.mark.parametrize(("height", "width"), [(1, 4000), (4000, 1), (1, 1), (2160, 3840)])
+def test_extreme_shapes_do_not_break(detector: Detector, height: int, width: int) -> None:
+    found = detector.detect([np.full((height, width, 3), 114, np.uint8)])[0]
+    assert len(found) == 0  # a flat grey frame holds nothing
+
+
 def _ultralytics_boxes(model: object, image: npt.NDArray[np.uint8]) -> tuple[np.ndarray, np.ndarray]:
     result = model.predict(image, imgsz=416, conf=0.25, iou=0.7, verbose=False)[0]  # type: ignore[attr-defined]
     return result.boxes.xyxy.numpy(), result.boxes.cls.numpy().astype(int)
