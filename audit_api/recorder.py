@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,12 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit_api.services.events import record_event
+from audit_api import audit_log
+from audit_api.models import Event, EventViolation
+from audit_api.services.events import WORKER_ACTOR, record_event
 from audit_api.storage import ObjectStore, StoredObject
+from detect.analyzer import Violation
+from detect.events import ReviewItem
 from ingest._sink import Evidence
 
 log = logging.getLogger(__name__)
@@ -36,7 +41,11 @@ def evidence_keys(evidence: Evidence) -> tuple[str, str]:
     return f"{base}/clip.mp4", f"{base}/snapshot.jpg"
 
 
-def violation_rows(evidence: Evidence) -> list[dict[str, Any]]:
+def violation_rows(
+    violations: Sequence[Violation], frame_size: tuple[int, int] | None
+) -> list[dict[str, Any]]:
+    """DB rows for violations; boxes normalised to the frame so they survive re-encoding at another size."""
+    w, h = frame_size or (1, 1)
     return [
         {
             "kind": v.kind,
@@ -44,11 +53,18 @@ def violation_rows(evidence: Evidence) -> list[dict[str, Any]]:
             # Zone ids are DB ids rendered as strings by the runtime; None is the implicit whole frame.
             "zone_id": int(v.zone_id) if v.zone_id and v.zone_id.isdigit() else None,
             "ts": _utc(v.ts),
-            "box": [float(x) for x in v.box],
+            "box": [round(float(x) / d, 5) for x, d in zip(v.box, (w, h, w, h), strict=True)],
             "confidence": float(v.confidence),
         }
-        for v in evidence.event.violations
+        for v in violations
     ]
+
+
+def _frame_size(item: ReviewItem) -> tuple[int, int] | None:
+    snap = item.best_snapshot
+    if snap is None or snap.image is None:
+        return None
+    return int(snap.image.shape[1]), int(snap.image.shape[0])
 
 
 class EventRecorder:
@@ -60,6 +76,9 @@ class EventRecorder:
         self._outbox = outbox
         self._lock = threading.Lock()
         self.recorded: list[int] = []
+        self._open: dict[
+            str, tuple[int, int, tuple[int, int] | None]
+        ] = {}  # item → (event, violations, size)
 
     def publish(self, evidence: Evidence) -> None:
         clip_key, snap_key = evidence_keys(evidence)
@@ -67,10 +86,36 @@ class EventRecorder:
         snapshot = self.store.put(snap_key, evidence.snapshot_jpeg, "image/jpeg")
         row = self._row(evidence, clip, snapshot)
         try:
-            self._record(row)
+            self._record(row, _frame_size(evidence.event))
         except SQLAlchemyError as exc:
             path = self._park(evidence.event.id, row)
             log.error("database unavailable (%s); event parked in %s for retry", exc.__class__.__name__, path)
+
+    def close(self, camera_id: str, item: ReviewItem) -> None:
+        """Record the closed item's final end and the violations that joined it after it opened."""
+        with self._lock:
+            known = self._open.pop(item.id, None)
+        if known is None:
+            log.warning("review item %s closed but its event was not recorded here; end not updated", item.id)
+            return
+        event_id, stored, size = known
+        ended = _utc(item.ended_at if item.ended_at is not None else item.last_violation_at)
+        with self._lock, self._sessions() as session:
+            event = session.get(Event, event_id)
+            if event is None:
+                return
+            new = violation_rows(item.violations[stored:], size)
+            event.violations.extend(EventViolation(**row) for row in new)
+            event.kinds = sorted(set(event.kinds) | {row["kind"] for row in new})
+            event.ended_at = max(ended, event.started_at)
+            audit_log.append(
+                session,
+                WORKER_ACTOR,
+                "event.closed",
+                f"event:{event.id}",
+                {"ended_at": event.ended_at, "kinds": event.kinds, "violations": len(event.violations)},
+            )
+            session.commit()
 
     def retry_outbox(self) -> int:
         """Record parked events (oldest first); returns how many went through."""
@@ -99,7 +144,7 @@ class EventRecorder:
             "kinds": item.kinds,
             "started_at": _utc(item.started_at),
             "ended_at": _utc(ended),
-            "violations": violation_rows(evidence),
+            "violations": violation_rows(item.violations, _frame_size(item)),
             "snapshot": snapshot,
             "clip": clip,
             "clip_duration_s": evidence.clip.duration_s,
@@ -107,10 +152,12 @@ class EventRecorder:
             "rule_snapshot": item.rule_snapshot | {"rule_version": item.rule_version, "review_item": item.id},
         }
 
-    def _record(self, row: dict[str, Any]) -> None:
+    def _record(self, row: dict[str, Any], size: tuple[int, int] | None = None) -> None:
         with self._lock, self._sessions() as session:
             event = record_event(session, **row)
             self.recorded.append(event.id)
+            item_id = row["rule_snapshot"]["review_item"]
+            self._open[item_id] = (event.id, len(row["violations"]), size)
 
     def _park(self, item_id: str, row: dict[str, Any]) -> Path:
         self._outbox.mkdir(parents=True, exist_ok=True)

@@ -21,9 +21,15 @@ class Evidence:
 
 
 class EventSink(Protocol):
-    """Stores evidence durably (object store + database). Called from the clip thread pool.
+    """Stores evidence durably (object store + database). Called from the clip thread pool, in order.
 
     It must not lose evidence on a transient outage: spool and retry rather than raise.
     """
 
-    def publish(self, evidence: Evidence) -> None: ...
+    def publish(self, evidence: Evidence) -> None:
+        """A review item opened: its clip (pre-roll + post-roll around the first violation) and snapshot."""
+        ...
+
+    def close(self, camera_id: str, item: ReviewItem) -> None:
+        """The item closed: its final span and every violation it bundles (published before)."""
+        ...

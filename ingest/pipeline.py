@@ -22,7 +22,7 @@ from detect.events import EventBuilder, EventUpdate, ReviewItem
 from detect.rules_config import CameraRules
 from ingest._frame import Frame
 from ingest._sink import EventSink, Evidence
-from ingest.clips import ClipRecorder, EncodedClip, PendingClip
+from ingest.clips import ClipRecorder, EncodedClip
 from ingest.preroll import PreRollBuffer
 from ingest.sampler import FrameSampler, MotionGate
 
@@ -72,9 +72,9 @@ class CameraPipeline:
         )
         self._analyzer: SceneAnalyzer | None = None  # built on the first frame, once the size is known
         self._builder = EventBuilder(camera_id, rules)
-        self._recording: dict[str, PendingClip] = {}  # review item id → its clip (inference thread only)
+        self._opened: dict[str, Future[None]] = {}  # review item id → its evidence being stored
         self._lock = threading.Lock()
-        self.published: list[Future[None]] = []  # one per closed review item: done once stored
+        self.published: list[Future[None]] = []  # every evidence/close hand-over to the sink
 
     # -- decode thread -------------------------------------------------------------------------
     def offer(self, frame: Frame) -> bool:
@@ -114,16 +114,38 @@ class CameraPipeline:
         for update in updates:
             item = update.event
             if update.type == "opened":
-                self._recording[item.id] = self._clips.open(item.started_at, until_closed=True)
-            elif update.type == "closed":
-                clip = self._recording.pop(item.id, None)
-                if clip is None:
-                    continue
-                clip.close(item.last_violation_at)
+                # Evidence goes out as soon as the post-roll is recorded, so supervisors are alerted
+                # within seconds; the item's final span and violations follow when it closes.
+                clip = self._clips.open(item.started_at)
                 done: Future[None] = Future()
                 with self._lock:
                     self.published.append(done)
+                self._opened[item.id] = done
                 clip.future.add_done_callback(functools.partial(self._publish, item, done=done))
+            elif update.type == "closed":
+                opened = self._opened.pop(item.id, None)
+                if opened is None:
+                    continue
+                closed: Future[None] = Future()
+                with self._lock:
+                    self.published.append(closed)
+                opened.add_done_callback(functools.partial(self._close, item, done=closed))
+
+    def _close(self, item: ReviewItem, opened: Future[None], *, done: Future[None]) -> None:
+        """Once the opening evidence is stored, record the item's final span (on the clip thread)."""
+        if opened.exception() is not None:
+            done.set_exception(RuntimeError(f"review item {item.id} was never stored"))
+            return
+
+        def run() -> None:
+            try:
+                self._sink.close(self.camera_id, item)
+                done.set_result(None)
+            except Exception as exc:
+                log.exception("camera %s: closing review item %s failed", self.camera_id, item.id)
+                done.set_exception(exc)
+
+        self._pool.submit(run)
 
     def _publish(self, item: ReviewItem, encoded: Future[EncodedClip], *, done: Future[None]) -> None:
         """Runs on the clip thread once the clip is encoded: snapshot, then the sink."""
