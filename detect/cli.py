@@ -25,6 +25,10 @@ CALIBRATION_IMAGES = 64
 Handler = Callable[[argparse.Namespace], int]
 
 
+class UsageError(Exception):
+    """An argument that cannot work, caught before any slow step runs."""
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `model` command group; each leaf sets `func(args) -> exit code`."""
     group = subparsers.add_parser("model", help="evaluate, fine-tune or export the PPE detector")
@@ -74,7 +78,7 @@ def _guarded(handler: Handler) -> Handler:
     def run(args: argparse.Namespace) -> int:
         try:
             return handler(args)
-        except (ModelError, DatasetError) as exc:
+        except (ModelError, DatasetError, UsageError) as exc:
             print(f"error: {exc}", file=sys.stderr)
         except OSError as exc:
             print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
@@ -86,6 +90,8 @@ def _guarded(handler: Handler) -> Handler:
 def _eval(args: argparse.Namespace) -> int:
     from detect.evaluate import evaluate
 
+    if args.json is not None and not args.json.parent.is_dir():
+        raise UsageError(f"--json folder not found: {args.json.parent}")
     result = evaluate(args.weights, args.data, split=args.split, imgsz=args.imgsz)
     print(result.summary())
     if args.json is not None:

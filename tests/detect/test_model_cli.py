@@ -133,6 +133,10 @@ BAD_INPUT: dict[str, tuple[Callable[[Path, Path], list[str]], str]] = {
     ),
     "undecodable image": (_broken_image, "cannot decode image"),
     "bad label row": (_bad_label, "expected 4 box"),
+    "json folder missing": (
+        lambda tmp, yaml: ["model", "eval", "--data", str(yaml), "--json", str(tmp / "no" / "x.json")],
+        "--json folder not found",
+    ),
     "nothing to resume": (
         lambda tmp, yaml: ["model", "train", "--project", str(tmp / "runs"), "--resume"],
         "nothing to resume",
