@@ -18,6 +18,7 @@ from audit_api.api.routes import (
     camera_config,
     events,
     health,
+    live,
     sites,
     users,
     whip,
@@ -30,7 +31,7 @@ from audit_api.services.errors import ServiceError
 from audit_api.settings import Settings
 from audit_api.storage import ObjectStore, open_store
 
-API_MODULES = (auth, users, sites, camera_config, events, actions, alerts, audit, health)
+API_MODULES = (auth, users, sites, camera_config, events, actions, live, alerts, audit, health)
 
 
 def build_store(settings: Settings) -> ObjectStore:
