@@ -165,7 +165,7 @@ function showEnrolment(camera) {
   replace(
     $("enrol"),
     el("strong", {}, `Phone enrolment for camera #${camera.id} “${camera.name}”`),
-    el("p", { class: "small" }, "Open this link on the phone that will film the site. The token is shown only now; use “New token” to issue another."),
+    el("p", { class: "small" }, "Open this link on the phone that will film the site (the phone must reach this server at the address above; camera access needs HTTPS or localhost). The token is shown only now; use “New token” to issue another."),
     el("p", {}, el("a", { id: "enrol-link", href: link, class: "mono", target: "_blank", rel: "noopener noreferrer" }, link)),
     el("p", { class: "small" }, "Token: ", el("code", { id: "enrol-token", class: "mono" }, camera.whip_token)),
     el("div", { class: "actions" }, el("button", { type: "button", class: "small", onclick: copy }, "Copy link"),
