@@ -80,8 +80,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--fps", type=float, default=5.0, help="analysis rate (default 5)")
+    parser.add_argument("--weights", type=Path, default=None, help="ONNX model (default: the shipped one)")
     args = parser.parse_args()
-    detector = Detector.load()
+    detector = Detector.load(args.weights)
     for name, expected in EXPECTED.items():
         items, detect_s, rules_s, frames = run(SHARED / "videos" / f"{name}.mp4", detector, args.fps)
         got = Counter(v.kind for item in items for v in item.violations)

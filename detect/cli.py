@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from detect._dataset import Dataset, DatasetError
-from detect.model import DEFAULT_MODEL, ModelError
+from detect.model import DEFAULT_MODEL, FP32_MODEL, ModelError
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SITEAUDIT_SHARED", REPO.parent / "shared"))
@@ -56,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ex = commands.add_parser("export", help="write the ONNX model the runtime loads")
     ex.add_argument("--weights", type=Path, default=DEFAULT_CHECKPOINT, help="Ultralytics .pt checkpoint")
     ex.add_argument("--imgsz", type=int, default=416)
-    ex.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    ex.add_argument("--out", type=Path, default=FP32_MODEL)
     ex.add_argument("--int8", action="store_true", help="also write <out>-int8.onnx if mAP50 drops ≤ 1 pt")
     ex.add_argument(
         "--data", type=Path, default=DEFAULT_DATA, help="int8: calibration (train) and gate (val)"
