@@ -188,7 +188,8 @@ def _demo(args: argparse.Namespace) -> int:
         _print_events(sessions, result.event_ids)
         if args.no_serve:
             return 0
-        return _run_server(settings, store, sessions, recorder, detector, with_worker=False)
+        # Keep the worker running: cameras and phones added on the admin page start at once.
+        return _run_server(settings, store, sessions, recorder, detector, with_worker=True)
     if args.no_serve:
         raise CliError("--no-serve only applies to video files; an RTSP camera runs until stopped")
     return _run_server(settings, store, sessions, recorder, detector, with_worker=True)
@@ -223,7 +224,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     from audit_api.recorder import EventRecorder
-    from audit_api.runtime import CameraSync
+    from audit_api.runtime import CameraSync, persist_interval
     from detect.model import Detector
     from ingest.worker import Worker
 
@@ -231,7 +232,7 @@ def _worker(args: argparse.Namespace) -> int:
     sessions = _open_database(settings)
     store = _open_store(settings)
     recorder = EventRecorder(sessions, store, settings.data_dir / "outbox")
-    worker = Worker(Detector.load(), recorder)
+    worker = Worker(Detector.load(), recorder, on_interval=persist_interval(sessions))
     sync = CameraSync(worker, sessions, recorder)
     worker.start()
     sync.start()
@@ -251,14 +252,14 @@ def _run_server(
     import uvicorn
 
     from audit_api.main import create_app
-    from audit_api.runtime import CameraSync
+    from audit_api.runtime import CameraSync, persist_interval
     from ingest.worker import Worker
 
-    app = create_app(settings, store=store)
     stop_worker: Callable[[], None] = lambda: None  # noqa: E731
     if with_worker and detector is not None:
-        worker = Worker(detector, recorder)
+        worker = Worker(detector, recorder, on_interval=persist_interval(sessions))
         sync = CameraSync(worker, sessions, recorder)
+        app = create_app(settings, store=store, frame_sink=worker.push_frame)
         app.state.worker = worker
         worker.start()
         sync.start()
@@ -266,6 +267,9 @@ def _run_server(
         def stop_worker() -> None:
             sync.stop()
             worker.stop()
+
+    else:
+        app = create_app(settings, store=store)
 
     print(f"serving http://{settings.host}:{settings.port}  (Ctrl-C to stop)", flush=True)
     try:

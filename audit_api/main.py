@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -16,6 +16,7 @@ from audit_api.api.routes import (
     audit,
     auth,
     camera_config,
+    camera_health,
     events,
     health,
     live,
@@ -30,8 +31,10 @@ from audit_api.models import Camera
 from audit_api.services.errors import ServiceError
 from audit_api.settings import Settings
 from audit_api.storage import ObjectStore, open_store
+from ingest._frame import Frame
+from ingest.whip import WhipHub
 
-API_MODULES = (auth, users, sites, camera_config, events, actions, live, alerts, audit, health)
+API_MODULES = (auth, users, sites, camera_config, camera_health, events, actions, live, alerts, audit, health)
 
 
 def build_store(settings: Settings) -> ObjectStore:
@@ -68,10 +71,18 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=status_code)
 
 
-def create_app(settings: Settings | None = None, *, store: ObjectStore | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: ObjectStore | None = None,
+    frame_sink: Callable[[Frame], None] | None = None,
+    whip_max_fps: float = 10.0,
+) -> FastAPI:
     """Build the app; raises DatabaseUnavailable when the database cannot be reached.
 
     The schema is not migrated here: callers (the CLI, tests) run audit_api.db.upgrade_to_head first.
+    With `frame_sink` (the worker's `push_frame`), WHIP publishers' frames enter the same pipeline as
+    RTSP frames; without it, POST /whip answers 503 (this process runs no worker).
     """
     settings = settings or Settings()
     if settings.database_url is None:
@@ -80,8 +91,15 @@ def create_app(settings: Settings | None = None, *, store: ObjectStore | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+        # The hub lives on the server's event loop (aiortc is asyncio), so it is built here.
+        hub = WhipHub(frame_sink, max_fps=whip_max_fps) if frame_sink is not None else None
+        app.state.whip_hub = hub
+        try:
+            yield
+        finally:
+            if hub is not None:
+                await hub.close()
+            engine.dispose()
 
     app = FastAPI(title="siteaudit", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
@@ -93,8 +111,7 @@ def create_app(settings: Settings | None = None, *, store: ObjectStore | None = 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     for module in API_MODULES:
         app.include_router(module.router, prefix="/api")
-    # WHIP publishers POST to /whip/{camera_id}; app.state.whip_hub is set by whoever runs the worker.
-    app.include_router(whip.router)
+    app.include_router(whip.router)  # /whip/{camera_id}: RFC 9725 publishers (phones, cameras)
     if settings.web_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")
     return app

@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api.models import Calibration, Camera, RuleConfig, Zone
+from audit_api.models import UnmonitoredInterval as UnmonitoredIntervalRow
 from audit_api.recorder import EventRecorder
 from audit_api.storage import SpoolingStore
 from detect.rules_config import CameraRules
@@ -73,6 +76,29 @@ def _zone_dict(zone: Zone) -> dict[str, Any]:
     if zone.schedule:
         out["schedule"] = zone.schedule
     return out
+
+
+def persist_interval(sessions: sessionmaker[Session]) -> Callable[[UnmonitoredInterval], None]:
+    """The worker's outage callback: each closed unmonitored interval becomes a row for reports."""
+
+    def persist(interval: UnmonitoredInterval) -> None:
+        if not interval.camera_id.isdigit():
+            return
+        try:
+            with sessions() as session:
+                session.add(
+                    UnmonitoredIntervalRow(
+                        camera_id=int(interval.camera_id),
+                        started_at=datetime.fromtimestamp(interval.start, UTC),
+                        ended_at=datetime.fromtimestamp(interval.end, UTC) if interval.end else None,
+                        reason=interval.reason[:500],
+                    )
+                )
+                session.commit()
+        except SQLAlchemyError:
+            log.exception("camera %s: unmonitored interval not stored: %s", interval.camera_id, interval)
+
+    return persist
 
 
 def camera_specs(session: Session) -> list[CameraSpec]:

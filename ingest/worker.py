@@ -152,7 +152,11 @@ class Worker:
         if camera is None:
             return False
         if camera.watchdog is not None:
-            camera.watchdog.stop()
+            camera.watchdog.stop()  # closes and reports an open outage itself
+        else:
+            closed = camera.health.close_interval(time.time())
+            if closed is not None and self._on_interval is not None:
+                self._on_interval(closed)
         camera.pipeline.finish(time.time())
         log.info("camera %s removed", camera_id)
         return True
@@ -163,7 +167,9 @@ class Worker:
             camera = self._cameras.get(frame.camera_id)
         if camera is None:
             return
-        camera.health.record_frame(frame.ts)
+        closed = camera.health.record_frame(frame.ts)
+        if closed is not None and self._on_interval is not None:
+            self._on_interval(closed)
         self._on_frame(camera, frame)
 
     def health(self) -> dict[str, dict[str, Any]]:
@@ -200,6 +206,16 @@ class Worker:
             self._wake.wait(0.5)
             self._wake.clear()
             self.run_once()
+            self._check_pushed(time.time())
+
+    def _check_pushed(self, now: float) -> None:
+        """Pushed cameras have no watchdog: silence longer than the stall timeout opens an outage."""
+        with self._lock:
+            pushed = [cam for cam in self._cameras.values() if cam.watchdog is None]
+        for cam in pushed:
+            last = cam.health.last_frame_at
+            if last is not None and now - last > cam.spec.watchdog.stall_timeout_s:
+                cam.health.record_failure("no frames from the publisher", since=last)
 
     def run_once(self) -> int:
         """Analyse every frame that is due right now in one detector call; returns how many."""

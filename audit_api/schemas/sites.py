@@ -113,6 +113,10 @@ class CameraOut(BaseModel):
 
 class CameraCreated(CameraOut):
     whip_token: str | None = Field(None, description="shown once; only its hash is stored")
+    enrol_url: str | None = Field(
+        None, description="phone camera page for this camera, token in the fragment"
+    )
+    enrol_qr: str | None = Field(None, description="QR code of enrol_url as a data:image/png URL")
 
 
 class ZoneOut(BaseModel):

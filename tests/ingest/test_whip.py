@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import av
 import httpx
@@ -15,38 +14,20 @@ import numpy as np
 import pytest
 from aiortc import (
     AudioStreamTrack,
-    MediaStreamTrack,
     RTCPeerConnection,
-    RTCRtpSender,
     RTCSessionDescription,
     VideoStreamTrack,
 )
 
 from ingest._frame import Frame
 from ingest.whip import BadOffer, WhipError, WhipHub
+from tests.fixtures.whip_client import ClipTrack, Loop, Publisher
 from tests.fixtures.whip_server import WhipServer, serve_whip
 
 SIZE = (640, 360)
 MAX_FPS = 10.0
 T = TypeVar("T")
 TOKENS = {"cam-1": "tok-one", "cam-2": "tok-two", "cam-3": "tok-three", "7": "tok-seven"}
-
-
-class ClipTrack(VideoStreamTrack):
-    """Site footage as a live camera: a few decoded frames of a shared video, looped at 30 fps."""
-
-    def __init__(self, images: list[av.VideoFrame]) -> None:
-        super().__init__()
-        self._images = images
-        self._index = 0
-
-    async def recv(self) -> av.VideoFrame:
-        pts, time_base = await self.next_timestamp()
-        frame = self._images[self._index % len(self._images)]
-        self._index += 1
-        out = av.VideoFrame.from_ndarray(frame.to_ndarray(format="yuv420p"), format="yuv420p")
-        out.pts, out.time_base = pts, time_base
-        return out
 
 
 @pytest.fixture(scope="module")
@@ -64,54 +45,6 @@ def footage(videos: Path) -> list[av.VideoFrame]:
 def server() -> Iterator[WhipServer]:
     with serve_whip(TOKENS, max_fps=MAX_FPS) as srv:
         yield srv
-
-
-class Publisher:
-    """A WHIP client: one RTCPeerConnection sending one track, signalled over HTTP."""
-
-    def __init__(self, track: MediaStreamTrack, codec: str | None = None) -> None:
-        self.pc = RTCPeerConnection()
-        transceiver = self.pc.addTransceiver(track, direction="sendonly")
-        if codec is not None:
-            caps = RTCRtpSender.getCapabilities(track.kind).codecs
-            transceiver.setCodecPreferences([c for c in caps if c.mimeType == codec])
-
-    async def offer(self) -> str:
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        return self.pc.localDescription.sdp
-
-    async def publish(self, base_url: str, camera: str, token: str) -> httpx.Response:
-        offer = await self.offer()
-        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-            response = await client.post(
-                f"/whip/{camera}",
-                content=offer,
-                headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"},
-            )
-        if response.status_code == 201:
-            await self.pc.setRemoteDescription(RTCSessionDescription(response.text, "answer"))
-        return response
-
-
-class Loop:
-    """The publishers' asyncio loop, running in its own thread so media flows while the test waits."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.peers: list[Publisher] = []
-        self._thread = threading.Thread(target=self.loop.run_forever, name="whip-test-client", daemon=True)
-        self._thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
-
-    def close(self) -> None:
-        for peer in self.peers:
-            self.run(peer.pc.close())
-        self.run(self.loop.shutdown_asyncgens())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=10)
-        self.loop.close()
 
 
 @pytest.fixture

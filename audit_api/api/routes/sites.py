@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+import base64
+
+from fastapi import APIRouter, Request, Response, status
 from sqlalchemy import select
 
 from audit_api.api.deps import AdminUser, SessionDep, ViewerUser
+from audit_api.api.routes import whip
 from audit_api.models import Camera, Site
 from audit_api.schemas.sites import (
     CameraCreated,
@@ -34,8 +37,13 @@ def camera_out(camera: Camera) -> CameraOut:
     )
 
 
-def camera_created(camera: Camera, token: str | None) -> CameraCreated:
-    return CameraCreated(**camera_out(camera).model_dump(), whip_token=token)
+def camera_created(camera: Camera, token: str | None, base_url: str) -> CameraCreated:
+    """With a WHIP token: the phone page link (token in its fragment) and a QR code of it, shown once."""
+    if token is None:
+        return CameraCreated(**camera_out(camera).model_dump())
+    link = whip.enrolment_link(base_url, camera.id, token)
+    qr = "data:image/png;base64," + base64.b64encode(whip.qr_png(link)).decode()
+    return CameraCreated(**camera_out(camera).model_dump(), whip_token=token, enrol_url=link, enrol_qr=qr)
 
 
 @router.post("/sites", status_code=status.HTTP_201_CREATED)
@@ -65,9 +73,9 @@ def delete_site(site_id: int, session: SessionDep, admin: AdminUser) -> Response
 
 
 @router.post("/cameras", status_code=status.HTTP_201_CREATED, response_model_exclude_none=True)
-def create_camera(body: CameraIn, session: SessionDep, admin: AdminUser) -> CameraCreated:
+def create_camera(body: CameraIn, request: Request, session: SessionDep, admin: AdminUser) -> CameraCreated:
     camera, token = service.create_camera(session, body, admin)
-    return camera_created(camera, token)
+    return camera_created(camera, token, str(request.base_url))
 
 
 @router.get("/cameras")
@@ -90,10 +98,12 @@ def update_camera(camera_id: int, body: CameraUpdate, session: SessionDep, admin
 
 
 @router.post("/cameras/{camera_id}/token")
-def rotate_camera_token(camera_id: int, session: SessionDep, admin: AdminUser) -> CameraCreated:
-    """Issue a new WHIP token (the old one stops working); shown once."""
+def rotate_camera_token(
+    camera_id: int, request: Request, session: SessionDep, admin: AdminUser
+) -> CameraCreated:
+    """Issue a new WHIP token (the old one stops working); shown once, with its enrolment link and QR."""
     camera, token = service.rotate_camera_token(session, camera_id, admin)
-    return camera_created(camera, token)
+    return camera_created(camera, token, str(request.base_url))
 
 
 @router.delete("/cameras/{camera_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,168 @@
+"""`siteaudit serve` as deployed in embedded mode: cameras are added through the API while it runs; an
+RTSP camera (GStreamer on loopback) and a WHIP publisher (aiortc) each raise the no-vest event."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiortc.contrib.media import MediaPlayer
+
+from tests.fixtures.rtsp import RtspServer
+from tests.fixtures.whip_client import Loop, Publisher
+
+pytestmark = [pytest.mark.slow, pytest.mark.rtsp]
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Server:
+    base: str
+    headers: dict[str, str]
+    env: dict[str, str]
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return httpx.get(self.base + path, headers=self.headers, timeout=30, **kw)
+
+    def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return httpx.post(self.base + path, headers=self.headers, json=body, timeout=30)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data = tmp_path_factory.mktemp("serve")
+    port = free_port()
+    env = os.environ | {
+        "SITEAUDIT_DATA_DIR": str(data),
+        "SITEAUDIT_SECRET_KEY": "e2e-" + "x" * 40,
+        "SITEAUDIT_PORT": str(port),
+    }
+    cli = [sys.executable, "-m", "audit_api.cli"]
+    subprocess.run(
+        [*cli, "user", "create", "admin@site.test", "--role", "admin"],
+        input=PASSWORD + "\n", env=env, text=True, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    proc = subprocess.Popen(
+        [*cli, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _up(base), 60, "siteaudit serve to answer")
+        token = httpx.post(
+            base + "/api/auth/token", data={"username": "admin@site.test", "password": PASSWORD}
+        ).json()["access_token"]
+        yield Server(base, {"Authorization": f"Bearer {token}"}, env)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+        assert "Traceback" not in out, out
+
+
+def _up(base: str) -> bool:
+    try:
+        return httpx.get(base + "/api/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def site(server: Server) -> int:
+    response = server.post("/api/sites", {"name": "Tower crane yard"})
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def events_of(server: Server, camera_id: int) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = server.get("/api/events", params={"camera_id": camera_id}).json()["items"]
+    return items
+
+
+def test_rtsp_camera_added_through_the_api_raises_the_no_vest_event(
+    server: Server, site: int, rtsp_server: RtspServer
+) -> None:
+    bad = server.post(
+        "/api/cameras", {"site_id": site, "name": "gate", "kind": "rtsp", "url": "file:///etc/passwd"}
+    )
+    assert bad.status_code == 422 and "rtsp" in bad.text
+
+    created = server.post(
+        "/api/cameras", {"site_id": site, "name": "crane", "kind": "rtsp", "url": rtsp_server.url("ppe-2")}
+    )
+    assert created.status_code == 201, created.text
+    camera = int(created.json()["id"])
+    (event,) = wait_until(lambda: events_of(server, camera), 120, "an event from the RTSP camera")
+    assert event["kinds"] == ["no_vest"]
+    detail = server.get(f"/api/events/{event['id']}").json()
+    clip = next(c for c in detail["clips"] if c["kind"] == "clip")
+    served = server.get(f"/api/events/{event['id']}/clip")
+    assert served.status_code == 200 and hashlib.sha256(served.content).hexdigest() == clip["sha256"]
+    assert served.content[4:8] == b"ftyp"
+
+
+def test_phone_publishing_over_whip_raises_the_no_vest_event(server: Server, site: int, videos: Path) -> None:
+    created = server.post("/api/cameras", {"site_id": site, "name": "phone on a pole", "kind": "whip"})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    camera, token = int(body["id"]), body["whip_token"]
+    assert body["enrol_url"].endswith(f"/camera.html#cam={camera}&token={token}")
+    assert body["enrol_qr"].startswith("data:image/png;base64,")
+
+    assert _refuses_wrong_token(server, camera)
+    wait_until(  # the worker picks new cameras up on its next sync with the database
+        lambda: server.get(f"/api/cameras/{camera}/health").json()["state"] != "not_running", 30,
+        "the worker to run the WHIP camera",
+    )  # fmt: skip
+    loop = Loop()
+    try:
+        player = MediaPlayer(str(videos / "ppe-2.mp4"), loop=True)
+        peer = loop.run(_publish(loop, player, server.base, camera, token))
+        (event,) = wait_until(lambda: events_of(server, camera), 120, "an event from the WHIP camera")
+        assert event["kinds"] == ["no_vest"]
+        health = server.get(f"/api/cameras/{camera}/health").json()
+        assert health["state"] == "streaming" and health["analysed_fps"] > 0, health
+        loop.run(peer.pc.close())
+    finally:
+        loop.close()
+
+
+def _refuses_wrong_token(server: Server, camera: int) -> bool:
+    wrong = httpx.post(
+        f"{server.base}/whip/{camera}",
+        content="v=0",
+        headers={"Content-Type": "application/sdp", "Authorization": "Bearer not-the-token"},
+    )
+    return wrong.status_code == 401
+
+
+async def _publish(loop: Loop, player: MediaPlayer, base: str, camera: int, token: str) -> Publisher:
+    peer = Publisher(player.video)
+    loop.peers.append(peer)
+    response = await peer.publish(base, str(camera), token)
+    assert response.status_code == 201, response.text
+    assert response.headers["location"].startswith(f"/whip/{camera}/")
+    return peer
