@@ -11,15 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encode_evidence, serve_audit
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP = ViewportSize(width=1366, height=900)
+PHONE = ViewportSize(width=390, height=844)
 SHOTS = Path("/tmp")
 
 
@@ -110,6 +110,7 @@ def test_login_lands_on_the_role_page_and_logout_returns(
     sign_in(desktop, server, role, password="wrong password")
     expect(desktop.get_by_role("alert")).to_contain_text("Wrong email or password")
     assert desktop.url.endswith("/")
+    desktop.screenshot(path=str(SHOTS / "siteaudit-login.png"))
 
     sign_in(desktop, server, role)
     expect(desktop).to_have_url(re.compile(rf"/{landing}(#.*)?$"))
@@ -227,9 +228,8 @@ def test_supervisor_sees_alerts_live_acknowledges_and_responds(server: AuditServ
 
     card.get_by_role("button", name="Show evidence").click()
     expect(card.locator("img")).to_have_js_property("complete", True)
-    phone.wait_for_function(
-        f"document.querySelector('[data-alert-id] video[aria-label=\"Clip of event {arrived.id}\"]').readyState >= 1"
-    )
+    expect(card.locator("video")).to_have_attribute("aria-label", f"Clip of event {arrived.id}")
+    card.locator("video").evaluate("v => v.readyState >= 1 || new Promise(r => v.onloadedmetadata = r)")
     card.get_by_role("button", name="Acknowledge").click()
     expect(card).to_be_hidden()  # "unacknowledged only" is on by default
     expect(cards).to_have_count(2)
@@ -357,13 +357,18 @@ def test_admin_manages_users(server: AuditServer, desktop: Page) -> None:
     form.get_by_role("button", name="Create user").click()
     row = desktop.locator("#user-rows tr", has_text="new.boss@example.com")
     expect(row).to_contain_text("South yard")
+    row.locator("summary").click()
+    row.get_by_role("group", name="Sites of new.boss@example.com").get_by_label("North yard").check()
+    row.get_by_role("button", name="Save sites").click()
+    expect(row.locator("summary")).to_have_text("North yard, South yard")
 
     row.get_by_label("Role of new.boss@example.com").select_option("inspector")
     expect(row).to_contain_text("all")
     row.get_by_role("button", name="Deactivate").click()
     expect(row).to_contain_text("Deactivated")
     users = {u["email"]: u for u in call(server, "admin", "GET", "/api/users")}
-    assert (users["new.boss@example.com"]["role"], users["new.boss@example.com"]["active"]) == ("inspector", False)
+    created = users["new.boss@example.com"]
+    assert (created["role"], created["active"], len(created["site_ids"])) == ("inspector", False, 2)
     login = {"username": "new.boss@example.com", "password": "a long enough password"}
     assert httpx.post(f"{server.base_url}/api/auth/token", data=login).status_code == 401
     desktop.screenshot(path=str(SHOTS / "siteaudit-admin-users.png"), full_page=True)

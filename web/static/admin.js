@@ -219,7 +219,7 @@ function userRow(u) {
     el("td", {}, u.email),
     el("td", {}, u.name || "–"),
     el("td", {}, role),
-    el("td", {}, u.role === "supervisor" ? u.site_ids.map(siteName).join(", ") || "none" : "all"),
+    el("td", {}, u.role === "supervisor" ? siteEditor(u, patch) : "all"),
     el("td", {}, u.active ? "Active" : "Deactivated"),
     el(
       "td",
@@ -228,6 +228,21 @@ function userRow(u) {
         ? el("span", { class: "muted small" }, "you")
         : el("button", { type: "button", class: `small${u.active ? " danger" : ""}`, onclick: patch(() => ({ active: !u.active })) }, u.active ? "Deactivate" : "Reactivate"),
     ),
+  );
+}
+
+// A supervisor's sites: the summary names them, opening it offers the checkboxes to change them.
+function siteEditor(user, patch) {
+  const boxes = data.sites.map((s) =>
+    el("label", { class: "check" }, el("input", { type: "checkbox", value: s.id, checked: user.site_ids.includes(s.id) }), s.name),
+  );
+  const chosen = () => ({ site_ids: boxes.map((b) => b.firstChild).filter((i) => i.checked).map((i) => Number(i.value)) });
+  return el(
+    "details",
+    {},
+    el("summary", {}, user.site_ids.map(siteName).join(", ") || "none"),
+    el("div", { role: "group", "aria-label": `Sites of ${user.email}` }, boxes),
+    el("button", { type: "button", class: "small", onclick: patch(chosen) }, "Save sites"),
   );
 }
 

@@ -24,7 +24,7 @@ const ACTIONS_MS = 30_000;
 const $ = (id) => document.getElementById(id);
 const TITLE = document.title;
 
-const state = { places: null, alerts: new Map(), fresh: new Set(), unseen: 0, stream: null, audio: null };
+const state = { places: null, alerts: new Map(), fresh: new Set(), unseen: 0, stream: null, audio: null, lastPoll: 0 };
 // Rendered cards by alert object: an unchanged alert keeps its node, so open evidence survives new arrivals.
 const cards = new WeakMap();
 
@@ -159,6 +159,7 @@ async function fillEvidence(target, eventId) {
 }
 
 async function poll() {
+  state.lastPoll = Date.now();
   try {
     addAlerts(await api("/api/alerts"), true);
     if (state.stream?.readyState !== EventSource.OPEN) setLive("polling", `Polling every ${POLL_MS / 1000} s`);
@@ -185,7 +186,9 @@ function connect() {
   stream.addEventListener("error", () => {
     // CONNECTING: the browser retries by itself (resuming after the last alert id); CLOSED: it gave up.
     if (stream.readyState === EventSource.CLOSED) setLive("polling", "Live feed down — polling");
-    else setLive("connecting", "Reconnecting…");
+    else if ($("live").dataset.state !== "polling") setLive("connecting", "Reconnecting…");
+    // Catch up at once rather than waiting for the next poll tick (at most once per poll interval).
+    if (Date.now() - state.lastPoll >= POLL_MS) poll();
   });
 }
 
