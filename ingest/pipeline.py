@@ -75,6 +75,7 @@ class CameraPipeline:
         self._opened: dict[str, Future[None]] = {}  # review item id → its evidence being stored
         self._lock = threading.Lock()
         self.published: list[Future[None]] = []  # every evidence/close hand-over to the sink
+        self.analysed = 0  # frames the rules ran on since start
 
     # -- decode thread -------------------------------------------------------------------------
     def offer(self, frame: Frame) -> bool:
@@ -92,6 +93,7 @@ class CameraPipeline:
                 self.camera_id, self.rules, (frame.width, frame.height), fps=self.config.analysis_fps
             )
         analysis = self._analyzer.analyze(detections, frame.ts)
+        self.analysed += 1
         updates = self._builder.update(analysis, frame.image)
         self._apply(updates)
         self._clips.flush_overdue(frame.ts)
