@@ -20,7 +20,6 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit_api.api.routes import live
 from audit_api.db import upgrade_to_head
 from audit_api.main import create_app
 from audit_api.models import Camera, CameraKind, Event, Role, Site
@@ -124,17 +123,6 @@ class AuditServer:
             )
 
 
-def include_live(app: FastAPI) -> None:
-    """Add the SSE router unless main.py already does, ahead of the catch-all static mount at `/`."""
-    if any(getattr(route, "path", None) == "/api/alerts/stream" for route in app.router.routes):
-        return
-    before = len(app.router.routes)
-    app.include_router(live.router, prefix="/api")
-    added = app.router.routes[before:]
-    del app.router.routes[before:]
-    app.router.routes[0:0] = added
-
-
 def _seed(factory: sessionmaker[Session]) -> tuple[int, int, int, int]:
     with factory() as session:
         site, other = Site(name="North yard"), Site(name="South yard")
@@ -158,7 +146,6 @@ def serve_audit(data_dir: Path, evidence: Evidence) -> Iterator[AuditServer]:
     upgrade_to_head(settings.effective_database_url)
     store = LocalStore(data_dir / "evidence")
     app = create_app(settings, store=store)
-    include_live(app)
     ids = _seed(app.state.sessionmaker)
     config = uvicorn.Config(
         app,

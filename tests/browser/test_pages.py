@@ -303,6 +303,8 @@ def test_admin_sites_cameras_zones_calibration(server: AuditServer, desktop: Pag
     expect(link).to_have_attribute("href", re.compile(r"/camera\.html#cam=\d+&token=[\w-]{20,}$"))
     token = desktop.locator("#enrol-token").inner_text()
     assert link.get_attribute("href", timeout=1000).endswith(f"token={token}")  # type: ignore[union-attr]
+    expect(desktop.locator("#enrol-qr")).to_have_js_property("complete", True)
+    assert desktop.locator("#enrol-qr").evaluate("img => img.naturalWidth") > 100  # a decoded PNG
     desktop.screenshot(path=str(SHOTS / "siteaudit-admin-cameras.png"), full_page=True)
 
     # Zones on camera "Gate", which has a recorded snapshot to draw on.

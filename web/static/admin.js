@@ -155,7 +155,8 @@ function cameraRow(c) {
 
 // The WHIP token is shown once: the admin opens the link on the phone (or copies it there).
 function showEnrolment(camera) {
-  const link = new URL(`camera.html#${new URLSearchParams({ cam: camera.id, token: camera.whip_token })}`, location.href).href;
+  const fragment = new URLSearchParams({ cam: camera.id, token: camera.whip_token });
+  const link = camera.enrol_url || new URL(`camera.html#${fragment}`, location.href).href;
   const copy = async (ev) => {
     await navigator.clipboard.writeText(link).then(
       () => (ev.currentTarget.textContent = "Copied"),
@@ -165,7 +166,8 @@ function showEnrolment(camera) {
   replace(
     $("enrol"),
     el("strong", {}, `Phone enrolment for camera #${camera.id} “${camera.name}”`),
-    el("p", { class: "small" }, "Open this link on the phone that will film the site (the phone must reach this server at the address above; camera access needs HTTPS or localhost). The token is shown only now; use “New token” to issue another."),
+    el("p", { class: "small" }, "Scan the QR code with the phone that will film the site, or open the link on it (the phone must reach this server at that address; camera access needs HTTPS or localhost). The token is shown only now; use “New token” to issue another."),
+    camera.enrol_qr ? el("img", { id: "enrol-qr", src: camera.enrol_qr, alt: "QR code of the enrolment link: scan it with the phone" }) : null,
     el("p", {}, el("a", { id: "enrol-link", href: link, class: "mono", target: "_blank", rel: "noopener noreferrer" }, link)),
     el("p", { class: "small" }, "Token: ", el("code", { id: "enrol-token", class: "mono" }, camera.whip_token)),
     el("div", { class: "actions" }, el("button", { type: "button", class: "small", onclick: copy }, "Copy link"),
