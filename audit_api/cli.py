@@ -273,7 +273,10 @@ def _run_server(
 
     print(f"serving http://{settings.host}:{settings.port}  (Ctrl-C to stop)", flush=True)
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+        # Open alert streams (SSE) would otherwise hold Ctrl-C until they end by themselves.
+        uvicorn.run(
+            app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=5
+        )
     finally:
         stop_worker()
     return 0

@@ -43,7 +43,7 @@ def camera_rules(session: Session, camera: Camera) -> tuple[CameraRules, str]:
         ).first()
     )
     body: dict[str, Any] = {
-        "zones": [_zone_dict(z) for z in zones],
+        "zones": [_zone_dict(z, camera.site.timezone) for z in zones],
         "calibration": (
             {"image_points": calibration.image_points, "world_points_m": calibration.world_points_m}
             if calibration
@@ -65,7 +65,7 @@ def camera_rules(session: Session, camera: Camera) -> tuple[CameraRules, str]:
     return rules, version
 
 
-def _zone_dict(zone: Zone) -> dict[str, Any]:
+def _zone_dict(zone: Zone, timezone: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": str(zone.id),
         "name": zone.name,
@@ -73,8 +73,8 @@ def _zone_dict(zone: Zone) -> dict[str, Any]:
         "required_ppe": zone.required_ppe,
         "occupancy_cap": zone.occupancy_cap,
     }
-    if zone.schedule:
-        out["schedule"] = zone.schedule
+    if zone.schedule:  # stored as weekly windows in the site's local time
+        out["schedule"] = {"timezone": timezone, "windows": zone.schedule}
     return out
 
 

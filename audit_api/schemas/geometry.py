@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from detect.rules_config import RuleConfig as DetectRuleConfig
+
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 NormPoint = tuple[Unit, Unit]
 WorldPoint = tuple[float, float]
@@ -110,18 +112,6 @@ class CalibrationIn(BaseModel):
         return self
 
 
-class RuleConfigIn(BaseModel):
-    """Rule thresholds. Unknown keys are kept (the detector's rule config adds its own fields)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    k: int = Field(3, ge=1, le=600, description="frames that must violate ...")
-    n: int = Field(5, ge=1, le=600, description="... within this many analysed frames")
-    cooldown_s: float = Field(60.0, ge=0, le=86_400)
-    min_confidence: float = Field(0.4, ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _k_within_n(self) -> RuleConfigIn:
-        if self.k > self.n:
-            raise ValueError(f"k ({self.k}) must not exceed n ({self.n})")
-        return self
+class RuleConfigIn(DetectRuleConfig):
+    """The detector's own rule config (detect.rules_config.RuleConfig): one schema from the API to the rules,
+    so whatever is accepted here is exactly what the worker runs. `version` is managed by the server."""

@@ -111,7 +111,7 @@ def get_rules(session: Session, camera_id: int | None) -> RuleConfig:
 def set_rules(session: Session, camera_id: int | None, body: RuleConfigIn, actor: User) -> RuleConfig:
     if camera_id is not None:
         get_camera(session, camera_id)
-    config = body.model_dump(mode="json")
+    config = body.model_dump(mode="json", exclude={"version"})  # the row's version is the one that counts
     row = _rule_row(session, camera_id)
     if row is None:
         row = RuleConfig(camera_id=camera_id, config=config)

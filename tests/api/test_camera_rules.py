@@ -1,0 +1,81 @@
+"""What an admin configures through the API is exactly what the worker runs: zones, calibration and
+rules stored in the database become a valid `CameraRules` (both databases), and changes bump the version
+the worker uses to restart the camera."""
+
+from __future__ import annotations
+
+import pytest
+
+from audit_api.models import Camera
+from audit_api.runtime import camera_rules, camera_specs
+from detect import PPEKind, SceneAnalyzer
+from tests.api.conftest import World
+
+Headers = dict[str, str]
+SQUARE = [[0.1, 0.5], [0.9, 0.5], [0.9, 0.95], [0.1, 0.95]]
+
+
+def rules_of(world: World) -> tuple[object, str]:
+    with world.sessions() as session:
+        camera = session.get(Camera, world.camera_id)
+        assert camera is not None
+        return camera_rules(session, camera)
+
+
+def test_zones_calibration_and_rules_from_the_api_reach_the_worker(world: World, admin: Headers) -> None:
+    base = f"/api/cameras/{world.camera_id}"
+    _, version0 = rules_of(world)
+    zone = world.post(
+        f"{base}/zones",
+        admin,
+        {
+            "name": "scaffold",
+            "polygon": SQUARE,
+            "required_ppe": ["hardhat", "vest", "mask"],
+            "occupancy_cap": 4,
+            "schedule": [{"days": [0, 1, 2, 3, 4], "start": "07:00", "end": "18:00"}],
+        },
+    )
+    assert zone.status_code == 201, zone.text
+    calibration = world.client.put(
+        f"{base}/calibration",
+        headers=admin,
+        json={"image_points": SQUARE, "world_points_m": [[0, 0], [8, 0], [8, 5], [0, 5]]},
+    )
+    assert calibration.status_code == 200, calibration.text
+    rules = world.client.put(f"{base}/rules", headers=admin, json={"k": 2, "n": 4, "min_distance_m": 2.0})
+    assert rules.status_code == 200, rules.text
+
+    config, version = rules_of(world)
+    assert version != version0
+    (zone_cfg,) = config.zones  # type: ignore[attr-defined]
+    assert zone_cfg.required_ppe == {PPEKind.HARDHAT, PPEKind.VEST, PPEKind.MASK}
+    assert zone_cfg.occupancy_cap == 4 and zone_cfg.schedule is not None
+    assert config.rules.k == 2 and config.rules.n == 4 and config.rules.min_distance_m == 2.0  # type: ignore[attr-defined]
+    assert SceneAnalyzer("cam", config, (1280, 720)).distance_rule_enabled  # type: ignore[arg-type]
+    with world.sessions() as session:
+        (spec,) = [s for s in camera_specs(session) if s.camera_id == str(world.camera_id)]
+    assert spec.version == version and spec.source_factory is not None
+
+    health = world.client.get(f"{base}/health", headers=admin).json()
+    assert health["distance_rule_enabled"] is True and health["state"] == "not_running"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"k": 6, "n": 5},
+        {"k": 3, "n": 5, "no_such_rule": 1},
+        {"min_distance_m": -1},
+        {"cooldown_s": "soon"},
+    ],
+    ids=["k-above-n", "unknown-field", "negative-distance", "not-a-number"],
+)
+def test_bad_rules_are_422(world: World, admin: Headers, body: dict[str, object]) -> None:
+    response = world.client.put(f"/api/cameras/{world.camera_id}/rules", headers=admin, json=body)
+    assert response.status_code == 422, response.text
+
+
+def test_without_calibration_the_api_says_the_distance_rule_is_off(world: World, admin: Headers) -> None:
+    health = world.client.get(f"/api/cameras/{world.camera_id}/health", headers=admin).json()
+    assert health["distance_rule_enabled"] is False
