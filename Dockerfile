@@ -5,7 +5,7 @@ WORKDIR /app
 # Point PIP_EXTRA_INDEX_URL at a CPU wheel index at build time to keep the image small.
 ARG PIP_EXTRA_INDEX_URL=""
 RUN pip install --no-cache-dir torch==2.14.1 torchvision==0.29.1
-COPY pyproject.toml README.md LICENSE.md ./
+COPY pyproject.toml README.md LICENSE LICENSE.md ./
 COPY ingest ingest
 COPY detect detect
 COPY audit_api audit_api
