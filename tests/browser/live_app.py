@@ -16,6 +16,7 @@ from typing import Any
 
 import av
 import cv2
+import httpx
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
@@ -96,6 +97,13 @@ class AuditServer:
     def sessions(self) -> sessionmaker[Session]:
         factory: sessionmaker[Session] = self.app.state.sessionmaker
         return factory
+
+    def request(self, role: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """An API request as one of the seeded users (`role` is a key of USERS), whatever its status."""
+        form = {"username": USERS[role], "password": PASSWORD}
+        token = httpx.post(f"{self.base_url}/api/auth/token", data=form).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        return httpx.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
 
     def record(self, camera_id: int | None = None, kinds: tuple[str, ...] = ("no_vest",)) -> Event:
         """Record an event the way the worker does: evidence into the store, then record_event."""

@@ -2,6 +2,7 @@
 // Zone clicks build a polygon; calibration clicks place numbered ground points whose metres are typed in.
 import { api, el, evidenceUrl, fillSelect, guarded, replace, showError } from "./app.js";
 import { PointCanvas } from "./zone-editor.js";
+import { ScheduleEditor, describeSchedule } from "./zone-schedule.js";
 
 const $ = (id) => document.getElementById(id);
 const HELP = {
@@ -12,6 +13,9 @@ const HELP = {
 export class ZonesPanel {
   constructor() {
     this.canvas = new PointCanvas($("zone-canvas"), { onChange: () => this.pointsChanged() });
+    this.schedule = new ScheduleEditor($("schedule-windows"), $("schedule-add"), $("schedule-help"));
+    this.cameras = [];
+    this.timezoneOf = () => "";
     this.cameraId = null;
     this.loadedId = null;
     this.zones = [];
@@ -34,12 +38,20 @@ export class ZonesPanel {
     this.setMode("zone");
   }
 
-  setCameras(cameras, siteName) {
-    fillSelect($("zone-camera"), cameras.map((c) => [c.id, `#${c.id} ${c.name} (${siteName(c.site_id)})`]));
+  // `sites` gives names for the picker and the time zone that zone schedules are read in.
+  setCameras(cameras, sites) {
+    this.cameras = cameras;
+    const site = (id) => sites.find((s) => s.id === id);
+    this.timezoneOf = (cameraId) => site(cameras.find((c) => c.id === cameraId)?.site_id)?.timezone ?? "";
+    fillSelect($("zone-camera"), cameras.map((c) => [c.id, `#${c.id} ${c.name} (${site(c.site_id)?.name ?? `Site ${c.site_id}`})`]));
+    this.schedule.setTimezone(this.timezoneOf(this.cameraId));
   }
 
-  open(cameraId) {
+  open(cameraId, mode = "zone") {
     $("zone-camera").value = String(cameraId);
+    const radio = document.querySelector(`input[name=mode][value=${mode}]`);
+    radio.checked = true;
+    this.setMode(mode);
     this.onOpen();
   }
 
@@ -49,6 +61,7 @@ export class ZonesPanel {
     if (id === this.loadedId) return;
     this.loadedId = id;
     this.cameraId = id;
+    this.schedule.setTimezone(this.timezoneOf(id));
     this.editZone(null);
     this.points.calibration = [];
     this.world = [];
@@ -76,6 +89,7 @@ export class ZonesPanel {
         { dataset: { zoneId: z.id } },
         el("strong", {}, z.name),
         el("span", { class: "small muted" }, ` · v${z.version} · PPE: ${[...z.required_ppe].join(", ") || "none"} · cap: ${z.occupancy_cap ?? "none"} `),
+        el("span", { class: "small zone-hours" }, `· hours: ${describeSchedule(z.schedule)} `),
         el("button", { type: "button", class: "small", onclick: () => this.editZone(z) }, "Edit"),
       ),
     );
@@ -122,6 +136,7 @@ export class ZonesPanel {
       for (const box of form.querySelectorAll("[name=ppe]")) box.checked = zone.required_ppe.includes(box.value);
       form.occupancy_cap.value = zone.occupancy_cap ?? "";
     }
+    this.schedule.set(zone?.schedule ?? null);
     $("zone-form-title").textContent = zone ? `Edit zone “${zone.name}”` : "New zone";
     $("zone-new").hidden = $("zone-delete").hidden = !zone;
     this.points.zone = zone ? zone.polygon : [];
@@ -133,18 +148,22 @@ export class ZonesPanel {
     ev.preventDefault();
     const form = ev.currentTarget;
     const cap = form.occupancy_cap.value.trim();
-    const body = {
-      name: form.name.value.trim(),
-      polygon: this.points.zone,
-      required_ppe: [...form.querySelectorAll("[name=ppe]:checked")].map((b) => b.value),
-      occupancy_cap: cap ? Number(cap) : null,
-    };
     await guarded($("zone-error"), ev.submitter, async () => {
+      const body = {
+        name: form.name.value.trim(),
+        polygon: this.points.zone,
+        required_ppe: [...form.querySelectorAll("[name=ppe]:checked")].map((b) => b.value),
+        occupancy_cap: cap ? Number(cap) : null,
+        schedule: this.schedule.value(),
+      };
       if (this.cameraId === null) throw new Error("Add a camera first.");
       if (body.polygon.length < 3) throw new Error("Click at least 3 points on the image to outline the zone.");
-      const saved = this.editing
-        ? await api(`/api/zones/${this.editing.id}`, { method: "PUT", json: body })
-        : await api(`/api/cameras/${this.cameraId}/zones`, { method: "POST", json: body });
+      const saved = await (this.editing
+        ? api(`/api/zones/${this.editing.id}`, { method: "PUT", json: body })
+        : api(`/api/cameras/${this.cameraId}/zones`, { method: "POST", json: body })
+      ).catch((exc) => {
+        throw this.schedule.explain(exc);
+      });
       this.editZone(null);
       await this.loadZones();
       $("point-count").textContent = `Saved zone “${saved.name}” (v${saved.version}).`;

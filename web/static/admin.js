@@ -1,11 +1,16 @@
-// Administration: sites, cameras (RTSP or WHIP with its one-time enrolment link), users; the zone and
-// calibration editor lives in admin-zones.js. API validation errors (422) show next to the form.
+// Administration: sites, cameras (RTSP or WHIP with its one-time enrolment link), users; camera health,
+// the zone and calibration editor and the rule thresholds live in admin-health.js, admin-zones.js and
+// admin-rules.js. API validation errors (422) show next to the form.
+import { HealthPanel } from "./admin-health.js";
+import { RulesPanel } from "./admin-rules.js";
 import { ZonesPanel } from "./admin-zones.js";
 import { api, el, fillSelect, formatKind, guarded, mountHeader, replace, requireUser, showError } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
 const data = { me: null, sites: [], cameras: [], users: [] };
 let zones = null;
+let health = null;
+let rules = null;
 
 const siteName = (id) => data.sites.find((s) => s.id === id)?.name ?? `Site ${id}`;
 
@@ -20,7 +25,10 @@ function setupTabs() {
       $(t.getAttribute("aria-controls")).hidden = !on;
     }
     history.replaceState(null, "", `#${tab.getAttribute("aria-controls")}`);
+    if (tab.id === "tab-health") health.show();
+    else health.hide();
     if (tab.id === "tab-zones") zones.show();
+    if (tab.id === "tab-rules") rules.show();
   };
   tabs.forEach((tab, i) => {
     tab.addEventListener("click", () => select(tab));
@@ -66,6 +74,7 @@ async function loadSites() {
     $("user-sites"),
     data.sites.map((s) => el("label", { class: "check" }, el("input", { type: "checkbox", name: "site_ids", value: s.id }), s.name)),
   );
+  syncPanels();
 }
 
 function editSite(site) {
@@ -116,7 +125,14 @@ async function loadCameras() {
       ? data.cameras.map(cameraRow)
       : el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No cameras yet.")),
   );
-  zones?.setCameras(data.cameras, siteName);
+  syncPanels();
+}
+
+// The panels name cameras by site (and zone schedules use the site's time zone): refresh them on either change.
+function syncPanels() {
+  zones?.setCameras(data.cameras, data.sites);
+  health?.setCameras(data.cameras, siteName);
+  rules?.setCameras(data.cameras, siteName);
 }
 
 function cameraRow(c) {
@@ -144,6 +160,14 @@ function cameraRow(c) {
           }) }, "New token")
         : null,
       el("button", { type: "button", class: "small", onclick: () => zones.open(c.id) }, "Zones"),
+      el("button", { type: "button", class: "small", onclick: () => {
+        health.focus(c.id);
+        $("tab-health").click();
+      } }, "Health"),
+      el("button", { type: "button", class: "small", onclick: () => {
+        rules.open(c.id);
+        $("tab-rules").click();
+      } }, "Rules"),
       el("button", { type: "button", class: "small danger", onclick: act(async () => {
         if (!confirm(`Delete camera “${c.name}”?`)) return;
         await api(`/api/cameras/${c.id}`, { method: "DELETE", as: "none" });
@@ -270,6 +294,8 @@ async function main() {
   data.me = await requireUser("admin");
   mountHeader(data.me);
   zones = new ZonesPanel();
+  health = new HealthPanel({ onCalibrate: (id) => zones.open(id, "calibration") });
+  rules = new RulesPanel();
   await loadSites();
   await Promise.all([loadCameras(), loadUsers()]);
   setupTabs();
@@ -280,6 +306,7 @@ async function main() {
   $("user-form").addEventListener("submit", saveUser);
   $("user-role").addEventListener("change", () => ($("user-sites-field").hidden = $("user-role").value !== "supervisor"));
   zones.onOpen = () => $("tab-zones").click();
+  document.querySelector("main").removeAttribute("aria-busy"); // loaded and wired: ready for input
 }
 
 main().catch((exc) => showError($("page-error"), exc));
