@@ -39,7 +39,8 @@ export class HealthPanel {
     this.selectedId = null;
     this.scrollPending = false;
     this.running = null; // the round in flight, so show() during a round does not start a second one
-    document.addEventListener("visibilitychange", () => this.schedule());
+    // Back in view: refresh at once (the numbers are stale); hidden: stop polling.
+    document.addEventListener("visibilitychange", () => (document.visibilityState === "visible" && this.active ? this.refresh() : this.schedule()));
   }
 
   setCameras(cameras, siteName) {
