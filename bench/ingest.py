@@ -12,6 +12,7 @@ one batched ONNX call per round). Naive: per camera, decode every frame and call
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import resource
 import statistics
@@ -25,6 +26,7 @@ from detect.events import ReviewItem
 from detect.model import Detector
 from detect.rules_config import CameraRules
 from ingest._sink import Evidence
+from ingest.pipeline import PipelineConfig
 from ingest.rtsp import RtspSource
 from ingest.worker import CameraSpec, Worker
 from tests.fixtures.rtsp import RtspServer, gst_rtsp_available
@@ -46,27 +48,29 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def ours(server: RtspServer, cameras: int, seconds: float, detector: Detector) -> tuple[list[float], float]:
+def ours(
+    server: RtspServer, cameras: int, seconds: float, detector: Detector, *, gate: bool
+) -> tuple[list[float], float, float]:
+    """Analysed fps per camera, CPU per camera, and the share of due frames dropped (detection lagged)."""
     worker = Worker(detector, NullSink())
     worker.start()
+    config = PipelineConfig(motion_gating=gate)
     for i in range(cameras):
-        url = server.url(f"ppe-{i % 3 + 1}")
-        cid = str(i)
-        worker.add_camera(
-            CameraSpec(cid, CameraRules(), source_factory=lambda cid=cid, url=url: RtspSource(cid, url))
-        )
+        url, cid = server.url(f"ppe-{i % 3 + 1}"), str(i)
+        factory = functools.partial(RtspSource, cid, url)
+        worker.add_camera(CameraSpec(cid, CameraRules(), source_factory=factory, pipeline=config))
     time.sleep(4.0)  # connect and warm up
-    analysed0 = _analysed(worker)
-    cpu0, t0 = cpu_seconds(), time.monotonic()
+    before, cpu0, t0 = worker.health(), cpu_seconds(), time.monotonic()
     time.sleep(seconds)
-    cpu, elapsed = cpu_seconds() - cpu0, time.monotonic() - t0
-    rates = [(n - analysed0[cid]) / elapsed for cid, n in _analysed(worker).items()]
+    after, cpu, elapsed = worker.health(), cpu_seconds() - cpu0, time.monotonic() - t0
     worker.stop()
-    return rates, cpu / elapsed / cameras
-
-
-def _analysed(worker: Worker) -> dict[str, int]:
-    return {cid: int(h["analysed"]) for cid, h in worker.health().items()}
+    delta = {
+        c: {k: after[c][k] - before[c][k] for k in ("sampled", "gated", "analysed", "dropped")} for c in after
+    }
+    rates = [d["analysed"] / elapsed for d in delta.values()]
+    moving = sum(d["sampled"] - d["gated"] for d in delta.values())
+    dropped = sum(d["dropped"] for d in delta.values()) / max(moving, 1)
+    return rates, cpu / elapsed / cameras, dropped
 
 
 def naive(server: RtspServer, cameras: int, seconds: float) -> tuple[list[float], float]:
@@ -78,7 +82,15 @@ def naive(server: RtspServer, cameras: int, seconds: float) -> tuple[list[float]
     lock = threading.Lock()  # Ultralytics predictors are not thread-safe
 
     def run(i: int) -> None:
-        with av.open(server.url(f"ppe-{i % 3 + 1}"), options={"rtsp_transport": "tcp"}) as container:
+        for _ in range(5):  # the server may still be tearing down the previous step's sessions
+            try:
+                container = av.open(server.url(f"ppe-{i % 3 + 1}"), options={"rtsp_transport": "tcp"})
+                break
+            except av.FFmpegError:
+                time.sleep(1.0)
+        else:
+            return
+        with container:
             for frame in container.decode(video=0):
                 if stop.is_set():
                     return
@@ -100,12 +112,14 @@ def naive(server: RtspServer, cameras: int, seconds: float) -> tuple[list[float]
     return rates, cpu / elapsed / cameras
 
 
-def report(name: str, cameras: int, rates: list[float], cpu: float, target: float) -> bool:
-    ok = min(rates) >= 0.9 * target
+def report(
+    name: str, cameras: int, rates: list[float], cpu: float, target: float | None, extra: str = ""
+) -> bool:
+    ok = target is not None and min(rates) >= 0.9 * target
+    verdict = "" if target is None else ("sustained" if ok else "NOT sustained")
     print(
-        f"{name:<6} {cameras:>3} cameras: analysed fps/camera min {min(rates):5.2f} median "
-        f"{statistics.median(rates):5.2f} (target {target:g}) | CPU/camera {cpu * 100:5.1f}% of a core | "
-        f"{'sustained' if ok else 'NOT sustained'}",
+        f"{name:<12} {cameras:>3} cameras: analysed fps/camera min {min(rates):5.2f} median "
+        f"{statistics.median(rates):5.2f} | CPU/camera {cpu * 100:5.1f}% of a core {extra}| {verdict}",
         flush=True,
     )
     return ok
@@ -132,19 +146,26 @@ def main() -> None:
     cpu_ours = cpu_naive = 0.0
     with RtspServer(VIDEOS) as server:
         for n in (int(x) for x in args.cameras.split(",")):
-            rates, cpu = ours(server, n, args.seconds, detector)
-            if report("ours", n, rates, cpu, TARGET_FPS):
+            # Capacity: the motion gate off, so every frame due at 5 fps goes to the detector.
+            rates, cpu, dropped = ours(server, n, args.seconds, detector, gate=False)
+            if report("ours", n, rates, cpu, TARGET_FPS, f"| dropped {dropped:4.0%} ") and dropped <= 0.05:
                 best_ours = max(best_ours, n)
             cpu_ours = cpu_ours or cpu
+            # Typical: still scenes skip the detector (keep-alive every 2 s), so CPU follows activity.
+            rates, cpu, dropped = ours(server, n, args.seconds, detector, gate=True)
+            report("ours+gate", n, rates, cpu, None, f"| dropped {dropped:4.0%} ")
+        fps = float(av.open(str(VIDEOS[0])).streams.video[0].average_rate or 25)
         for n in (int(x) for x in args.naive_cameras.split(",")):
             rates, cpu = naive(server, n, args.seconds)
-            fps = float(av.open(str(VIDEOS[0])).streams.video[0].average_rate or 25)
             if report("naive", n, rates, cpu, fps):
                 best_naive = max(best_naive, n)
             cpu_naive = cpu_naive or cpu
-    print(f"cameras sustained: ours {best_ours} vs naive {best_naive}")
+    print(
+        f"cameras sustained on this machine: ours {best_ours} (at {TARGET_FPS:g} fps) "
+        f"vs naive {best_naive} (every frame)"
+    )
     if cpu_ours:
-        print(f"CPU per camera (1 camera): naive / ours = {cpu_naive / cpu_ours:.1f}x")
+        print(f"CPU per camera, 1 camera: naive / ours = {cpu_naive / cpu_ours:.1f}x")
 
 
 if __name__ == "__main__":

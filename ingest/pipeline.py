@@ -75,7 +75,8 @@ class CameraPipeline:
         self._opened: dict[str, Future[None]] = {}  # review item id → its evidence being stored
         self._lock = threading.Lock()
         self.published: list[Future[None]] = []  # every evidence/close hand-over to the sink
-        self.analysed = 0  # frames the rules ran on since start
+        # Counters since start: due at the analysis rate, skipped as still (motion gate), analysed.
+        self.sampled = self.gated = self.analysed = 0
 
     # -- decode thread -------------------------------------------------------------------------
     def offer(self, frame: Frame) -> bool:
@@ -83,7 +84,11 @@ class CameraPipeline:
         self._clips.push(frame)
         if not self._sampler.due(frame):
             return False
-        return self._gate is None or self._gate.should_detect(frame)
+        self.sampled += 1
+        if self._gate is None or self._gate.should_detect(frame):
+            return True
+        self.gated += 1
+        return False
 
     # -- inference thread ------------------------------------------------------------------------
     def analyze(self, frame: Frame, detections: sv.Detections) -> list[EventUpdate]:
@@ -147,7 +152,10 @@ class CameraPipeline:
                 log.exception("camera %s: closing review item %s failed", self.camera_id, item.id)
                 done.set_exception(exc)
 
-        self._pool.submit(run)
+        try:
+            self._pool.submit(run)
+        except RuntimeError:  # the worker is shutting down: record the end now, on this thread
+            run()
 
     def _publish(self, item: ReviewItem, encoded: Future[EncodedClip], *, done: Future[None]) -> None:
         """Runs on the clip thread once the clip is encoded: snapshot, then the sink."""

@@ -176,7 +176,14 @@ class Worker:
         with self._lock:
             cameras = list(self._cameras.values())
         return {
-            cam.spec.camera_id: cam.health.snapshot() | {"dropped": cam.mailbox.dropped} for cam in cameras
+            cam.spec.camera_id: cam.health.snapshot()
+            | {
+                "sampled": cam.pipeline.sampled,
+                "gated": cam.pipeline.gated,
+                "analysed": cam.pipeline.analysed,
+                "dropped": cam.mailbox.dropped,  # due and moving, but the detector was behind
+            }
+            for cam in cameras
         }
 
     def camera_ids(self) -> list[str]:
