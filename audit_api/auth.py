@@ -65,6 +65,18 @@ def decode_access_token(token: str, settings: Settings) -> int:
         raise InvalidToken(str(exc)) from exc
 
 
+def user_for_token(session: Session, token: str, settings: Settings) -> User:
+    """The active user a valid access token belongs to; InvalidToken (with a readable reason) otherwise."""
+    try:
+        user_id = decode_access_token(token, settings)
+    except InvalidToken as exc:
+        raise InvalidToken("invalid or expired access token") from exc
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise InvalidToken("the account behind this token no longer exists or is deactivated")
+    return user
+
+
 def hash_camera_token(token: str) -> str:
     # The tokens are 256 random bits, so a plain SHA-256 is enough (no slow hash needed against guessing).
     return hashlib.sha256(token.encode()).hexdigest()

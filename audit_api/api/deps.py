@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from audit_api.auth import InvalidToken, decode_access_token
+from audit_api.auth import InvalidToken, user_for_token
 from audit_api.db import get_db
 from audit_api.models import Role, User
 from audit_api.settings import Settings
@@ -40,13 +40,9 @@ def _unauthorized(detail: str) -> HTTPException:
 
 def get_current_user(session: SessionDep, settings: SettingsDep, token: TokenDep) -> User:
     try:
-        user_id = decode_access_token(token, settings)
+        return user_for_token(session, token, settings)
     except InvalidToken as exc:
-        raise _unauthorized("invalid or expired access token") from exc
-    user = session.get(User, user_id)
-    if user is None or not user.active:
-        raise _unauthorized("the account behind this token no longer exists or is deactivated")
-    return user
+        raise _unauthorized(str(exc)) from exc
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -4,8 +4,6 @@ seeded with a site, a camera, one user per role, and events whose clip is real H
 from __future__ import annotations
 
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +15,6 @@ from typing import Any
 import av
 import cv2
 import httpx
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +25,7 @@ from audit_api.services.events import record_event
 from audit_api.services.users import create_user
 from audit_api.settings import Settings
 from audit_api.storage import LocalStore, ObjectStore
+from tests.fixtures.net import serve_app
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 PASSWORD = "correct horse battery"
@@ -155,25 +153,5 @@ def serve_audit(data_dir: Path, evidence: Evidence) -> Iterator[AuditServer]:
     store = LocalStore(data_dir / "evidence")
     app = create_app(settings, store=store)
     ids = _seed(app.state.sessionmaker)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="on",
-        ws="none",
-        timeout_graceful_shutdown=5,  # open alert streams must not hold the shutdown
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="audit-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield AuditServer(f"http://127.0.0.1:{port}", app, store, evidence, *ids)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serve_app(app, name="audit-test-server") as base_url:
+        yield AuditServer(base_url, app, store, evidence, *ids)

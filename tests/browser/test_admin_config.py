@@ -12,15 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
 from audit_api.models import UnmonitoredInterval
 from ingest.health import CameraHealth
-from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encode_evidence, serve_audit
+from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encode_evidence
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 DESKTOP = ViewportSize(width=1366, height=900)
 SHOTS = Path("/tmp")
 REFRESH_WAIT_MS = 15_000  # the health panel polls every 5 s
@@ -62,23 +61,6 @@ class HealthBoard:
 @pytest.fixture(scope="module")
 def evidence(videos: Path) -> Evidence:
     return encode_evidence(videos / "ppe-2.mp4", seconds=0.5)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed")
-    args = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def server(tmp_path: Path, evidence: Evidence) -> Iterator[AuditServer]:
-    with serve_audit(tmp_path / "data", evidence) as srv:
-        yield srv
 
 
 @pytest.fixture

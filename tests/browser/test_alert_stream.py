@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -12,18 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encode_evidence, serve_audit
+from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encode_evidence
 
 
 @pytest.fixture(scope="module")
 def evidence(videos: Path) -> Evidence:
     return encode_evidence(videos / "ppe-2.mp4", seconds=1.0)
-
-
-@pytest.fixture
-def server(tmp_path: Path, evidence: Evidence) -> Iterator[AuditServer]:
-    with serve_audit(tmp_path / "data", evidence) as srv:
-        yield srv
 
 
 def token_of(server: AuditServer, role: str) -> str:

@@ -7,15 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.conftest import launch_chromium
 from tests.fixtures.whip_server import WhipServer, serve_whip
 from tests.fixtures.y4m import make_y4m
 
 pytestmark = pytest.mark.browser
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-CHROMIUM = Path("/usr/bin/chromium")
 TOKENS = {"1": "phone-token-1", "2": "phone-token-2"}
 
 
@@ -26,21 +26,9 @@ def fake_camera(videos: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(fake_camera: Path) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed")
-    args = [
-        "--no-sandbox",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={fake_camera}",
-        "--use-fake-ui-for-media-stream",
-        "--headless=new",
-    ]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+    fake = ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={fake_camera}"]
+    with launch_chromium([*fake, "--use-fake-ui-for-media-stream", "--headless=new"]) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

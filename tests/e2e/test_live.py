@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import httpx
 import pytest
 from aiortc.contrib.media import MediaPlayer
 
+from tests.fixtures.net import free_port
 from tests.fixtures.rtsp import RtspServer
 from tests.fixtures.whip_client import Loop, Publisher
 
@@ -36,12 +36,6 @@ class Server:
 
     def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
         return httpx.post(self.base + path, headers=self.headers, json=body, timeout=30)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:

@@ -12,7 +12,8 @@ from ingest._frame import Frame
 from ingest.files import VideoFileSource
 from ingest.health import CameraWatchdog, UnmonitoredInterval, WatchdogConfig
 from ingest.rtsp import RtspSource
-from tests.fixtures.rtsp import RtspServer, free_port
+from tests.fixtures.net import free_port
+from tests.fixtures.rtsp import RtspServer
 
 FAST = WatchdogConfig(retry_interval=0.2, max_backoff_s=0.5, stall_timeout_s=3.0, join_timeout_s=5.0)
 

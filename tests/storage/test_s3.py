@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -19,15 +18,8 @@ from audit_api.storage import (
     StorageError,
     StorageUnavailable,
 )
+from tests.fixtures.net import free_port
 from tests.fixtures.s3 import S3_ACCESS_KEY, S3_SECRET_KEY, unique_bucket
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on (bound then released), so connecting is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def test_upload_carries_the_sha256_checksum(s3_store: S3Store) -> None:
@@ -106,7 +98,7 @@ def test_existing_bucket_without_lock_is_refused(s3_endpoint: str) -> None:
     ids=["put", "get", "exists", "check"],
 )
 def test_dead_endpoint_is_unavailable(call: Callable[[S3Store], object]) -> None:
-    port = closed_port()
+    port = free_port()
     store = S3Store(f"127.0.0.1:{port}", S3_ACCESS_KEY, S3_SECRET_KEY, "evidence", retries=0)
     try:
         with pytest.raises(StorageUnavailable, match=f"127.0.0.1:{port} unreachable"):

@@ -16,8 +16,8 @@ from audit_api.storage import (
     StoredObject,
     open_store,
 )
+from tests.fixtures.net import free_port
 from tests.fixtures.s3 import S3_ACCESS_KEY, S3_SECRET_KEY, start_moto, unique_bucket
-from tests.storage.test_s3 import closed_port
 
 
 class RecordingStore(LocalStore):
@@ -33,7 +33,7 @@ class RecordingStore(LocalStore):
 
 
 def dead_s3() -> S3Store:
-    return S3Store(f"127.0.0.1:{closed_port()}", S3_ACCESS_KEY, S3_SECRET_KEY, "evidence", retries=0)
+    return S3Store(f"127.0.0.1:{free_port()}", S3_ACCESS_KEY, S3_SECRET_KEY, "evidence", retries=0)
 
 
 def spooled_files(spool: Path) -> set[str]:

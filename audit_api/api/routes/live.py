@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from audit_api.api.deps import SettingsDep
-from audit_api.auth import InvalidToken, decode_access_token
+from audit_api.auth import InvalidToken, user_for_token
 from audit_api.models import Alert, Role, User
 from audit_api.schemas.events import AlertOut
 from audit_api.services.events import visible_site_ids
@@ -49,12 +49,9 @@ def _unauthorized(detail: str) -> HTTPException:
 def _viewer(session: Session, token: str, settings: Settings) -> User:
     """The active user the token belongs to; StreamAuthError otherwise."""
     try:
-        user_id = decode_access_token(token, settings)
+        user = user_for_token(session, token, settings)
     except InvalidToken as exc:
-        raise StreamAuthError("invalid or expired access token") from exc
-    user = session.get(User, user_id)
-    if user is None or not user.active:
-        raise StreamAuthError("the account behind this token no longer exists or is deactivated")
+        raise StreamAuthError(str(exc)) from exc
     if user.role not in _VIEWERS:
         raise StreamAuthError(f"role {user.role!r} cannot watch alerts")
     return user

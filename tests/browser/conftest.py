@@ -1,0 +1,39 @@
+"""Debian's Chromium driven by Playwright (never `playwright install`), and the audit app served for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.browser.live_app import AuditServer, Evidence, serve_audit
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without these, Chromium keeps reaching for Google's hosts, which this network refuses.
+BASE_ARGS = ("--no-sandbox", "--disable-background-networking", "--disable-component-update")
+
+
+@contextmanager
+def launch_chromium(extra_args: Sequence[str] = ()) -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[*BASE_ARGS, *extra_args])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with launch_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def server(tmp_path: Path, evidence: Evidence) -> Iterator[AuditServer]:
+    """The real app on loopback with seeded users; `evidence` comes from the test module."""
+    with serve_audit(tmp_path / "data", evidence) as srv:
+        yield srv
