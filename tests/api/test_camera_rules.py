@@ -4,11 +4,14 @@ the worker uses to restart the camera."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from audit_api.models import Camera
-from audit_api.runtime import camera_rules, camera_specs
+from audit_api.runtime import camera_rules, camera_specs, persist_interval
 from detect import PPEKind, SceneAnalyzer
+from ingest.health import UnmonitoredInterval
 from tests.api.conftest import World
 
 Headers = dict[str, str]
@@ -79,3 +82,15 @@ def test_bad_rules_are_422(world: World, admin: Headers, body: dict[str, object]
 def test_without_calibration_the_api_says_the_distance_rule_is_off(world: World, admin: Headers) -> None:
     health = world.client.get(f"/api/cameras/{world.camera_id}/health", headers=admin).json()
     assert health["distance_rule_enabled"] is False
+
+
+def test_camera_outages_are_persisted_and_reported(world: World, admin: Headers) -> None:
+    persist = persist_interval(world.sessions)
+    persist(UnmonitoredInterval(str(world.camera_id), 1_700_000_000.0, 1_700_000_150.0, "connection refused"))
+    persist(UnmonitoredInterval("not-a-db-camera", 1.0, 2.0, "ignored"))  # e.g. the demo's probe
+    (outage,) = world.client.get(f"/api/cameras/{world.camera_id}/health", headers=admin).json()[
+        "unmonitored"
+    ]
+    assert outage["reason"] == "connection refused"
+    started, ended = (datetime.fromisoformat(outage[k]) for k in ("started_at", "ended_at"))
+    assert (ended - started).total_seconds() == 150
