@@ -180,8 +180,8 @@ def test_rules(world: World, admin: dict[str, str]) -> None:
     assert world.client.get("/api/rules", headers=admin).status_code == 404
     assert world.client.put("/api/rules", json={"k": 2, "n": 4}, headers=admin).json()["version"] == 1
     path = f"/api/cameras/{world.camera_id}/rules"
-    body = {"k": 3, "n": 3, "crowd_min_distance_m": 1.5}
-    assert world.client.put(path, json=body, headers=admin).json()["config"]["crowd_min_distance_m"] == 1.5
+    body = {"k": 3, "n": 3, "min_distance_m": 1.2}
+    assert world.client.put(path, json=body, headers=admin).json()["config"]["min_distance_m"] == 1.2
     assert world.client.put(path, json=body, headers=admin).json()["version"] == 2
     assert world.client.get("/api/rules", headers=admin).json()["config"]["k"] == 2
     bad = world.client.put(path, json={"k": 6, "n": 5}, headers=admin)
