@@ -124,3 +124,16 @@ def set_rules(session: Session, camera_id: int | None, body: RuleConfigIn, actor
     audit_log.append(session, actor_of(actor), "rules.set", entity, {**config, "version": row.version})
     session.commit()
     return row
+
+
+def clear_rules(session: Session, camera_id: int, actor: User) -> None:
+    """Remove a camera's own rules (404 when it has none); the audit log keeps what they were."""
+    get_camera(session, camera_id)
+    row = _rule_row(session, camera_id)
+    if row is None:
+        raise NotFound(f"camera {camera_id} has no rules of its own")
+    audit_log.append(
+        session, actor_of(actor), "rules.cleared", f"camera:{camera_id}", {"version": row.version}
+    )
+    session.delete(row)
+    session.commit()

@@ -186,6 +186,9 @@ def test_rules(world: World, admin: dict[str, str]) -> None:
     assert world.client.get("/api/rules", headers=admin).json()["config"]["k"] == 2
     bad = world.client.put(path, json={"k": 6, "n": 5}, headers=admin)
     assert bad.status_code == 422 and "must not exceed n" in bad.text
+    assert world.client.delete(path, headers=admin).status_code == 204  # back to the global rules
+    assert world.client.get(path, headers=admin).status_code == 404
+    assert world.client.delete(path, headers=admin).status_code == 404
 
 
 @pytest.mark.parametrize(

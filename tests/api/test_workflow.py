@@ -243,4 +243,9 @@ def test_bad_review_is_422(
 
 
 def test_health(world: World) -> None:
-    assert world.client.get("/api/health").json() == {"status": "ok", "database": "ok"}
+    assert world.client.get("/api/health").json() == {
+        "status": "ok",
+        "database": "ok",
+        "storage": "ok",
+        "spooled_objects": 0,
+    }

@@ -62,6 +62,13 @@ def set_camera_rules(
     return RuleConfigOut.model_validate(service.set_rules(session, camera_id, body, admin))
 
 
+@router.delete("/cameras/{camera_id}/rules", status_code=status.HTTP_204_NO_CONTENT)
+def clear_camera_rules(camera_id: int, session: SessionDep, admin: AdminUser) -> Response:
+    """Drop the camera's own rules: it runs the global ones (or the defaults) again."""
+    service.clear_rules(session, camera_id, admin)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get("/rules")
 def get_global_rules(session: SessionDep, user: ViewerUser) -> RuleConfigOut:
     return RuleConfigOut.model_validate(service.get_rules(session, None))
