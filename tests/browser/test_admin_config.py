@@ -243,6 +243,14 @@ def test_admin_edits_global_and_camera_rules(server: AuditServer, admin: Page) -
     assert (camera_rules["k"], camera_rules["n"], camera_rules["thresholds"]["person"]) == (6, 8, 0.4)
     assert api(server, "GET", "/api/rules")["config"]["k"] == 2  # the global rules are untouched
 
+    # Dropping the camera's own rules puts it back on the global ones.
+    expect(admin.get_by_role("button", name="Use the global rules again")).to_be_visible()
+    admin.get_by_role("button", name="Use the global rules again").click()
+    expect(status).to_contain_text("has no rules of its own: it runs with the global rules (v1")
+    expect(rule_input(admin, "Violating frames (k)")).to_have_value("2")
+    expect(admin.get_by_role("button", name="Use the global rules again")).to_be_hidden()
+    assert server.request("admin", "GET", f"/api/cameras/{server.camera_id}/rules").status_code == 404
+
 
 def test_admin_draws_a_zone_with_working_hours(server: AuditServer, admin: Page) -> None:
     admin.get_by_role("tab", name="Zones & calibration").click()

@@ -58,6 +58,7 @@ export class RulesPanel {
     $("rules-form").addEventListener("submit", (ev) => this.save(ev));
     $("rules-defaults").addEventListener("click", () => this.fill({}));
     $("rules-reload").addEventListener("click", () => this.load());
+    $("rules-revert").addEventListener("click", (ev) => this.revert(ev));
   }
 
   build() {
@@ -131,6 +132,7 @@ export class RulesPanel {
       if (id !== this.cameraId) return; // the admin picked another scope meanwhile
       this.fill((own || inherited)?.config || {});
       $("rules-status").textContent = this.describe(id, own, inherited);
+      $("rules-revert").hidden = !(id && own); // only a camera's own rules can be dropped
     });
   }
 
@@ -175,10 +177,21 @@ export class RulesPanel {
         const saved = await api(path, { method: "PUT", json: this.body() });
         this.fill(saved.config);
         $("rules-status").textContent = this.describe(id, saved, null);
+        $("rules-revert").hidden = !id;
       } catch (exc) {
         if (exc instanceof ApiError && Array.isArray(exc.detail)) this.markInvalid(this.namesIn(exc.detail));
         throw exc;
       }
+    });
+  }
+
+  // Drop the camera's own rules: it runs the global rules (or the defaults) again.
+  async revert(ev) {
+    const id = this.cameraId;
+    if (!id) return;
+    await guarded($("rules-error"), ev.currentTarget, async () => {
+      await api(`/api/cameras/${id}/rules`, { method: "DELETE" });
+      await this.load();
     });
   }
 
