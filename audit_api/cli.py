@@ -108,6 +108,20 @@ def _parser() -> argparse.ArgumentParser:
 def _server_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    # Phones only open their camera for an https page (or localhost): serve TLS directly when asked.
+    p.add_argument("--tls-cert", type=Path, help="PEM certificate: serve https (for phone camera pages)")
+    p.add_argument("--tls-key", type=Path, help="PEM private key that goes with --tls-cert")
+
+
+def _tls(args: argparse.Namespace) -> tuple[Path, Path] | None:
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise CliError("--tls-cert and --tls-key go together")
+    if args.tls_cert is None:
+        return None
+    for path in (args.tls_cert, args.tls_key):
+        if not path.is_file():
+            raise CliError(f"TLS file not found: {path}")
+    return args.tls_cert, args.tls_key
 
 
 def _settings(**overrides: Any) -> Any:
@@ -160,6 +174,7 @@ def _demo(args: argparse.Namespace) -> int:
     from detect.model import Detector
     from ingest.rtsp import RtspSource
 
+    tls = _tls(args)
     os.environ.setdefault("SITEAUDIT_DEV_MODE", "true")  # the demo runs on the embedded default
     settings = _settings(data_dir=args.data_dir, host=args.host, port=args.port)
     source = _check_source(args.source)
@@ -189,10 +204,10 @@ def _demo(args: argparse.Namespace) -> int:
         if args.no_serve:
             return 0
         # Keep the worker running: cameras and phones added on the admin page start at once.
-        return _run_server(settings, store, sessions, recorder, detector, with_worker=True)
+        return _run_server(settings, store, sessions, recorder, detector, with_worker=True, tls=tls)
     if args.no_serve:
         raise CliError("--no-serve only applies to video files; an RTSP camera runs until stopped")
-    return _run_server(settings, store, sessions, recorder, detector, with_worker=True)
+    return _run_server(settings, store, sessions, recorder, detector, with_worker=True, tls=tls)
 
 
 def _print_events(sessions: Any, event_ids: list[int]) -> None:
@@ -214,12 +229,13 @@ def _serve(args: argparse.Namespace) -> int:
     from audit_api.recorder import EventRecorder
     from detect.model import Detector
 
+    tls = _tls(args)
     settings = _settings(host=args.host, port=args.port)
     sessions = _open_database(settings)
     store = _open_store(settings)
     recorder = EventRecorder(sessions, store, settings.data_dir / "outbox")
     detector = None if args.no_worker else Detector.load()
-    return _run_server(settings, store, sessions, recorder, detector, with_worker=not args.no_worker)
+    return _run_server(settings, store, sessions, recorder, detector, with_worker=not args.no_worker, tls=tls)
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -247,7 +263,14 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _run_server(
-    settings: Any, store: Any, sessions: Any, recorder: Any, detector: Any, *, with_worker: bool
+    settings: Any,
+    store: Any,
+    sessions: Any,
+    recorder: Any,
+    detector: Any,
+    *,
+    with_worker: bool,
+    tls: tuple[Path, Path] | None = None,
 ) -> int:
     import uvicorn
 
@@ -271,11 +294,17 @@ def _run_server(
     else:
         app = create_app(settings, store=store)
 
-    print(f"serving http://{settings.host}:{settings.port}  (Ctrl-C to stop)", flush=True)
+    scheme = "https" if tls else "http"
+    print(f"serving {scheme}://{settings.host}:{settings.port}  (Ctrl-C to stop)", flush=True)
     try:
-        # Open alert streams (SSE) would otherwise hold Ctrl-C until they end by themselves.
         uvicorn.run(
-            app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=5
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,  # open alert streams (SSE) would otherwise hold Ctrl-C
+            ssl_certfile=str(tls[0]) if tls else None,
+            ssl_keyfile=str(tls[1]) if tls else None,
         )
     finally:
         stop_worker()

@@ -1,0 +1,87 @@
+"""`siteaudit serve --tls-cert/--tls-key`: https directly (phones open their camera only on https pages)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.fixtures.net import free_port
+
+CLI = [sys.executable, "-m", "audit_api.cli"]
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    loopback = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(loopback, critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+def test_serve_over_https(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    port = free_port()
+    env = os.environ | {"SITEAUDIT_DEV_MODE": "1", "SITEAUDIT_DATA_DIR": str(tmp_path / "data")}
+    args = ["serve", "--no-worker", "--port", str(port), "--tls-cert", str(cert), "--tls-key", str(key)]
+    proc = subprocess.Popen(
+        [*CLI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    trust = ssl.create_default_context(cafile=str(cert))  # verify against our own certificate
+    base = f"https://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = httpx.get(f"{base}/camera.html", verify=trust, timeout=2)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None and time.monotonic() < deadline, "https server did not come up"
+                time.sleep(0.5)
+        script = httpx.get(f"{base}/static/camera.js", verify=trust)
+        assert page.status_code == 200 and "getUserMedia" in script.text
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert f"serving {base}" in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--tls-cert", "x.pem"], "go together"), (["--tls-cert", "x.pem", "--tls-key", "y.pem"], "not found")],
+)
+def test_bad_tls_arguments_are_one_line(tmp_path: Path, extra: list[str], message: str) -> None:
+    env = os.environ | {"SITEAUDIT_DEV_MODE": "1", "SITEAUDIT_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run([*CLI, "serve", *extra], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "data").exists()
