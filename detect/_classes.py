@@ -1,4 +1,4 @@
-"""The Construction Site Safety class list (order of ../shared/datasets/construction-site-safety/data.yaml)."""
+"""The Construction Site Safety classes, in the order of ../shared/datasets/construction-site-safety."""
 
 from __future__ import annotations
 
