@@ -29,7 +29,7 @@ import numpy.typing as npt
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SITEAUDIT_SHARED", REPO.parent / "shared"))
 VALID = SHARED / "datasets" / "construction-site-safety" / "valid" / "images"
-CHECKPOINT = SHARED / "models" / "css10-yolov8n-416-e14.pt"
+CHECKPOINT = REPO / "models" / "css10-yolov8n-416.pt"  # = detect.model.CHECKPOINT, without importing it here
 ENGINES = ("onnx", "onnx-int8", "torch")
 SIZES = {"640x640": None, "1280x720": (1280, 720)}
 WARMUP = 5

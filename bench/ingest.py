@@ -23,7 +23,7 @@ from pathlib import Path
 import av
 
 from detect.events import ReviewItem
-from detect.model import Detector
+from detect.model import CHECKPOINT, Detector
 from detect.rules_config import CameraRules
 from ingest._sink import Evidence
 from ingest.pipeline import PipelineConfig
@@ -76,7 +76,7 @@ def ours(
 def naive(server: RtspServer, cameras: int, seconds: float) -> tuple[list[float], float]:
     from detect._ultra import yolo
 
-    model = yolo(str(SHARED / "models" / "css10-yolov8n-416-e14.pt"))
+    model = yolo(str(CHECKPOINT))
     stop = threading.Event()
     done = [0] * cameras
     lock = threading.Lock()  # Ultralytics predictors are not thread-safe

@@ -24,6 +24,7 @@ from detect._decode import RawBoxes, decode
 from detect._letterbox import Letterbox, letterbox, rect_canvas, to_tensor
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+CHECKPOINT = MODELS_DIR / "css10-yolov8n-416.pt"  # the Ultralytics weights both ONNX files come from
 FP32_MODEL = MODELS_DIR / "css10-yolov8n-416.onnx"
 INT8_MODEL = MODELS_DIR / "css10-yolov8n-416-int8.onnx"
 # int8 by default: valid mAP50 within 0.2 pt of FP32, the same events on the shared footage, and
@@ -102,7 +103,7 @@ class Detector:
 
     @property
     def model_version(self) -> str:
-        """Model name plus a content hash, e.g. "css10-yolov8n-416-e14+sha256:1a2b3c4d"."""
+        """Model name plus a content hash, e.g. "css10-yolov8n-416-e22+sha256:1a2b3c4d"."""
         return self._info.version
 
     @property

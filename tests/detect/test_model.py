@@ -17,7 +17,7 @@ import supervision as sv
 
 from detect._classes import CLASS_NAMES
 from detect._letterbox import letterbox, rect_canvas
-from detect.model import DEFAULT_MODEL, FP32_MODEL, Detector, ModelError, Thresholds
+from detect.model import CHECKPOINT, DEFAULT_MODEL, FP32_MODEL, Detector, ModelError, Thresholds
 
 REPO = Path(__file__).resolve().parents[2]
 os.environ["YOLO_OFFLINE"] = "1"  # before any Ultralytics import below: no network checks
@@ -57,8 +57,8 @@ def mixed_sizes(valid_paths: list[Path]) -> list[npt.NDArray[np.uint8]]:
 def test_shipped_model_describes_itself(detector: Detector) -> None:
     assert detector.class_names == CLASS_NAMES
     assert detector.input_size == 416
-    assert re.fullmatch(r"css10-yolov8n-416-e14-int8\+sha256:[0-9a-f]{8}", detector.model_version)
-    assert re.fullmatch(r"css10-yolov8n-416-e14\+sha256:[0-9a-f]{8}", Detector.load(FP32_MODEL).model_version)
+    assert re.fullmatch(r"css10-yolov8n-416-e22-int8\+sha256:[0-9a-f]{8}", detector.model_version)
+    assert re.fullmatch(r"css10-yolov8n-416-e22\+sha256:[0-9a-f]{8}", Detector.load(FP32_MODEL).model_version)
 
 
 def test_detections_are_in_original_pixels(detector: Detector, valid_paths: list[Path]) -> None:
@@ -113,7 +113,7 @@ def test_parity_with_ultralytics_predict(shared_dir: Path, videos: Path, valid_p
     """Valid images (640×640) plus 720p site footage, where both sides run a 416×256 rectangle."""
     from detect._ultra import yolo
 
-    reference = yolo(str(shared_dir / "models" / "css10-yolov8n-416-e14.pt"))
+    reference = yolo(str(CHECKPOINT))
     ours = Detector.load(FP32_MODEL, thresholds=Thresholds(default=0.25), iou=0.7)
     footage = [f for name in ("ppe-1.mp4", "ppe-2.mp4") for f in video_frames(videos / name, 4, 25)]
     ious: list[float] = []

@@ -12,7 +12,7 @@ import pytest
 
 from detect.cli import main
 from detect.evaluate import evaluate
-from detect.model import DEFAULT_MODEL, FP32_MODEL, Detector
+from detect.model import CHECKPOINT, DEFAULT_MODEL, FP32_MODEL, Detector
 
 NAMES = (
     "{0: Hardhat, 1: Mask, 2: NO-Hardhat, 3: NO-Mask, 4: NO-Safety Vest, 5: Person, 6: Safety Cone,"
@@ -66,7 +66,7 @@ def test_eval_prints_map_and_writes_json(
 
 def test_eval_pt_agrees_with_onnx(small_yaml: Path, shared_dir: Path) -> None:
     onnx = evaluate(FP32_MODEL, small_yaml)  # the FP32 export of that very checkpoint
-    pt = evaluate(shared_dir / "models" / "css10-yolov8n-416-e14.pt", small_yaml)
+    pt = evaluate(CHECKPOINT, small_yaml)
     assert pt.map50 == pytest.approx(onnx.map50, abs=0.01)
     assert pt.map50_95 == pytest.approx(onnx.map50_95, abs=0.01)
 
@@ -75,11 +75,11 @@ def test_export_writes_a_model_the_detector_loads(
     shared_dir: Path, dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out" / "exported.onnx"
-    weights = shared_dir / "models" / "css10-yolov8n-416-e14.pt"
+    weights = CHECKPOINT
     assert main(["model", "export", "--weights", str(weights), "--out", str(out)]) == 0
     assert f"wrote {out}" in capsys.readouterr().out
     exported, shipped = Detector.load(out), Detector.load(FP32_MODEL)
-    assert exported.model_version.startswith("css10-yolov8n-416-e14+sha256:")
+    assert exported.model_version.startswith("css10-yolov8n-416+sha256:")
     image = np.asarray(__import__("cv2").imread(str(next((dataset_dir / "valid" / "images").glob("*.jpg")))))
     a, b = exported.detect([image])[0], shipped.detect([image])[0]
     assert len(a) > 0
@@ -165,7 +165,7 @@ def test_bad_input_is_one_line_and_exit_2(
 
 @pytest.mark.slow
 def test_train_one_epoch_then_eval(small_yaml: Path, shared_dir: Path, tmp_path: Path) -> None:
-    weights = shared_dir / "models" / "css10-yolov8n-416-e14.pt"
+    weights = CHECKPOINT
     project = tmp_path / "runs"
     args = ["model", "train", "--data", str(small_yaml), "--weights", str(weights), "--project", str(project)]
     assert main([*args, "--epochs", "1", "--imgsz", "96", "--batch", "4", "--name", "tiny"]) == 0
