@@ -16,10 +16,13 @@ from typing import Any
 import httpx
 import pytest
 from aiortc.contrib.media import MediaPlayer
+from playwright.sync_api import expect
 
+from tests.browser.conftest import launch_chromium
 from tests.fixtures.net import free_port
 from tests.fixtures.rtsp import RtspServer
 from tests.fixtures.whip_client import Loop, Publisher
+from tests.fixtures.y4m import make_y4m
 
 pytestmark = [pytest.mark.slow, pytest.mark.rtsp]
 PASSWORD = "correct horse battery staple"
@@ -160,3 +163,28 @@ async def _publish(loop: Loop, player: MediaPlayer, base: str, camera: int, toke
     assert response.status_code == 201, response.text
     assert response.headers["location"].startswith(f"/whip/{camera}/")
     return peer
+
+
+@pytest.mark.browser
+def test_phone_page_in_chromium_feeds_the_pipeline(
+    server: Server, site: int, videos: Path, tmp_path: Path
+) -> None:
+    """The enrolment link opened by a phone (Chromium, fake camera playing ppe-2) → the no-vest event."""
+    created = server.post("/api/cameras", {"site_id": site, "name": "phone at the gate", "kind": "whip"})
+    assert created.status_code == 201, created.text
+    camera, link = int(created.json()["id"]), created.json()["enrol_url"]
+    wait_until(
+        lambda: server.get(f"/api/cameras/{camera}/health").json()["state"] != "not_running", 30,
+        "the worker to run the phone camera",
+    )  # fmt: skip
+    y4m = make_y4m(videos / "ppe-2.mp4", tmp_path / "ppe-2.y4m", size=(1280, 720), seconds=4.0)
+    fake = ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}"]
+    with launch_chromium([*fake, "--use-fake-ui-for-media-stream", "--headless=new"]) as browser:
+        page = browser.new_page()
+        page.goto(link)  # http://127.0.0.1 counts as a secure context, like https on a real phone
+        expect(page.locator("#status")).to_have_attribute("data-state", "live", timeout=30_000)
+        (event,) = wait_until(lambda: events_of(server, camera), 120, "an event from the phone camera")
+        assert event["kinds"] == ["no_vest"]
+        health = server.get(f"/api/cameras/{camera}/health").json()
+        assert health["state"] == "streaming" and health["analysed_fps"] > 0, health
+        page.get_by_role("button", name="Stop").click()
