@@ -178,6 +178,8 @@ def _demo(args: argparse.Namespace) -> int:
     os.environ.setdefault("SITEAUDIT_DEV_MODE", "true")  # the demo runs on the embedded default
     settings = _settings(data_dir=args.data_dir, host=args.host, port=args.port)
     source = _check_source(args.source)
+    if not args.no_serve:
+        _check_port_free(settings.host, settings.port)
     if isinstance(source, str):  # probe the camera before touching the database
         probe = RtspSource("probe", source)
         try:
@@ -278,6 +280,7 @@ def _run_server(
     from audit_api.runtime import CameraSync, persist_interval
     from ingest.worker import Worker
 
+    _check_port_free(settings.host, settings.port)
     stop_worker: Callable[[], None] = lambda: None  # noqa: E731
     if with_worker and detector is not None:
         worker = Worker(detector, recorder, on_interval=persist_interval(sessions))
@@ -309,6 +312,18 @@ def _run_server(
     finally:
         stop_worker()
     return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with one line before starting cameras, rather than uvicorn's log after."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CliError(f"cannot listen on {host}:{port} ({exc.strerror}); pass --port") from None
 
 
 def _user_create(args: argparse.Namespace) -> int:

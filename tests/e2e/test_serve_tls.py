@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import socket
 import ssl
 import subprocess
 import sys
@@ -85,3 +86,16 @@ def test_bad_tls_arguments_are_one_line(tmp_path: Path, extra: list[str], messag
     result = subprocess.run([*CLI, "serve", *extra], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_busy_port_is_one_line_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = os.environ | {"SITEAUDIT_DEV_MODE": "1", "SITEAUDIT_DATA_DIR": str(tmp_path / "data")}
+        result = subprocess.run(
+            [*CLI, "demo", "--port", str(port)], env=env, capture_output=True, text=True, timeout=120
+        )
+    assert result.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr, result.stderr
+    assert not (tmp_path / "data").exists()  # refused before analysing or writing anything
