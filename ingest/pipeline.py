@@ -74,7 +74,7 @@ class CameraPipeline:
         self._builder = EventBuilder(camera_id, rules)
         self._opened: dict[str, Future[None]] = {}  # review item id → its evidence being stored
         self._lock = threading.Lock()
-        self.published: list[Future[None]] = []  # every evidence/close hand-over to the sink
+        self.published: list[Future[None]] = []  # pending (or failed) evidence/close hand-overs
         # Counters since start: due at the analysis rate, skipped as still (motion gate), analysed.
         self.sampled = self.gated = self.analysed = 0
 
@@ -111,12 +111,6 @@ class CameraPipeline:
         self._clips.finish_all()
         return updates
 
-    @property
-    def distance_rule_enabled(self) -> bool:
-        if self._analyzer is not None:
-            return self._analyzer.distance_rule_enabled
-        return self.rules.calibration is not None
-
     def _apply(self, updates: list[EventUpdate]) -> None:
         for update in updates:
             item = update.event
@@ -124,19 +118,24 @@ class CameraPipeline:
                 # Evidence goes out as soon as the post-roll is recorded, so supervisors are alerted
                 # within seconds; the item's final span and violations follow when it closes.
                 clip = self._clips.open(item.started_at)
-                done: Future[None] = Future()
-                with self._lock:
-                    self.published.append(done)
+                done = self._track()
                 self._opened[item.id] = done
                 clip.future.add_done_callback(functools.partial(self._publish, item, done=done))
             elif update.type == "closed":
                 opened = self._opened.pop(item.id, None)
                 if opened is None:
                     continue
-                closed: Future[None] = Future()
-                with self._lock:
-                    self.published.append(closed)
+                closed = self._track()
                 opened.add_done_callback(functools.partial(self._close, item, done=closed))
+
+    def _track(self) -> Future[None]:
+        """A new hand-over to the sink; finished ones are forgotten unless they failed (a live camera
+        runs for months), so `published` holds what is pending plus any failure to surface."""
+        future: Future[None] = Future()
+        with self._lock:
+            self.published = [f for f in self.published if not f.done() or f.exception() is not None]
+            self.published.append(future)
+        return future
 
     def _close(self, item: ReviewItem, opened: Future[None], *, done: Future[None]) -> None:
         """Once the opening evidence is stored, record the item's final span (on the clip thread)."""
