@@ -73,7 +73,8 @@ class CameraPipeline:
         self._analyzer: SceneAnalyzer | None = None  # built on the first frame, once the size is known
         self._builder = EventBuilder(camera_id, rules)
         self._opened: dict[str, Future[None]] = {}  # review item id → its evidence being stored
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards `published` (clip thread and inference thread)
+        self._rules_lock = threading.Lock()  # a camera removed mid-frame: finish() waits for analyze()
         self.published: list[Future[None]] = []  # pending (or failed) evidence/close hand-overs
         # Counters since start: due at the analysis rate, skipped as still (motion gate), analysed.
         self.sampled = self.gated = self.analysed = 0
@@ -93,21 +94,23 @@ class CameraPipeline:
     # -- inference thread ------------------------------------------------------------------------
     def analyze(self, frame: Frame, detections: sv.Detections) -> list[EventUpdate]:
         """Run the rules on one analysed frame and act on the review items it opens or closes."""
-        if self._analyzer is None:
-            self._analyzer = SceneAnalyzer(
-                self.camera_id, self.rules, (frame.width, frame.height), fps=self.config.analysis_fps
-            )
-        analysis = self._analyzer.analyze(detections, frame.ts)
-        self.analysed += 1
-        updates = self._builder.update(analysis, frame.image)
-        self._apply(updates)
+        with self._rules_lock:
+            if self._analyzer is None:
+                self._analyzer = SceneAnalyzer(
+                    self.camera_id, self.rules, (frame.width, frame.height), fps=self.config.analysis_fps
+                )
+            analysis = self._analyzer.analyze(detections, frame.ts)
+            self.analysed += 1
+            updates = self._builder.update(analysis, frame.image)
+            self._apply(updates)
         self._clips.flush_overdue(frame.ts)
         return updates
 
     def finish(self, ts: float) -> list[EventUpdate]:
         """End of stream: close open items and encode whatever each has recorded."""
-        updates = self._builder.flush(ts)
-        self._apply(updates)
+        with self._rules_lock:
+            updates = self._builder.flush(ts)
+            self._apply(updates)
         self._clips.finish_all()
         return updates
 
