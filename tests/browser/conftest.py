@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.browser.live_app import AuditServer, Evidence, serve_audit
 
@@ -24,6 +24,15 @@ def launch_chromium(extra_args: Sequence[str] = ()) -> Iterator[Browser]:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[*BASE_ARGS, *extra_args])
         yield browser
         browser.close()
+
+
+def click_canvas(page: Page, points: list[tuple[float, float]]) -> None:
+    """Click the zone editor's canvas at normalised positions (what an admin does to draw a polygon)."""
+    canvas = page.locator("#zone-canvas")
+    box = canvas.bounding_box()
+    assert box is not None
+    for x, y in points:
+        canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
 
 
 @pytest.fixture(scope="module")

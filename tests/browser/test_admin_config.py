@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
 from audit_api.models import UnmonitoredInterval
 from ingest.health import CameraHealth
+from tests.browser.conftest import click_canvas
 from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encode_evidence
 
 pytestmark = pytest.mark.browser
@@ -85,14 +86,6 @@ def api(server: AuditServer, method: str, path: str, **kwargs: Any) -> Any:
     response = server.request("admin", method, path, **kwargs)
     assert response.is_success, response.text
     return response.json() if response.content else None
-
-
-def click_canvas(page: Page, points: list[tuple[float, float]]) -> None:
-    canvas = page.locator("#zone-canvas")
-    box = canvas.bounding_box()
-    assert box is not None
-    for x, y in points:
-        canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
 
 
 def fact(card: Locator, term: str) -> Locator:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
+from tests.browser.conftest import click_canvas
 from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encode_evidence
 
 pytestmark = pytest.mark.browser
@@ -247,14 +248,6 @@ def test_supervisor_falls_back_to_polling_without_the_stream(server: AuditServer
     expect(desktop.locator("#alerts")).to_contain_text(f"event #{arrived.id}", timeout=30_000)
     expect(desktop.locator("#new-alerts")).to_contain_text("1 new alert")
     desktop.screenshot(path=str(SHOTS / "siteaudit-supervisor-desktop.png"))
-
-
-def click_canvas(page: Page, points: list[tuple[float, float]]) -> None:
-    canvas = page.locator("#zone-canvas")
-    box = canvas.bounding_box()
-    assert box is not None
-    for x, y in points:
-        canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
 
 
 def test_admin_sites_cameras_zones_calibration(server: AuditServer, desktop: Page) -> None:
