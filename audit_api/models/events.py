@@ -102,6 +102,10 @@ class Review(Base):
     event: Mapped[Event] = relationship(back_populates="reviews")
     inspector: Mapped[User] = relationship()
 
+    @property
+    def inspector_name(self) -> str:
+        return self.inspector.name or self.inspector.email
+
 
 class SignOff(Base):
     __tablename__ = "signoffs"
@@ -114,6 +118,10 @@ class SignOff(Base):
 
     event: Mapped[Event] = relationship(back_populates="signoff")
     inspector: Mapped[User] = relationship()
+
+    @property
+    def inspector_name(self) -> str:
+        return self.inspector.name or self.inspector.email
 
 
 class CorrectiveAction(Base):

@@ -61,6 +61,7 @@ class ClipOut(_Orm):
 class ReviewOut(_Orm):
     id: int
     inspector_id: int
+    inspector_name: str
     verdict: Verdict
     comment: str
     at: datetime
@@ -68,6 +69,7 @@ class ReviewOut(_Orm):
 
 class SignOffOut(_Orm):
     inspector_id: int
+    inspector_name: str
     at: datetime
     clip_sha256: str | None
 

@@ -148,6 +148,7 @@ def test_demo_records_no_vest_event_that_an_inspector_signs_off(deployment: Depl
         assert signoff.json()["clip_sha256"] == clip_row.sha256
         me = client.get("/api/me", headers=auth).json()
         assert signoff.json()["inspector_id"] == me["id"] and signoff.json()["at"]
+        assert signoff.json()["inspector_name"] == me["name"] == "Inspector"  # who, by name, in the record
         detail = client.get(f"/api/events/{event.id}", headers=auth).json()
         assert detail["status"] == "signed_off" and len(detail["actions"]) == 1
 

@@ -146,8 +146,8 @@ function fact(term, ...value) {
   return [el("dt", {}, term), el("dd", {}, ...value)];
 }
 
-function who(userId) {
-  return userId === state.me.id ? `you (${state.me.name || state.me.email})` : `user #${userId}`;
+function who(userId, name) {
+  return userId === state.me.id ? `you (${state.me.name || state.me.email})` : name || `user #${userId}`;
 }
 
 function renderDetail(event) {
@@ -189,7 +189,7 @@ function renderReviews(event) {
       "li",
       {},
       statusBadge(r.verdict),
-      ` by ${who(r.inspector_id)}, ${formatTime(r.at)}`,
+      ` by ${who(r.inspector_id, r.inspector_name)}, ${formatTime(r.at)}`,
       r.comment ? el("div", { class: "small" }, `“${r.comment}”`) : null,
     ),
   );
@@ -203,7 +203,7 @@ function renderSignoff(event) {
     const s = event.signoff;
     replace(
       done,
-      el("strong", {}, `Signed off by ${who(s.inspector_id)} on ${formatTime(s.at)}.`),
+      el("strong", {}, `Signed off by ${who(s.inspector_id, s.inspector_name)} on ${formatTime(s.at)}.`),
       el("div", { class: "small", style: "margin-top:0.3rem" }, "Clip SHA-256:"),
       el("code", { class: "sha mono", id: "signoff-sha" }, s.clip_sha256 ?? "no clip"),
     );
