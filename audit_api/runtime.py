@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit_api.models import Calibration, Camera, RuleConfig, Zone
+from audit_api.models import Calibration, Camera, CameraStatus, RuleConfig, Zone
 from audit_api.models import UnmonitoredInterval as UnmonitoredIntervalRow
 from audit_api.recorder import EventRecorder
 from audit_api.storage import SpoolingStore
@@ -118,6 +118,15 @@ def camera_specs(session: Session) -> list[CameraSpec]:
     return specs
 
 
+def publish_status(session: Session, health: dict[str, dict[str, Any]]) -> None:
+    """Store the worker's live view of each camera, so an API process without a worker can report it."""
+    now = datetime.now(UTC)
+    for camera_id, snapshot in health.items():
+        if camera_id.isdigit() and session.get(Camera, int(camera_id)) is not None:
+            session.merge(CameraStatus(camera_id=int(camera_id), snapshot=snapshot, updated_at=now))
+    session.commit()
+
+
 class CameraSync:
     """Keeps a Worker's cameras equal to the database and drains spooled evidence, every `interval_s`."""
 
@@ -140,6 +149,7 @@ class CameraSync:
     def sync_once(self) -> None:
         with self._sessions() as session:
             self.worker.sync(camera_specs(session))
+            publish_status(session, self.worker.health())
         store = self._recorder.store
         if isinstance(store, SpoolingStore) and store.pending():
             store.drain()

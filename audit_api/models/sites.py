@@ -114,3 +114,14 @@ class UnmonitoredInterval(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     reason: Mapped[str] = mapped_column(String(500))
+
+
+class CameraStatus(Base):
+    """The worker's latest live view of a camera (state, fps, last frame, reconnects), written every few
+    seconds so API processes that run no worker (the deployed topology) can still report it."""
+
+    __tablename__ = "camera_status"
+
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]

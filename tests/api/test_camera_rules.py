@@ -4,12 +4,12 @@ the worker uses to restart the camera."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from audit_api.models import Camera
-from audit_api.runtime import camera_rules, camera_specs, persist_interval
+from audit_api.models import Camera, CameraStatus
+from audit_api.runtime import camera_rules, camera_specs, persist_interval, publish_status
 from detect import PPEKind, SceneAnalyzer
 from ingest.health import UnmonitoredInterval
 from tests.api.conftest import World
@@ -94,3 +94,18 @@ def test_camera_outages_are_persisted_and_reported(world: World, admin: Headers)
     assert outage["reason"] == "connection refused"
     started, ended = (datetime.fromisoformat(outage[k]) for k in ("started_at", "ended_at"))
     assert (ended - started).total_seconds() == 150
+
+
+def test_api_without_a_worker_reports_what_the_worker_stored(world: World, admin: Headers) -> None:
+    path = f"/api/cameras/{world.camera_id}/health"
+    with world.sessions() as session:
+        publish_status(session, {str(world.camera_id): {"state": "reconnecting", "reconnect_count": 3}})
+    health = world.client.get(path, headers=admin).json()
+    assert health["state"] == "reconnecting" and health["reconnect_count"] == 3 and health["reported_at"]
+
+    with world.sessions() as session:  # the worker process stopped reporting a minute ago
+        row = session.get(CameraStatus, world.camera_id)
+        assert row is not None
+        row.updated_at = datetime.now(UTC) - timedelta(seconds=60)
+        session.commit()
+    assert world.client.get(path, headers=admin).json()["state"] == "worker_silent"

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from audit_api.api.deps import SessionDep, ViewerUser
-from audit_api.models import Camera, UnmonitoredInterval
+from audit_api.models import Camera, CameraStatus, UnmonitoredInterval
 from audit_api.services.errors import NotFound
 
 router = APIRouter(tags=["cameras"])
@@ -24,7 +25,11 @@ class IntervalOut(BaseModel):
 
 class CameraHealthOut(BaseModel):
     camera_id: int
-    state: str = Field(description="starting|streaming|reconnecting|failed|stopped, or not_running")
+    state: str = Field(
+        description="starting|streaming|reconnecting|failed|stopped; not_running (no worker runs it) or "
+        "worker_silent (its worker has not reported for 30 s)"
+    )
+    reported_at: datetime | None = Field(None, description="when the worker reported this state")
     input_fps: float | None = None
     analysed_fps: float | None = None
     last_frame_at: float | None = Field(None, description="epoch seconds of the newest frame")
@@ -34,9 +39,20 @@ class CameraHealthOut(BaseModel):
     unmonitored: list[IntervalOut] = Field(description="recorded outages, newest first (up to 100)")
 
 
-def _live(request: Request) -> dict[str, dict[str, Any]]:
+STALE_AFTER = timedelta(seconds=30)  # the worker reports every 5 s
+
+
+def _live(request: Request, session: Session, camera_id: int) -> tuple[dict[str, Any], datetime | None]:
+    """This process's worker if it runs one; else what the worker process last stored in the database."""
     worker = getattr(request.app.state, "worker", None)
-    return worker.health() if worker is not None else {}
+    if worker is not None:
+        return worker.health().get(str(camera_id), {}), datetime.now(UTC)
+    row = session.get(CameraStatus, camera_id)
+    if row is None:
+        return {}, None
+    if datetime.now(UTC) - row.updated_at > STALE_AFTER:
+        return {"state": "worker_silent"}, row.updated_at
+    return row.snapshot, row.updated_at
 
 
 @router.get("/cameras/{camera_id}/health")
@@ -44,7 +60,7 @@ def camera_health(camera_id: int, request: Request, session: SessionDep, user: V
     camera = session.get(Camera, camera_id)
     if camera is None:
         raise NotFound(f"camera {camera_id} not found")
-    live = _live(request).get(str(camera_id), {})
+    live, reported_at = _live(request, session, camera_id)
     intervals = session.scalars(
         select(UnmonitoredInterval)
         .where(UnmonitoredInterval.camera_id == camera_id)
@@ -54,6 +70,7 @@ def camera_health(camera_id: int, request: Request, session: SessionDep, user: V
     return CameraHealthOut(
         camera_id=camera_id,
         state=live.get("state", "not_running"),
+        reported_at=reported_at,
         input_fps=live.get("input_fps"),
         analysed_fps=live.get("analysed_fps"),
         last_frame_at=live.get("last_frame_at"),
