@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,12 +23,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from audit_api import audit_log
 from audit_api.models import Event, EventViolation
 from audit_api.services.events import WORKER_ACTOR, record_event
-from audit_api.storage import ObjectStore, StoredObject
+from audit_api.storage import ObjectStore, StorageUnavailable, StoredObject
 from detect.analyzer import Violation
 from detect.events import ReviewItem
 from ingest._sink import Evidence
 
 log = logging.getLogger(__name__)
+
+MAX_UNSTORED = 200  # ≈ 100 MB of clips; beyond that the oldest evidence is dropped (and logged as such)
+OpenItem = tuple[int, int, tuple[int, int] | None]
 
 
 def _utc(ts: float) -> datetime:
@@ -76,11 +80,50 @@ class EventRecorder:
         self._outbox = outbox
         self._lock = threading.Lock()
         self.recorded: list[int] = []
-        self._open: dict[
-            str, tuple[int, int, tuple[int, int] | None]
-        ] = {}  # item → (event, violations, size)
+        # review item id → (event id, violations stored so far, frame size), until the item closes
+        self._open: dict[str, OpenItem] = {}
+        # Evidence the store refused (full disk, outage without spool), kept in memory and retried,
+        # with the closes that arrived for it meanwhile.
+        self._unstored: deque[Evidence] = deque(maxlen=MAX_UNSTORED)
+        self._late_close: dict[str, ReviewItem] = {}
 
     def publish(self, evidence: Evidence) -> None:
+        try:
+            self._store_and_record(evidence)
+        except StorageUnavailable as exc:
+            with self._lock:
+                if len(self._unstored) == self._unstored.maxlen:
+                    oldest = self._unstored[0].event.id
+                    log.error("evidence for review item %s dropped: retry queue full", oldest)
+                self._unstored.append(evidence)
+            log.error("evidence for review item %s kept in memory for retry: %s", evidence.event.id, exc)
+
+    def retry_unstored(self) -> int:
+        """Store what the object store refused before (oldest first); returns how many went through."""
+        done = 0
+        while True:
+            with self._lock:
+                if not self._unstored:
+                    return done
+                evidence = self._unstored.popleft()
+            try:
+                self._store_and_record(evidence)
+            except StorageUnavailable:
+                with self._lock:
+                    self._unstored.appendleft(evidence)
+                return done
+            done += 1
+            with self._lock:
+                late = self._late_close.pop(evidence.event.id, None)
+            if late is not None:
+                self.close(evidence.camera_id, late)
+
+    @property
+    def unstored(self) -> int:
+        with self._lock:
+            return len(self._unstored)
+
+    def _store_and_record(self, evidence: Evidence) -> None:
         clip_key, snap_key = evidence_keys(evidence)
         clip = self.store.put(clip_key, evidence.clip.data, "video/mp4")
         snapshot = self.store.put(snap_key, evidence.snapshot_jpeg, "image/jpeg")
@@ -94,6 +137,9 @@ class EventRecorder:
     def close(self, camera_id: str, item: ReviewItem) -> None:
         """Record the closed item's final end and the violations that joined it after it opened."""
         with self._lock:
+            if any(e.event.id == item.id for e in self._unstored):
+                self._late_close[item.id] = item  # applied once its evidence is stored
+                return
             known = self._open.pop(item.id, None)
         if known is None:
             log.warning("review item %s closed but its event was not recorded here; end not updated", item.id)

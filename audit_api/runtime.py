@@ -153,6 +153,7 @@ class CameraSync:
         store = self._recorder.store
         if isinstance(store, SpoolingStore) and store.pending():
             store.drain()
+        self._recorder.retry_unstored()
         self._recorder.retry_outbox()
 
     def start(self) -> None:

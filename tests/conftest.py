@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.s3",
     "tests.fixtures.rtsp",
+    "tests.fixtures.disk",
 ]
 
 REPO = Path(__file__).resolve().parents[1]

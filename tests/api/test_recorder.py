@@ -66,3 +66,27 @@ def test_database_outage_parks_the_event_and_loses_nothing(
         assert event.kinds == ["no_vest"] and event.camera_id == world.camera_id
         assert clip_row.sha256 == evidence.clip.sha256
         assert store.get(clip_row.object_key, sha256=clip_row.sha256) == evidence.clip.data
+
+
+def test_full_disk_keeps_evidence_in_memory_until_space_returns(
+    world: World, tiny_disk: Path, clip: tuple[EncodedClip, np.ndarray]
+) -> None:
+    store = LocalStore(tiny_disk / "evidence")
+    ballast = tiny_disk / "ballast.bin"
+    ballast.write_bytes(b"\0" * (1024 * 1024 - 64 * 1024))  # the disk is (almost) full
+    recorder = EventRecorder(world.sessions, store, tiny_disk / "outbox")
+    evidence = evidence_for(world.camera_id, clip)
+
+    recorder.publish(evidence)  # the clip does not fit: nothing raised, nothing lost
+    recorder.close(str(world.camera_id), evidence.event)  # the item closes meanwhile
+    assert recorder.unstored == 1 and recorder.retry_unstored() == 0
+    with world.sessions() as session:
+        assert session.scalars(select(Event)).all() == []
+
+    ballast.unlink()  # space is back
+    assert recorder.retry_unstored() == 1 and recorder.unstored == 0
+    with world.sessions() as session:
+        (event,) = session.scalars(select(Event)).all()
+        clip_row = session.scalars(select(Clip).where(Clip.kind == ClipKind.CLIP)).one()
+        assert clip_row.sha256 == evidence.clip.sha256
+        assert event.ended_at.timestamp() == pytest.approx(evidence.event.ended_at)  # the late close applied

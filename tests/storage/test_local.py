@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -116,25 +114,6 @@ def test_concurrent_writers_of_one_key(tmp_path: Path) -> None:
     assert {r.sha256 for r in stored} == {hashlib.sha256(winner).hexdigest()}
     assert results.count("conflict") == 8
     assert files_under(tmp_path) == {"race.bin", ".meta/race.bin.json"}
-
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MiB tmpfs: a real full disk (needs root and mount permission, else the test is skipped)."""
-    mount_point = tmp_path / "tiny"
-    mount_point.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a 1 MiB tmpfs to simulate a full disk: {result.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=True)
 
 
 def test_disk_full_is_unavailable_and_leaves_no_partial_file(tiny_disk: Path) -> None:
