@@ -95,10 +95,11 @@ class CameraPipeline:
     def analyze(self, frame: Frame, detections: sv.Detections) -> list[EventUpdate]:
         """Run the rules on one analysed frame and act on the review items it opens or closes."""
         with self._rules_lock:
-            if self._analyzer is None:
-                self._analyzer = SceneAnalyzer(
-                    self.camera_id, self.rules, (frame.width, frame.height), fps=self.config.analysis_fps
-                )
+            size = (frame.width, frame.height)
+            if self._analyzer is None or self._analyzer.frame_size != size:
+                # First frame, or the stream changed resolution (a phone turned, a camera reconfigured):
+                # zones and the ground plane are scaled to the frame, so rebuild (tracks restart).
+                self._analyzer = SceneAnalyzer(self.camera_id, self.rules, size, fps=self.config.analysis_fps)
             analysis = self._analyzer.analyze(detections, frame.ts)
             self.analysed += 1
             updates = self._builder.update(analysis, frame.image)
