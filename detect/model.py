@@ -103,7 +103,7 @@ class Detector:
 
     @property
     def model_version(self) -> str:
-        """Model name plus a content hash, e.g. "css10-yolov8n-416-e22+sha256:1a2b3c4d"."""
+        """Model name plus a content hash, e.g. "css10-yolov8n-416-e30+sha256:1a2b3c4d"."""
         return self._info.version
 
     @property

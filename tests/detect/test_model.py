@@ -57,8 +57,8 @@ def mixed_sizes(valid_paths: list[Path]) -> list[npt.NDArray[np.uint8]]:
 def test_shipped_model_describes_itself(detector: Detector) -> None:
     assert detector.class_names == CLASS_NAMES
     assert detector.input_size == 416
-    assert re.fullmatch(r"css10-yolov8n-416-e22-int8\+sha256:[0-9a-f]{8}", detector.model_version)
-    assert re.fullmatch(r"css10-yolov8n-416-e22\+sha256:[0-9a-f]{8}", Detector.load(FP32_MODEL).model_version)
+    assert re.fullmatch(r"css10-yolov8n-416-e30-int8\+sha256:[0-9a-f]{8}", detector.model_version)
+    assert re.fullmatch(r"css10-yolov8n-416-e30\+sha256:[0-9a-f]{8}", Detector.load(FP32_MODEL).model_version)
 
 
 def test_detections_are_in_original_pixels(detector: Detector, valid_paths: list[Path]) -> None:
