@@ -27,8 +27,8 @@ MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 CHECKPOINT = MODELS_DIR / "css10-yolov8n-416.pt"  # the Ultralytics weights both ONNX files come from
 FP32_MODEL = MODELS_DIR / "css10-yolov8n-416.onnx"
 INT8_MODEL = MODELS_DIR / "css10-yolov8n-416-int8.onnx"
-# int8 by default: valid mAP50 within 0.2 pt of FP32, the same events on the shared footage, and
-# 1.3-1.5x faster with less memory on a 2-core CPU (figures in models/MODEL_CARD.md).
+# int8 by default: valid mAP50 within 0.5 pt of FP32, the same events on the shared footage, and
+# about 1.2x faster with less memory on a 2-core CPU (figures in models/MODEL_CARD.md).
 DEFAULT_MODEL = INT8_MODEL
 MODEL_NAME_KEY = "siteaudit_model"  # metadata key our exporter writes; falls back to the file stem
 
