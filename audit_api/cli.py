@@ -147,6 +147,14 @@ def _open_store(settings: Any) -> Any:
     return store
 
 
+def _open_services(settings: Any) -> tuple[Any, Any]:
+    """Database (migrated) and the recorder that writes events into it and the (checked) object store."""
+    from audit_api.recorder import EventRecorder
+
+    sessions = _open_database(settings)
+    return sessions, EventRecorder(sessions, _open_store(settings), settings.data_dir / "outbox")
+
+
 def _check_source(source: str) -> Path | str:
     """A readable video file, or a valid rtsp(s) URL; anything else is refused before any writes."""
     from ingest.urls import validate_camera_url
@@ -170,7 +178,6 @@ def _check_source(source: str) -> Path | str:
 
 def _demo(args: argparse.Namespace) -> int:
     from audit_api.demo import DEMO_PASSWORD, DEMO_USERS, analyse_file, seed
-    from audit_api.recorder import EventRecorder
     from detect.model import Detector
     from ingest.rtsp import RtspSource
 
@@ -187,9 +194,7 @@ def _demo(args: argparse.Namespace) -> int:
         finally:
             probe.close()
     detector = Detector.load()
-    sessions = _open_database(settings)
-    store = _open_store(settings)
-    recorder = EventRecorder(sessions, store, settings.data_dir / "outbox")
+    sessions, recorder = _open_services(settings)
     name = Path(source).name if isinstance(source, Path) else "rtsp camera"
     with sessions() as session:
         camera = seed(session, name, source if isinstance(source, str) else None)
@@ -206,10 +211,10 @@ def _demo(args: argparse.Namespace) -> int:
         if args.no_serve:
             return 0
         # Keep the worker running: cameras and phones added on the admin page start at once.
-        return _run_server(settings, store, sessions, recorder, detector, with_worker=True, tls=tls)
+        return _run_server(settings, sessions, recorder, detector, with_worker=True, tls=tls)
     if args.no_serve:
         raise CliError("--no-serve only applies to video files; an RTSP camera runs until stopped")
-    return _run_server(settings, store, sessions, recorder, detector, with_worker=True, tls=tls)
+    return _run_server(settings, sessions, recorder, detector, with_worker=True, tls=tls)
 
 
 def _print_events(sessions: Any, event_ids: list[int]) -> None:
@@ -228,45 +233,33 @@ def _print_events(sessions: Any, event_ids: list[int]) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from audit_api.recorder import EventRecorder
     from detect.model import Detector
 
     tls = _tls(args)
     settings = _settings(host=args.host, port=args.port)
-    sessions = _open_database(settings)
-    store = _open_store(settings)
-    recorder = EventRecorder(sessions, store, settings.data_dir / "outbox")
+    sessions, recorder = _open_services(settings)
     detector = None if args.no_worker else Detector.load()
-    return _run_server(settings, store, sessions, recorder, detector, with_worker=not args.no_worker, tls=tls)
+    return _run_server(settings, sessions, recorder, detector, with_worker=not args.no_worker, tls=tls)
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from audit_api.recorder import EventRecorder
-    from audit_api.runtime import CameraSync, persist_interval
+    from audit_api.runtime import start_worker
     from detect.model import Detector
-    from ingest.worker import Worker
 
     settings = _settings()
-    sessions = _open_database(settings)
-    store = _open_store(settings)
-    recorder = EventRecorder(sessions, store, settings.data_dir / "outbox")
-    worker = Worker(Detector.load(), recorder, on_interval=persist_interval(sessions))
-    sync = CameraSync(worker, sessions, recorder)
-    worker.start()
-    sync.start()
+    sessions, recorder = _open_services(settings)
+    worker, stop_worker = start_worker(Detector.load(), sessions, recorder)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     print(f"worker running {len(worker.camera_ids())} camera(s); Ctrl-C to stop", flush=True)
     done.wait()
-    sync.stop()
-    worker.stop()
+    stop_worker()
     return 0
 
 
 def _run_server(
     settings: Any,
-    store: Any,
     sessions: Any,
     recorder: Any,
     detector: Any,
@@ -277,25 +270,16 @@ def _run_server(
     import uvicorn
 
     from audit_api.main import create_app
-    from audit_api.runtime import CameraSync, persist_interval
-    from ingest.worker import Worker
+    from audit_api.runtime import start_worker
 
     _check_port_free(settings.host, settings.port)
     stop_worker: Callable[[], None] = lambda: None  # noqa: E731
     if with_worker and detector is not None:
-        worker = Worker(detector, recorder, on_interval=persist_interval(sessions))
-        sync = CameraSync(worker, sessions, recorder)
-        app = create_app(settings, store=store, frame_sink=worker.push_frame)
+        worker, stop_worker = start_worker(detector, sessions, recorder)
+        app = create_app(settings, store=recorder.store, frame_sink=worker.push_frame)
         app.state.worker = worker
-        worker.start()
-        sync.start()
-
-        def stop_worker() -> None:
-            sync.stop()
-            worker.stop()
-
     else:
-        app = create_app(settings, store=store)
+        app = create_app(settings, store=recorder.store)
 
     scheme = "https" if tls else "http"
     print(f"serving {scheme}://{settings.host}:{settings.port}  (Ctrl-C to stop)", flush=True)

@@ -22,6 +22,7 @@ from audit_api.models import Calibration, Camera, CameraStatus, RuleConfig, Zone
 from audit_api.models import UnmonitoredInterval as UnmonitoredIntervalRow
 from audit_api.recorder import EventRecorder
 from audit_api.storage import SpoolingStore
+from detect.model import Detector
 from detect.rules_config import CameraRules
 from ingest.health import UnmonitoredInterval
 from ingest.rtsp import RtspSource
@@ -170,3 +171,19 @@ class CameraSync:
             except Exception:
                 log.exception("camera sync failed; retrying in %.0f s", self._interval_s)
             self._stop.wait(self._interval_s)
+
+
+def start_worker(
+    detector: Detector, sessions: sessionmaker[Session], recorder: EventRecorder
+) -> tuple[Worker, Callable[[], None]]:
+    """A running Worker kept in step with the database (outages persisted); returns it and its stop."""
+    worker = Worker(detector, recorder, on_interval=persist_interval(sessions))
+    sync = CameraSync(worker, sessions, recorder)
+    worker.start()
+    sync.start()
+
+    def stop() -> None:
+        sync.stop()
+        worker.stop()
+
+    return worker, stop
