@@ -53,7 +53,7 @@ def test_phone_page_goes_live_and_stops(server: WhipServer, page: Page) -> None:
 
     expect(page.locator("#status")).to_have_attribute("data-state", "live", timeout=30_000)
     expect(page.locator("#status")).to_have_text("Live")
-    frames = server.frames.wait_for("1", 5)
+    frames = server.frames.wait_for(5, camera_id="1")
     assert {(f.camera_id, f.width, f.height) for f in frames} == {("1", 640, 360)}
     assert frames[-1].image.std() > 10, "the server received blank frames, not the footage"
     expect(page.locator("#frames-sent")).not_to_have_text("0", timeout=10_000)
@@ -84,7 +84,7 @@ def test_page_without_credentials_asks_for_them(server: WhipServer, page: Page) 
     page.locator("#enrol button[type=submit]").click()
 
     expect(page.locator("#status")).to_have_attribute("data-state", "live", timeout=30_000)
-    assert server.frames.wait_for("2", 2)[0].camera_id == "2"
+    assert server.frames.wait_for(2, camera_id="2")[0].camera_id == "2"
 
 
 def test_page_reconnects_when_the_server_drops_the_session(server: WhipServer, page: Page) -> None:
@@ -103,4 +103,4 @@ def test_page_reconnects_when_the_server_drops_the_session(server: WhipServer, p
     [second] = server.sessions("1")
     assert second.id != first.id
     seen = len(server.frames.of("1"))
-    server.frames.wait_for("1", seen + 3)
+    server.frames.wait_for(seen + 3, camera_id="1")

@@ -12,32 +12,12 @@ from ingest._frame import Frame
 from ingest.files import VideoFileSource
 from ingest.health import CameraWatchdog, UnmonitoredInterval, WatchdogConfig
 from ingest.rtsp import RtspSource
+from tests.fixtures.frames import FrameLog
 from tests.fixtures.net import free_port
 from tests.fixtures.rtsp import RtspServer
 
+WAIT_S = 20.0  # how long a test waits for frames to flow (again)
 FAST = WatchdogConfig(retry_interval=0.2, max_backoff_s=0.5, stall_timeout_s=3.0, join_timeout_s=5.0)
-
-
-class FrameLog:
-    """on_frame callback that lets a test wait for frames arriving after a given moment."""
-
-    def __init__(self) -> None:
-        self.frames: list[Frame] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, frame: Frame) -> None:
-        with self._cond:
-            self.frames.append(frame)
-            self._cond.notify_all()
-
-    def wait_for(self, count: int, *, after: float = 0.0, timeout: float = 20.0) -> list[Frame]:
-        def later() -> list[Frame]:
-            return [f for f in self.frames if f.ts > after]
-
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(later()) >= count, timeout):
-                pytest.fail(f"fewer than {count} frames after {after} within {timeout} s")
-            return later()
 
 
 def rtsp_watchdog(
@@ -59,13 +39,13 @@ def test_recovers_after_the_camera_restarts(private_rtsp_server: Callable[[], Rt
         watchdog = rtsp_watchdog(server.url("ppe-1"), frames, closed)
         watchdog.start()
         try:
-            frames.wait_for(5)
+            frames.wait_for(5, timeout=WAIT_S)
             server.kill()
             killed_at = time.time()
             time.sleep(1.0)  # a few refused reconnects
             server.start()
             restarted_at = time.time()
-            after = frames.wait_for(5, after=restarted_at)
+            after = frames.wait_for(5, after=restarted_at, timeout=WAIT_S)
             health = watchdog.health.snapshot()
         finally:
             watchdog.stop()
@@ -91,12 +71,12 @@ def test_hung_camera_is_restarted(private_rtsp_server: Callable[[], RtspServer])
         watchdog = rtsp_watchdog(server.url("ppe-2"), frames, closed)
         watchdog.start()
         try:
-            frames.wait_for(5)
+            frames.wait_for(5, timeout=WAIT_S)
             server.pause()  # TCP stays up, nothing arrives: the read timeout must fire
             time.sleep(3.5)  # > read timeout, with room for frames already decoded
             server.resume()
             resumed_at = time.time()
-            frames.wait_for(5, after=resumed_at)
+            frames.wait_for(5, after=resumed_at, timeout=WAIT_S)
         finally:
             watchdog.stop()
     [interval] = closed
@@ -169,7 +149,7 @@ def test_stall_timeout_restarts_a_frozen_source(videos: Path) -> None:
     config = FAST.model_copy(update={"stall_timeout_s": 1.0})
     watchdog = CameraWatchdog("cam-f", factory, frames, config=config, on_interval_closed=closed.append)
     watchdog.start()
-    frames.wait_for(6)  # 3 from the first attempt, 3 after the restart
+    frames.wait_for(6, timeout=WAIT_S)  # 3 from the first attempt, 3 after the restart
     watchdog.stop()
     assert len(attempts) >= 2
     assert closed[0].reason == "stalled 1 s"

@@ -78,7 +78,7 @@ def test_published_video_reaches_on_frame(
     [session] = server.sessions("cam-1")
     assert response.headers["location"] == f"/whip/cam-1/{session.id}"
 
-    frames = server.frames.wait_for("cam-1", 8)
+    frames = server.frames.wait_for(8, camera_id="cam-1")
     assert {f.camera_id for f in frames} == {"cam-1"}
     assert {f.image.shape for f in frames} == {(SIZE[1], SIZE[0], 3)}
     assert all(f.image.dtype == np.uint8 for f in frames)
@@ -99,7 +99,7 @@ def test_republishing_replaces_the_session(
     server: WhipServer, client_loop: Loop, footage: list[av.VideoFrame]
 ) -> None:
     _, first = start(client_loop, server, "cam-2", footage)
-    server.frames.wait_for("cam-2", 2)
+    server.frames.wait_for(2, camera_id="cam-2")
     _, second = start(client_loop, server, "cam-2", footage)
     assert first.status_code == second.status_code == 201
 
@@ -107,7 +107,7 @@ def test_republishing_replaces_the_session(
     assert second.headers["location"].endswith(session.id)
     assert first.headers["location"] != second.headers["location"]
     seen = len(server.frames.of("cam-2"))
-    server.frames.wait_for("cam-2", seen + 3)  # frames keep coming, from the new peer
+    server.frames.wait_for(seen + 3, camera_id="cam-2")  # frames keep coming, from the new peer
     stale = httpx.delete(server.base_url + first.headers["location"], headers=_auth("cam-2"))
     assert stale.status_code == 404
 
@@ -117,7 +117,7 @@ def test_session_ends_when_the_publisher_hangs_up(
 ) -> None:
     peer, response = start(client_loop, server, "cam-3", footage)
     assert response.status_code == 201
-    server.frames.wait_for("cam-3", 2)
+    server.frames.wait_for(2, camera_id="cam-3")
     assert [s.state for s in server.sessions("cam-3")] == ["connected"]
 
     client_loop.run(peer.pc.close())
@@ -129,7 +129,7 @@ def test_numeric_camera_id_and_other_sessions_untouched(
 ) -> None:
     _, response = start(client_loop, server, "7", footage)
     assert response.status_code == 201
-    assert server.frames.wait_for("7", 1)[0].camera_id == "7"
+    assert server.frames.wait_for(1, camera_id="7")[0].camera_id == "7"
     assert (
         httpx.delete(server.base_url + response.headers["location"], headers=_auth("cam-1")).status_code
         == 401
