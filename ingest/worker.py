@@ -122,28 +122,22 @@ class Worker:
             model_version=self.detector.model_version,
             config=spec.pipeline,
         )
-        mailbox = _Mailbox(self._wake)
-        health = CameraHealth(spec.camera_id)
-        watchdog = None
-        camera = _Camera(spec, pipeline, mailbox, health, None)
-        if spec.source_factory is not None:
-            watchdog = CameraWatchdog(
+        camera = _Camera(spec, pipeline, _Mailbox(self._wake), CameraHealth(spec.camera_id), None)
+        if spec.source_factory is not None:  # pulled (RTSP); pushed cameras (WHIP) get push_frame calls
+            camera.watchdog = CameraWatchdog(
                 spec.camera_id,
                 spec.source_factory,
                 lambda frame: self._on_frame(camera, frame),
                 config=spec.watchdog,
                 on_interval_closed=self._on_interval,
-                health=health,
+                health=camera.health,
             )
-            camera.watchdog = watchdog
-        else:
-            health.set_state("starting")
         with self._lock:
             if spec.camera_id in self._cameras:
                 raise ValueError(f"camera {spec.camera_id} is already running")
             self._cameras[spec.camera_id] = camera
-        if watchdog is not None:
-            watchdog.start()
+        if camera.watchdog is not None:
+            camera.watchdog.start()
         log.info("camera %s added", spec.camera_id)
 
     def remove_camera(self, camera_id: str) -> bool:
