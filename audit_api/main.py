@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
+from audit_api.api.errors import service_error, validation_error
 from audit_api.api.routes import (
     actions,
     alerts,
@@ -28,6 +29,7 @@ from audit_api.auth import verify_camera_token
 from audit_api.db import make_engine, make_sessionmaker
 from audit_api.limits import BodySizeLimit
 from audit_api.models import Camera
+from audit_api.security_headers import SecurityHeaders, content_security_policy
 from audit_api.services.errors import ServiceError
 from audit_api.settings import Settings
 from audit_api.storage import ObjectStore, open_store
@@ -66,11 +68,6 @@ def camera_token_verifier(factory: sessionmaker[Session]) -> whip.CameraTokenVer
     return verify
 
 
-async def _service_error(request: Request, exc: Exception) -> JSONResponse:
-    status_code = exc.status_code if isinstance(exc, ServiceError) else 500
-    return JSONResponse({"detail": str(exc)}, status_code=status_code)
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -107,8 +104,14 @@ def create_app(
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.camera_token_verifier = camera_token_verifier(app.state.sessionmaker)
     app.state.store = store if store is not None else build_store(settings)
-    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(ServiceError, service_error)
+    app.add_exception_handler(RequestValidationError, validation_error)  # 422s quote only excerpts
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    # Outermost, so 413s, static pages and streams get the headers too.
+    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(
+        SecurityHeaders, csp=content_security_policy(settings), docs_paths=[p for p in docs if p]
+    )
     for module in API_MODULES:
         app.include_router(module.router, prefix="/api")
     app.include_router(whip.router)  # /whip/{camera_id}: RFC 9725 publishers (phones, cameras)

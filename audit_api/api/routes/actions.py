@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from audit_api.api.deps import InspectorUser, SessionDep, SupervisorUser, ViewerUser
+from audit_api.api.route_docs import CONFLICT, DocumentedRoute
 from audit_api.models import ActionStatus
 from audit_api.schemas.events import ActionOut, RespondIn, VerifyIn
 from audit_api.services import workflow
 
-router = APIRouter(prefix="/actions", tags=["corrective actions"])
+router = APIRouter(prefix="/actions", tags=["corrective actions"], route_class=DocumentedRoute)
 
 
 @router.get("")
@@ -19,16 +20,16 @@ def list_actions(
     return [ActionOut.model_validate(a) for a in workflow.list_actions(session, user, status)]
 
 
-@router.post("/{action_id}/respond")
+@router.post("/{action_id}/respond", responses=CONFLICT)
 def respond(action_id: int, body: RespondIn, session: SessionDep, supervisor: SupervisorUser) -> ActionOut:
     return ActionOut.model_validate(workflow.respond(session, action_id, supervisor, body.response))
 
 
-@router.post("/{action_id}/verify")
+@router.post("/{action_id}/verify", responses=CONFLICT)
 def verify(action_id: int, body: VerifyIn, session: SessionDep, inspector: InspectorUser) -> ActionOut:
     return ActionOut.model_validate(workflow.verify(session, action_id, inspector, body.note, accept=True))
 
 
-@router.post("/{action_id}/reopen")
+@router.post("/{action_id}/reopen", responses=CONFLICT)
 def reopen(action_id: int, body: VerifyIn, session: SessionDep, inspector: InspectorUser) -> ActionOut:
     return ActionOut.model_validate(workflow.verify(session, action_id, inspector, body.note, accept=False))

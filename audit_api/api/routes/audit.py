@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from audit_api import audit_log
 from audit_api.api.deps import SessionDep, require_role
+from audit_api.api.route_docs import DocumentedRoute
 from audit_api.models import AuditLog, Role, User
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], route_class=DocumentedRoute)
 AuditReader = Annotated[User, Depends(require_role(Role.ADMIN, Role.INSPECTOR))]
 
 

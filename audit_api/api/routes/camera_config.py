@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from audit_api.api.deps import AdminUser, SessionDep, ViewerUser
+from audit_api.api.route_docs import CONFLICT, DocumentedRoute
 from audit_api.schemas.geometry import CalibrationIn, RuleConfigIn, ZoneIn
 from audit_api.schemas.sites import CalibrationOut, RuleConfigOut, ZoneOut
 from audit_api.services import camera_config as service
 
-router = APIRouter(tags=["camera config"])
+router = APIRouter(tags=["camera config"], route_class=DocumentedRoute)
 
 
 @router.get("/cameras/{camera_id}/zones")
@@ -17,7 +18,7 @@ def list_zones(camera_id: int, session: SessionDep, user: ViewerUser) -> list[Zo
     return [ZoneOut.model_validate(z) for z in service.list_zones(session, camera_id)]
 
 
-@router.post("/cameras/{camera_id}/zones", status_code=status.HTTP_201_CREATED)
+@router.post("/cameras/{camera_id}/zones", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def create_zone(camera_id: int, body: ZoneIn, session: SessionDep, admin: AdminUser) -> ZoneOut:
     return ZoneOut.model_validate(service.create_zone(session, camera_id, body, admin))
 
@@ -27,7 +28,7 @@ def get_zone(zone_id: int, session: SessionDep, user: ViewerUser) -> ZoneOut:
     return ZoneOut.model_validate(service.get_zone(session, zone_id))
 
 
-@router.put("/zones/{zone_id}")
+@router.put("/zones/{zone_id}", responses=CONFLICT)
 def replace_zone(zone_id: int, body: ZoneIn, session: SessionDep, admin: AdminUser) -> ZoneOut:
     return ZoneOut.model_validate(service.replace_zone(session, zone_id, body, admin))
 

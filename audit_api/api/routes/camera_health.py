@@ -11,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit_api.api.deps import SessionDep, ViewerUser
+from audit_api.api.route_docs import DocumentedRoute
 from audit_api.models import Camera, CameraStatus, UnmonitoredInterval
 from audit_api.services.errors import NotFound
 
-router = APIRouter(tags=["cameras"])
+router = APIRouter(tags=["cameras"], route_class=DocumentedRoute)
 
 
 class IntervalOut(BaseModel):

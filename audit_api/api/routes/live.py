@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from audit_api.api.deps import SettingsDep
+from audit_api.api.route_docs import DocumentedRoute, errors
 from audit_api.auth import InvalidToken, user_for_token
 from audit_api.models import Alert, Role, User
 from audit_api.schemas.events import AlertOut
 from audit_api.services.events import visible_site_ids
 from audit_api.settings import Settings
 
-router = APIRouter(prefix="/alerts", tags=["alerts"])
+router = APIRouter(prefix="/alerts", tags=["alerts"], route_class=DocumentedRoute)
 
 POLL_S = 1.0
 KEEPALIVE_S = 15.0  # a comment line now and then keeps proxies from closing an idle stream
@@ -122,7 +123,17 @@ def _token_from(access_token: str | None, authorization: str | None) -> str:
     return token
 
 
-@router.get("/stream", response_class=StreamingResponse)
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-Sent Events: `event: alert` with an AlertOut as data; ends after a minute",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **errors(401),
+    },
+)
 async def stream_alerts(
     request: Request,
     settings: SettingsDep,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 from sqlalchemy import select
 
 from audit_api.api.deps import AdminUser, SessionDep, ViewerUser
+from audit_api.api.route_docs import CONFLICT, DocumentedRoute
 from audit_api.api.routes import whip
 from audit_api.models import Camera, Site
 from audit_api.schemas.sites import (
@@ -21,7 +22,7 @@ from audit_api.schemas.sites import (
 )
 from audit_api.services import sites as service
 
-router = APIRouter(tags=["sites"])
+router = APIRouter(tags=["sites"], route_class=DocumentedRoute)
 
 
 def camera_out(camera: Camera) -> CameraOut:
@@ -46,7 +47,7 @@ def camera_created(camera: Camera, token: str | None, base_url: str) -> CameraCr
     return CameraCreated(**camera_out(camera).model_dump(), whip_token=token, enrol_url=link, enrol_qr=qr)
 
 
-@router.post("/sites", status_code=status.HTTP_201_CREATED)
+@router.post("/sites", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def create_site(body: SiteIn, session: SessionDep, admin: AdminUser) -> SiteOut:
     return SiteOut.model_validate(service.create_site(session, body, admin))
 
@@ -61,18 +62,20 @@ def get_site(site_id: int, session: SessionDep, user: ViewerUser) -> SiteOut:
     return SiteOut.model_validate(service.get_site(session, site_id))
 
 
-@router.put("/sites/{site_id}")
+@router.put("/sites/{site_id}", responses=CONFLICT)
 def update_site(site_id: int, body: SiteIn, session: SessionDep, admin: AdminUser) -> SiteOut:
     return SiteOut.model_validate(service.update_site(session, site_id, body, admin))
 
 
-@router.delete("/sites/{site_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/sites/{site_id}", status_code=status.HTTP_204_NO_CONTENT, responses=CONFLICT)
 def delete_site(site_id: int, session: SessionDep, admin: AdminUser) -> Response:
     service.delete_site(session, site_id, admin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/cameras", status_code=status.HTTP_201_CREATED, response_model_exclude_none=True)
+@router.post(
+    "/cameras", status_code=status.HTTP_201_CREATED, response_model_exclude_none=True, responses=CONFLICT
+)
 def create_camera(body: CameraIn, request: Request, session: SessionDep, admin: AdminUser) -> CameraCreated:
     camera, token = service.create_camera(session, body, admin)
     return camera_created(camera, token, str(request.base_url))
@@ -91,13 +94,13 @@ def get_camera(camera_id: int, session: SessionDep, user: ViewerUser) -> CameraO
     return camera_out(service.get_camera(session, camera_id))
 
 
-@router.patch("/cameras/{camera_id}")
+@router.patch("/cameras/{camera_id}", responses=CONFLICT)
 def update_camera(camera_id: int, body: CameraUpdate, session: SessionDep, admin: AdminUser) -> CameraOut:
     camera = service.update_camera(session, camera_id, body, admin)
     return camera_out(camera)
 
 
-@router.post("/cameras/{camera_id}/token")
+@router.post("/cameras/{camera_id}/token", responses=CONFLICT)
 def rotate_camera_token(
     camera_id: int, request: Request, session: SessionDep, admin: AdminUser
 ) -> CameraCreated:
@@ -106,7 +109,7 @@ def rotate_camera_token(
     return camera_created(camera, token, str(request.base_url))
 
 
-@router.delete("/cameras/{camera_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/cameras/{camera_id}", status_code=status.HTTP_204_NO_CONTENT, responses=CONFLICT)
 def delete_camera(camera_id: int, session: SessionDep, admin: AdminUser) -> Response:
     service.delete_camera(session, camera_id, admin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

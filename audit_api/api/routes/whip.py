@@ -22,9 +22,10 @@ import qrcode
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from audit_api.api.route_docs import DocumentedRoute, errors, raises
 from ingest.whip import BadOffer, WhipError, WhipHub
 
-router = APIRouter(tags=["whip"])
+router = APIRouter(tags=["whip"], route_class=DocumentedRoute)
 
 CameraTokenVerifier = Callable[[str, str], bool]
 MAX_OFFER_BYTES = 64 * 1024  # real offers are a few kB; this bounds what an unauthenticated client costs
@@ -41,6 +42,7 @@ _PREFLIGHT = {
 }
 
 
+@raises(503)
 def get_whip_hub(request: Request) -> WhipHub:
     """The app's WHIP hub; 503 when the app was started without one."""
     hub = getattr(request.app.state, "whip_hub", None)
@@ -57,6 +59,7 @@ def verify_camera_token(request: Request, camera_id: int | str, token: str) -> b
     return verifier(str(camera_id), token)
 
 
+@raises(401, 404, 503)
 async def authorize_camera(
     request: Request,
     camera_id: str,
@@ -83,7 +86,25 @@ Camera = Annotated[str, Depends(authorize_camera)]
 Hub = Annotated[WhipHub, Depends(get_whip_hub)]
 
 
-@router.post("/whip/{camera_id}", status_code=status.HTTP_201_CREATED, response_class=Response)
+@router.post(
+    "/whip/{camera_id}",
+    status_code=status.HTTP_201_CREATED,
+    response_class=Response,
+    responses={
+        201: {
+            "description": "The SDP answer; `Location` names the session (DELETE it to stop)",
+            "content": {"application/sdp": {"schema": {"type": "string"}}},
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
+        **errors(400, 413, 415),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/sdp": {"schema": {"type": "string", "maxLength": MAX_OFFER_BYTES}}},
+        }
+    },
+)
 async def publish(request: Request, camera_id: Camera, hub: Hub) -> Response:
     """Answer the publisher's SDP offer; the answer carries every ICE candidate (no trickle)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -108,7 +129,11 @@ async def publish(request: Request, camera_id: Camera, hub: Hub) -> Response:
     )
 
 
-@router.delete("/whip/{camera_id}/{session_id}", response_class=Response)
+@router.delete(
+    "/whip/{camera_id}/{session_id}",
+    response_class=Response,
+    responses={200: {"description": "The session has ended", "content": {}}},
+)
 async def unpublish(camera_id: Camera, session_id: str, hub: Hub) -> Response:
     """End a publication (the phone's Stop button, or cleanup before a reconnect)."""
     if not any(s.id == session_id for s in hub.sessions(camera_id)) or not await hub.end(session_id):
@@ -116,13 +141,15 @@ async def unpublish(camera_id: Camera, session_id: str, hub: Hub) -> Response:
     return Response(status_code=status.HTTP_200_OK, headers=_CORS)
 
 
-@router.options("/whip/{camera_id}", response_class=Response)
+@router.options("/whip/{camera_id}", response_class=Response, status_code=status.HTTP_204_NO_CONTENT)
 async def preflight_publish(camera_id: str) -> Response:
     headers = {**_PREFLIGHT, "Allow": "POST, OPTIONS", "Access-Control-Allow-Methods": "POST, OPTIONS"}
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
 
 
-@router.options("/whip/{camera_id}/{session_id}", response_class=Response)
+@router.options(
+    "/whip/{camera_id}/{session_id}", response_class=Response, status_code=status.HTTP_204_NO_CONTENT
+)
 async def preflight_session(camera_id: str, session_id: str) -> Response:
     headers = {**_PREFLIGHT, "Allow": "DELETE, OPTIONS", "Access-Control-Allow-Methods": "DELETE, OPTIONS"}
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
