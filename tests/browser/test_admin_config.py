@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
 from audit_api.models import UnmonitoredInterval
 from ingest.health import CameraHealth
-from tests.browser.conftest import click_canvas
+from tests.browser.conftest import click_canvas, watch_errors
 from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encode_evidence
 
 pytestmark = pytest.mark.browser
@@ -69,8 +69,7 @@ def admin(browser: Browser, server: AuditServer) -> Iterator[Page]:
     """The admin page, signed in, on a desktop viewport; fails the test if any page script threw."""
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = watch_errors(page)
     page.goto(f"{server.base_url}/")
     page.get_by_label("Email").fill(USERS["admin"])
     page.get_by_label("Password").fill(PASSWORD)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from tests.browser.conftest import click_canvas
+from tests.browser.conftest import click_canvas, watch_errors
 from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encode_evidence
 
 pytestmark = pytest.mark.browser
@@ -36,8 +36,7 @@ def open_page(browser: Browser, *, phone: bool = False) -> Iterator[Page]:
     else:
         context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = watch_errors(page)
     yield page
     context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
