@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -56,12 +57,16 @@ def build_store(settings: Settings) -> ObjectStore:
     )
 
 
+_CAMERA_ID = re.compile(r"[0-9]{1,18}")
+
+
 def camera_token_verifier(factory: sessionmaker[Session]) -> whip.CameraTokenVerifier:
     """The WHIP routes' token check: LookupError for an unknown camera, else whether the token matches."""
 
     def verify(camera_id: str, token: str) -> bool:
         with factory() as session:
-            if not camera_id.isdigit() or session.get(Camera, int(camera_id)) is None:
+            # ASCII digits only ('²'.isdigit() is True), and few enough to fit the id column (BIGINT).
+            if _CAMERA_ID.fullmatch(camera_id) is None or session.get(Camera, int(camera_id)) is None:
                 raise LookupError(camera_id)
             return verify_camera_token(session, int(camera_id), token)
 

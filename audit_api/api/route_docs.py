@@ -4,7 +4,7 @@ documents each operation's error statuses from what the operation is made of.
 - A dependency declares the statuses it raises with `@raises(...)` (e.g. the current-user dependency: 401,
   a role gate: 403); every operation that depends on it, however deeply, documents them.
 - Path parameters mean 404 (the id may name nothing; CORS preflights excepted), parameters or a body
-  mean 422, a body means 413 (audit_api.limits.BodySizeLimit).
+  mean 422, a body means 413 (audit_api.limits.BodySizeLimit) and 400 (bytes that do not decode).
 - What only the service layer knows (409 conflicts, 206/307/416 for evidence, ...) is added on the route
   with `responses=`, from the dicts below.
 """
@@ -25,7 +25,7 @@ Responses = dict[int | str, dict[str, Any]]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _DESCRIPTIONS = {
-    400: "Bad request",
+    400: "Bad request: the body cannot be parsed",
     401: "Not signed in: missing, invalid or expired bearer token",
     403: "Signed in, but this role may not do this",
     404: "No such resource (or not visible to the caller)",
@@ -88,7 +88,7 @@ def derived_responses(
     if root.path_params and "OPTIONS" not in {m.upper() for m in methods}:
         codes.add(404)
     if any(n.body_params for n in nodes):
-        codes.add(413)
+        codes |= {400, 413}  # 400: a body that cannot be decoded at all (e.g. not UTF-8)
     if any(
         n.path_params or n.query_params or n.header_params or n.cookie_params or n.body_params for n in nodes
     ):

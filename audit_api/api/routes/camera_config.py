@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from audit_api.api.deps import AdminUser, SessionDep, ViewerUser
-from audit_api.api.route_docs import CONFLICT, DocumentedRoute
+from audit_api.api.route_docs import CONFLICT, DocumentedRoute, errors
 from audit_api.schemas.geometry import CalibrationIn, RuleConfigIn, ZoneIn
 from audit_api.schemas.sites import CalibrationOut, RuleConfigOut, ZoneOut
 from audit_api.services import camera_config as service
@@ -70,7 +70,7 @@ def clear_camera_rules(camera_id: int, session: SessionDep, admin: AdminUser) ->
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/rules")
+@router.get("/rules", responses=errors(404))  # 404 until rules are first set
 def get_global_rules(session: SessionDep, user: ViewerUser) -> RuleConfigOut:
     return RuleConfigOut.model_validate(service.get_rules(session, None))
 
