@@ -32,8 +32,8 @@ CHECKS = (
     "status_code_conformance",
     "content_type_conformance",
 )
-EXAMPLES_PER_OPERATION = 8
-BUDGET_PER_ROLE_S = 45.0  # 10-30 s per role on a quiet machine; the run is stopped after this
+EXAMPLES_PER_OPERATION = 6
+BUDGET_PER_ROLE_S = 40.0  # 5-25 s per role on a quiet machine; the run is stopped after this
 SEED = 20260901
 SQUARE = [[0.1, 0.5], [0.9, 0.5], [0.9, 0.95], [0.1, 0.95]]
 EVIDENCE = Evidence(
@@ -70,33 +70,27 @@ class Run:
     stopped_early: bool
 
 
-def _call(server: AuditServer, role: str, method: str, path: str, **kwargs: Any) -> Any:
-    response = server.request(role, method, path, **kwargs)
-    assert response.is_success, (method, path, response.status_code, response.text)
-    return response.json() if response.content else None
-
-
 def seed(server: AuditServer) -> None:
     """What the fuzzer's ids should find, made through the API (and the worker's record path)."""
+    tokens = {role: _headers(server, role) for role in ("admin", "inspector")}  # log in once each
+
+    def call(role: str, method: str, path: str, **kwargs: Any) -> None:
+        response = httpx.request(method, f"{server.base_url}{path}", headers=tokens[role], **kwargs)
+        assert response.is_success, (method, path, response.status_code, response.text)
+
     cam = f"/api/cameras/{server.camera_id}"
-    _call(
-        server,
-        "admin",
-        "POST",
-        f"{cam}/zones",
-        json={"name": "scaffold", "polygon": SQUARE, "occupancy_cap": 4},
-    )
+    call("admin", "POST", f"{cam}/zones", json={"name": "scaffold", "polygon": SQUARE, "occupancy_cap": 4})
     world = {"image_points": SQUARE, "world_points_m": [[0, 0], [8, 0], [8, 5], [0, 5]]}
-    _call(server, "admin", "PUT", f"{cam}/calibration", json=world)
-    _call(server, "admin", "PUT", "/api/rules", json={"k": 3, "n": 5})
-    _call(server, "admin", "PUT", f"{cam}/rules", json={"k": 2, "n": 4, "min_distance_m": 2.0})
+    call("admin", "PUT", f"{cam}/calibration", json=world)
+    call("admin", "PUT", "/api/rules", json={"k": 3, "n": 5})
+    call("admin", "PUT", f"{cam}/rules", json={"k": 2, "n": 4, "min_distance_m": 2.0})
     whip = {"site_id": server.site_id, "name": "phone", "kind": "whip"}
-    _call(server, "admin", "POST", "/api/cameras", json=whip)
+    call("admin", "POST", "/api/cameras", json=whip)
     signed = server.record()  # its alert too
     server.record(kinds=("no_hardhat", "no_vest"))  # left unreviewed
-    _call(server, "inspector", "POST", f"/api/events/{signed.id}/review", json={"verdict": "confirmed"})
+    call("inspector", "POST", f"/api/events/{signed.id}/review", json={"verdict": "confirmed"})
     action = {"action_description": "Issue vests at the gate"}
-    _call(server, "inspector", "POST", f"/api/events/{signed.id}/signoff", json=action)
+    call("inspector", "POST", f"/api/events/{signed.id}/signoff", json=action)
 
 
 @pytest.fixture
@@ -127,8 +121,12 @@ def run_schemathesis(base_url: str, role: str, headers: dict[str, str]) -> Run:
             "cache": {"enabled": False},
             "generation": {"max-examples": EXAMPLES_PER_OPERATION, "deterministic": True, "database": "none"},
             "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
-            # Wrong methods get Starlette's 405s: not this app's contract, and ~25% of the requests.
-            "phases": {"stateful": {"enabled": False}, "coverage": {"unexpected-methods": []}},
+            "phases": {
+                "stateful": {"enabled": False},
+                # Boundary and invalid values; wrong methods (Starlette's 405s, ~25% of it) left out.
+                # Not for anonymous: authentication fails before any value is looked at.
+                "coverage": {"enabled": role != "anonymous", "unexpected-methods": []},
+            },
             # An open stream with nothing new sends no data: hang up after 2 s instead of waiting for one.
             "operations": [{"include-path": "/api/alerts/stream", "request-timeout": 2}],
         }
