@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit_api.api.errors import service_error, validation_error
+from audit_api.api.errors import validation_error
 from audit_api.api.routes import (
     actions,
     alerts,
@@ -57,20 +57,21 @@ def build_store(settings: Settings) -> ObjectStore:
     )
 
 
-_CAMERA_ID = re.compile(r"[0-9]{1,18}")
-
-
 def camera_token_verifier(factory: sessionmaker[Session]) -> whip.CameraTokenVerifier:
     """The WHIP routes' token check: LookupError for an unknown camera, else whether the token matches."""
 
     def verify(camera_id: str, token: str) -> bool:
         with factory() as session:
-            # ASCII digits only ('²'.isdigit() is True), and few enough to fit the id column (BIGINT).
-            if _CAMERA_ID.fullmatch(camera_id) is None or session.get(Camera, int(camera_id)) is None:
+            if not camera_id.isdigit() or session.get(Camera, int(camera_id)) is None:
                 raise LookupError(camera_id)
             return verify_camera_token(session, int(camera_id), token)
 
     return verify
+
+
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+    status_code = exc.status_code if isinstance(exc, ServiceError) else 500
+    return JSONResponse({"detail": str(exc)}, status_code=status_code)
 
 
 def create_app(
@@ -109,7 +110,7 @@ def create_app(
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.camera_token_verifier = camera_token_verifier(app.state.sessionmaker)
     app.state.store = store if store is not None else build_store(settings)
-    app.add_exception_handler(ServiceError, service_error)
+    app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, validation_error)  # 422s quote only excerpts
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     # Outermost, so 413s, static pages and streams get the headers too.

@@ -16,8 +16,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, JsonValue
 
-from audit_api.services.errors import ServiceError
-
 INPUT_EXCERPT_CHARS = 100  # the most of a caller's input a 422 quotes back, per value
 MESSAGE_CHARS = 500  # messages of custom validators may quote the input too
 MAX_ISSUES = 20  # a list of 10,000 bad items is reported by its first few
@@ -123,8 +121,3 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         more = len(errors) - MAX_ISSUES
         issues.append({"type": "too_many_errors", "loc": [], "msg": f"and {more} more invalid values"})
     return JSONResponse({"detail": issues}, status_code=422)
-
-
-async def service_error(request: Request, exc: Exception) -> JSONResponse:
-    status_code = exc.status_code if isinstance(exc, ServiceError) else 500
-    return JSONResponse({"detail": str(exc)}, status_code=status_code)
