@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 
 from audit_api.api.deps import InspectorUser, SessionDep, StoreDep, ViewerUser
-from audit_api.api.params import Id, IdFilter, PageDep, Since
+from audit_api.api.params import Id, IdFilter, PageDep, Since, set_total
 from audit_api.api.routes.evidence import serve
 from audit_api.models import ClipKind, EventStatus
 from audit_api.schemas.events import (
@@ -31,6 +31,7 @@ def list_events(
     session: SessionDep,
     user: ViewerUser,
     page: PageDep,
+    response: Response,
     site_id: IdFilter = None,
     camera_id: IdFilter = None,
     status: EventStatus | None = None,
@@ -47,6 +48,7 @@ def list_events(
         since=since,
         page=page,
     )
+    set_total(response, total)
     items = [EventSummary.model_validate(e) for e in events]
     return EventPage(items=items, total=total, limit=page.limit, offset=page.offset)
 
