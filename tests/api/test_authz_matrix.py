@@ -311,3 +311,20 @@ def test_other_sites_ids_look_unknown(
         )
         answers.append((response.status_code, response.json()["detail"].replace(str(value), "<id>")))
     assert answers[0] == answers[1] and answers[0][0] == 404, answers
+
+
+def test_supervisor_of_no_site_sees_nothing(world: World, site_objects: dict[str, SiteObjects]) -> None:
+    from audit_api.models import Role, User
+    from tests.api.conftest import _PASSWORD_HASH
+
+    with world.sessions() as session:
+        session.add(User(email="idle@example.com", role=Role.SUPERVISOR, password_hash=_PASSWORD_HASH))
+        session.commit()
+    headers = world.bearer("idle@example.com")
+    for path in ("/api/sites", "/api/cameras", "/api/alerts", "/api/actions"):
+        response = world.client.get(path, headers=headers)
+        assert (response.status_code, response.json(), response.headers["X-Total-Count"]) == (200, [], "0")
+    assert world.client.get("/api/events", headers=headers).json()["total"] == 0
+    own = site_objects["own"]
+    assert world.client.get(f"/api/cameras/{own.camera_id}", headers=headers).status_code == 404
+    assert world.client.get(f"/api/sites/{own.site_id}", headers=headers).status_code == 404
