@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
+from audit_api.api.params import parse_id
 from audit_api.api.routes import (
     actions,
     alerts,
@@ -58,10 +59,11 @@ def camera_token_verifier(factory: sessionmaker[Session]) -> whip.CameraTokenVer
     """The WHIP routes' token check: LookupError for an unknown camera, else whether the token matches."""
 
     def verify(camera_id: str, token: str) -> bool:
+        number = parse_id(camera_id)
         with factory() as session:
-            if not camera_id.isdigit() or session.get(Camera, int(camera_id)) is None:
+            if number is None or session.get(Camera, number) is None:
                 raise LookupError(camera_id)
-            return verify_camera_token(session, int(camera_id), token)
+            return verify_camera_token(session, number, token)
 
     return verify
 

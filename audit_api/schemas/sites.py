@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from audit_api.models import CameraKind
+from audit_api.schemas.bounds import BodyId
 from audit_api.schemas.geometry import PPEItem, ScheduleWindow
 
 RTSP_SCHEMES = ("rtsp", "rtsps")
@@ -67,7 +68,7 @@ class SamplingConfig(BaseModel):
 class CameraIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    site_id: int
+    site_id: BodyId
     name: str = Field(min_length=1, max_length=200)
     kind: CameraKind
     url: str | None = Field(None, max_length=2048)
@@ -105,7 +106,7 @@ class CameraOut(BaseModel):
     site_id: int
     name: str
     kind: CameraKind
-    url: str | None = Field(description="password redacted")
+    url: str | None = Field(description="admins only, password redacted; null for every other role")
     enabled: bool
     config: dict[str, Any]
     config_version: int

@@ -12,6 +12,8 @@ from audit_api import audit_log
 from audit_api.models import Calibration, RuleConfig, User, Zone
 from audit_api.schemas.geometry import CalibrationIn, RuleConfigIn, ZoneIn
 from audit_api.services.errors import NotFound
+from audit_api.services.listing import Page, paginate
+from audit_api.services.scope import SiteScope
 from audit_api.services.sites import flush_or_conflict, get_camera
 from audit_api.services.users import actor_of
 
@@ -23,20 +25,19 @@ def _zone_values(body: ZoneIn) -> dict[str, Any]:
     return data
 
 
-def list_zones(session: Session, camera_id: int) -> Sequence[Zone]:
-    get_camera(session, camera_id)
-    return session.scalars(select(Zone).where(Zone.camera_id == camera_id).order_by(Zone.id)).all()
+def list_zones(session: Session, camera_id: int, viewer: User, page: Page) -> tuple[Sequence[Zone], int]:
+    get_camera(session, camera_id, viewer)
+    return paginate(session, select(Zone).where(Zone.camera_id == camera_id).order_by(Zone.id), page)
 
 
-def get_zone(session: Session, zone_id: int) -> Zone:
+def get_zone(session: Session, zone_id: int, viewer: User | None) -> Zone:
+    """The zone if the viewer may see its camera's site; NotFound otherwise."""
     zone = session.get(Zone, zone_id)
-    if zone is None:
-        raise NotFound(f"zone {zone_id} not found")
-    return zone
+    return SiteScope.of(viewer).found(zone, lambda z: z.camera.site_id, f"zone {zone_id}")
 
 
 def create_zone(session: Session, camera_id: int, body: ZoneIn, actor: User) -> Zone:
-    get_camera(session, camera_id)
+    get_camera(session, camera_id, actor)
     values = _zone_values(body)
     zone = Zone(camera_id=camera_id, **values)
     session.add(zone)
@@ -47,7 +48,7 @@ def create_zone(session: Session, camera_id: int, body: ZoneIn, actor: User) -> 
 
 
 def replace_zone(session: Session, zone_id: int, body: ZoneIn, actor: User) -> Zone:
-    zone = get_zone(session, zone_id)
+    zone = get_zone(session, zone_id, actor)
     values = _zone_values(body)
     for field, value in values.items():
         setattr(zone, field, value)
@@ -60,21 +61,21 @@ def replace_zone(session: Session, zone_id: int, body: ZoneIn, actor: User) -> Z
 
 
 def delete_zone(session: Session, zone_id: int, actor: User) -> None:
-    zone = get_zone(session, zone_id)
+    zone = get_zone(session, zone_id, actor)
     session.delete(zone)
     audit_log.append(session, actor_of(actor), "zone.deleted", f"zone:{zone_id}", {"name": zone.name})
     session.commit()
 
 
-def get_calibration(session: Session, camera_id: int) -> Calibration:
-    camera = get_camera(session, camera_id)
+def get_calibration(session: Session, camera_id: int, viewer: User) -> Calibration:
+    camera = get_camera(session, camera_id, viewer)
     if camera.calibration is None:
         raise NotFound(f"camera {camera_id} has no calibration")
     return camera.calibration
 
 
 def set_calibration(session: Session, camera_id: int, body: CalibrationIn, actor: User) -> Calibration:
-    camera = get_camera(session, camera_id)
+    camera = get_camera(session, camera_id, actor)
     image = [list(p) for p in body.image_points]
     world = [list(p) for p in body.world_points_m]
     calibration = camera.calibration
@@ -98,10 +99,10 @@ def _rule_row(session: Session, camera_id: int | None) -> RuleConfig | None:
     return session.scalars(query).first()
 
 
-def get_rules(session: Session, camera_id: int | None) -> RuleConfig:
+def get_rules(session: Session, camera_id: int | None, viewer: User) -> RuleConfig:
     """The camera's own rules (or the global ones for camera_id=None); 404 when never set."""
     if camera_id is not None:
-        get_camera(session, camera_id)
+        get_camera(session, camera_id, viewer)
     row = _rule_row(session, camera_id)
     if row is None:
         raise NotFound("no rules configured" + (f" for camera {camera_id}" if camera_id else ""))
@@ -110,7 +111,7 @@ def get_rules(session: Session, camera_id: int | None) -> RuleConfig:
 
 def set_rules(session: Session, camera_id: int | None, body: RuleConfigIn, actor: User) -> RuleConfig:
     if camera_id is not None:
-        get_camera(session, camera_id)
+        get_camera(session, camera_id, actor)
     config = body.model_dump(mode="json", exclude={"version"})  # the row's version is the one that counts
     row = _rule_row(session, camera_id)
     if row is None:
@@ -128,7 +129,7 @@ def set_rules(session: Session, camera_id: int | None, body: RuleConfigIn, actor
 
 def clear_rules(session: Session, camera_id: int, actor: User) -> None:
     """Remove a camera's own rules (404 when it has none); the audit log keeps what they were."""
-    get_camera(session, camera_id)
+    get_camera(session, camera_id, actor)
     row = _rule_row(session, camera_id)
     if row is None:
         raise NotFound(f"camera {camera_id} has no rules of its own")

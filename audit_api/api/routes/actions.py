@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from audit_api.api.deps import InspectorUser, SessionDep, SupervisorUser, ViewerUser
+from audit_api.api.params import Id, PageDep, set_total
 from audit_api.models import ActionStatus
 from audit_api.schemas.events import ActionOut, RespondIn, VerifyIn
 from audit_api.services import workflow
@@ -14,21 +15,27 @@ router = APIRouter(prefix="/actions", tags=["corrective actions"])
 
 @router.get("")
 def list_actions(
-    session: SessionDep, user: ViewerUser, status: ActionStatus | None = None
+    session: SessionDep,
+    user: ViewerUser,
+    page: PageDep,
+    response: Response,
+    status: ActionStatus | None = None,
 ) -> list[ActionOut]:
-    return [ActionOut.model_validate(a) for a in workflow.list_actions(session, user, status)]
+    actions, total = workflow.list_actions(session, user, page, status)
+    set_total(response, total)
+    return [ActionOut.model_validate(a) for a in actions]
 
 
 @router.post("/{action_id}/respond")
-def respond(action_id: int, body: RespondIn, session: SessionDep, supervisor: SupervisorUser) -> ActionOut:
+def respond(action_id: Id, body: RespondIn, session: SessionDep, supervisor: SupervisorUser) -> ActionOut:
     return ActionOut.model_validate(workflow.respond(session, action_id, supervisor, body.response))
 
 
 @router.post("/{action_id}/verify")
-def verify(action_id: int, body: VerifyIn, session: SessionDep, inspector: InspectorUser) -> ActionOut:
+def verify(action_id: Id, body: VerifyIn, session: SessionDep, inspector: InspectorUser) -> ActionOut:
     return ActionOut.model_validate(workflow.verify(session, action_id, inspector, body.note, accept=True))
 
 
 @router.post("/{action_id}/reopen")
-def reopen(action_id: int, body: VerifyIn, session: SessionDep, inspector: InspectorUser) -> ActionOut:
+def reopen(action_id: Id, body: VerifyIn, session: SessionDep, inspector: InspectorUser) -> ActionOut:
     return ActionOut.model_validate(workflow.verify(session, action_id, inspector, body.note, accept=False))

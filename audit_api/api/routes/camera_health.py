@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit_api.api.deps import SessionDep, ViewerUser
-from audit_api.models import Camera, CameraStatus, UnmonitoredInterval
-from audit_api.services.errors import NotFound
+from audit_api.api.params import Id
+from audit_api.models import CameraStatus, Role, UnmonitoredInterval
+from audit_api.services.sites import get_camera
 
 router = APIRouter(tags=["cameras"])
 
@@ -34,7 +35,7 @@ class CameraHealthOut(BaseModel):
     analysed_fps: float | None = None
     last_frame_at: float | None = Field(None, description="epoch seconds of the newest frame")
     reconnect_count: int | None = None
-    last_error: str | None = None
+    last_error: str | None = Field(None, description="admins only (it can tell open ports from closed ones)")
     distance_rule_enabled: bool = Field(description="False until the camera has a ground calibration")
     unmonitored: list[IntervalOut] = Field(description="recorded outages, newest first (up to 100)")
 
@@ -56,10 +57,8 @@ def _live(request: Request, session: Session, camera_id: int) -> tuple[dict[str,
 
 
 @router.get("/cameras/{camera_id}/health")
-def camera_health(camera_id: int, request: Request, session: SessionDep, user: ViewerUser) -> CameraHealthOut:
-    camera = session.get(Camera, camera_id)
-    if camera is None:
-        raise NotFound(f"camera {camera_id} not found")
+def camera_health(camera_id: Id, request: Request, session: SessionDep, user: ViewerUser) -> CameraHealthOut:
+    camera = get_camera(session, camera_id, user)
     live, reported_at = _live(request, session, camera_id)
     intervals = session.scalars(
         select(UnmonitoredInterval)
@@ -75,7 +74,7 @@ def camera_health(camera_id: int, request: Request, session: SessionDep, user: V
         analysed_fps=live.get("analysed_fps"),
         last_frame_at=live.get("last_frame_at"),
         reconnect_count=live.get("reconnect_count"),
-        last_error=live.get("last_error"),
+        last_error=live.get("last_error") if user.role == Role.ADMIN else None,
         distance_rule_enabled=camera.calibration is not None,
         unmonitored=[
             IntervalOut(started_at=i.started_at, ended_at=i.ended_at, reason=i.reason) for i in intervals
