@@ -119,8 +119,9 @@ def _scrape(url: str, proc: subprocess.Popen[str]) -> str:
 
 def test_serve_starts_lean_and_serves_metrics(env: dict[str, str]) -> None:
     port = free_port()
+    code = f"from audit_api.cli import main; sys.exit(main(['serve', '--port={port}']))"
     serve = subprocess.Popen(
-        [sys.executable, "-c", BLOCK + f"from audit_api.cli import main; sys.exit(main(['serve', '--port={port}']))"],
+        [sys.executable, "-c", BLOCK + code],
         env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
