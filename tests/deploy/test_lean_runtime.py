@@ -5,6 +5,7 @@ scraped on the way."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -132,3 +133,18 @@ def test_serve_starts_lean_and_serves_metrics(env: dict[str, str]) -> None:
         serve.terminate()
         out, _ = serve.communicate(timeout=60)
     assert "Traceback" not in out, out
+
+
+def test_packaging_keeps_training_out_of_the_runtime() -> None:
+    import tomllib
+
+    repo = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
+
+    def names(requirements: list[str]) -> set[str]:
+        return {re.split(r"[<>=\[ ;]", r, maxsplit=1)[0].lower() for r in requirements}
+
+    assert not names(project["dependencies"]) & set(TRAINING_ONLY)
+    assert set(TRAINING_ONLY) <= names(project["optional-dependencies"]["train"])
+    runs = [line for line in (repo / "Dockerfile").read_text().splitlines() if line.startswith("RUN pip")]
+    assert runs and not any("torch" in line or "[train" in line or "ultralytics" in line for line in runs)
