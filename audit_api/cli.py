@@ -274,7 +274,8 @@ def _serve_worker_metrics(settings: Any, recorder: Any) -> Any:
         start_http_server(settings.worker_metrics_port, addr=settings.host, registry=metrics.registry)
     except OSError as exc:
         where = f"{settings.host}:{settings.worker_metrics_port}"
-        raise CliError(f"cannot serve metrics on {where} ({exc.strerror}); set SITEAUDIT_WORKER_METRICS_PORT") from None
+        hint = "set SITEAUDIT_WORKER_METRICS_PORT"
+        raise CliError(f"cannot serve metrics on {where} ({exc.strerror}); {hint}") from None
     print(f"metrics on http://{settings.host}:{settings.worker_metrics_port}/metrics", flush=True)
     return metrics
 

@@ -98,9 +98,7 @@ def turn_credentials(secret: str, label: str, ttl_s: int, now: float | None = No
     return username, base64.b64encode(digest).decode()
 
 
-def resolve(
-    servers: Sequence[IceServer], turn_secret: str | None, ttl_s: int, label: str
-) -> list[IceServer]:
+def resolve(servers: Sequence[IceServer], turn_secret: str | None, ttl_s: int, label: str) -> list[IceServer]:
     """The servers with fresh time-limited credentials on every TURN entry that has none."""
     resolved: list[IceServer] = []
     for server in servers:

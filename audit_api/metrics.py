@@ -62,7 +62,9 @@ class _Collector(Collector):
         health = worker.health() if worker is not None else {}
         cam = ["camera"]
         families: dict[str, GaugeMetricFamily | CounterMetricFamily] = {
-            "input": GaugeMetricFamily("siteaudit_camera_input_fps", "Frames per second received.", labels=cam),
+            "input": GaugeMetricFamily(
+                "siteaudit_camera_input_fps", "Frames per second received.", labels=cam
+            ),
             "analysed": GaugeMetricFamily(
                 "siteaudit_camera_analysed_fps", "Frames per second run through the detector.", labels=cam
             ),
