@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,6 +17,9 @@ from audit_api.ice import DEFAULT_TURN_TTL_S, IceServer, check_ice_config
 DEFAULT_SECRET = "change-me"
 MIN_SECRET_LENGTH = 32  # HS256 wants a key at least as long as its digest (RFC 7518 §3.2)
 _REPO_ROOT = Path(audit_api.__file__).resolve().parents[1]
+
+
+_ENDPOINT = re.compile(r"(https?://)?[A-Za-z0-9.-]+(:\d{1,5})?|(https?://)?\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 
 
 def _json_list(value: object) -> object:
@@ -113,6 +117,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _deployed_mode_consistent(self) -> Settings:
         check_ice_config(self.ice_servers, self.turn_secret.get_secret_value() if self.turn_secret else None)
+        public = self.s3_public_endpoint
+        if public is not None and not _ENDPOINT.fullmatch(public):
+            raise ValueError(
+                f"SITEAUDIT_S3_PUBLIC_ENDPOINT {public!r} must be host:port or http(s)://host[:port], no path"
+            )
         if self.s3_retention_days is not None and not self.s3_object_lock:
             raise ValueError("SITEAUDIT_S3_RETENTION_DAYS needs SITEAUDIT_S3_OBJECT_LOCK=true")
         return self

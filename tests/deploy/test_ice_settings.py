@@ -41,6 +41,8 @@ SECRET = "turn-shared-secret-0123456789"
             "needs SITEAUDIT_S3_OBJECT",
         ),
         ({"SITEAUDIT_WORKER_METRICS_PORT": "70000"}, "worker_metrics_port"),
+        ({"SITEAUDIT_S3_PUBLIC_ENDPOINT": "ftp://evidence.example.org"}, "must be host:port or http(s)://"),
+        ({"SITEAUDIT_S3_PUBLIC_ENDPOINT": "https://evidence.example.org/bucket"}, "no path"),
     ],
 )
 def test_malformed_deployment_settings_stop_the_worker_at_start(
