@@ -112,8 +112,9 @@ def test_phone_forced_to_relay_reaches_the_worker_through_turn(
         assert metrics["siteaudit_spool_objects"][()] == 0
         page.get_by_role("button", name="Stop").click()
 
-    # coturn granted the phone's allocation with the derived credentials (and used them for the media).
+    # coturn granted allocations with the derived credentials: the phone's, and aiortc's own (the worker
+    # side gets the same servers).
     log = turn_server.log_text()
-    assert re.search(rf"user <\d+:camera-{camera}>: incoming packet ALLOCATE processed, success", log), log[
-        -3000:
-    ]
+    for label in (f"camera-{camera}", "worker"):
+        allocated = rf"user <\d+:{label}>: incoming packet ALLOCATE processed, success"
+        assert re.search(allocated, log), log[-3000:]
