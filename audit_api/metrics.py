@@ -118,7 +118,7 @@ class _Collector(Collector):
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request) -> Response:
+def scrape(request: Request) -> Response:
     """Prometheus text format; unauthenticated like any scrape target (camera ids, no content)."""
-    registry: Metrics = request.app.state.metrics
-    return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)
+    process: Metrics = request.app.state.metrics
+    return Response(process.render(), media_type=CONTENT_TYPE_LATEST)

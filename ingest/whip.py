@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 SessionState = Literal["new", "connecting", "connected", "failed", "closed"]
 _STATES: dict[str, SessionState] = {s: s for s in ("new", "connecting", "connected", "failed", "closed")}
 FrameSink = Callable[[Frame], None]
-IceServers = Sequence[RTCIceServer | str] | Callable[[], Sequence[RTCIceServer]]
+IceServerSource = Sequence[RTCIceServer | str] | Callable[[], Sequence[RTCIceServer]]
 _NEGOTIATION_ERRORS = (
     ValueError,
     KeyError,
@@ -96,7 +96,7 @@ class WhipHub:
         on_frame: FrameSink,
         *,
         max_fps: float | None = None,
-        ice_servers: IceServers = (),
+        ice_servers: IceServerSource = (),
         connect_timeout: float = 30.0,
     ) -> None:
         FrameGate(max_fps)  # validates max_fps now rather than on the first frame
