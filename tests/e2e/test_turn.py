@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiortc import VideoStreamTrack
 from playwright.sync_api import expect
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -21,6 +22,7 @@ from tests.browser.conftest import launch_chromium
 from tests.e2e.test_live import PASSWORD, Server, _up, events_of, wait_until
 from tests.fixtures.net import free_port
 from tests.fixtures.turn import TurnServer
+from tests.fixtures.whip_client import Loop, Publisher
 from tests.fixtures.y4m import make_y4m
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -118,3 +120,26 @@ def test_phone_forced_to_relay_reaches_the_worker_through_turn(
     for label in (f"camera-{camera}", "worker"):
         allocated = rf"user <\d+:{label}>: incoming packet ALLOCATE processed, success"
         assert re.search(allocated, log), log[-3000:]
+
+
+def test_whip_answer_carries_the_ice_servers(server: Server, turn_server: TurnServer) -> None:
+    """RFC 9725 §4.6: the 201 answer lists the ICE servers too (for publishers that skip the OPTIONS)."""
+    site = server.post("/api/sites", {"name": "Answer links"}).json()["id"]
+    created = server.post("/api/cameras", {"site_id": site, "name": "encoder", "kind": "whip"}).json()
+    loop = Loop()
+    try:
+        peer = Publisher(VideoStreamTrack())
+        loop.peers.append(peer)
+        offer = loop.run(peer.offer())  # answered, never connected: only the headers matter here
+        response = httpx.post(
+            f"{server.base}/whip/{created['id']}",
+            content=offer,
+            headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {created['whip_token']}"},
+            timeout=60,
+        )
+        assert response.status_code == 201, response.text
+        (link,) = response.headers.get_list("link")
+        assert link.startswith(f'<{turn_server.url}>; rel="ice-server"; username="')
+        assert f':camera-{created["id"]}"' in link and "access-control-expose-headers" in response.headers
+    finally:
+        loop.close()
