@@ -248,7 +248,10 @@ def _worker(args: argparse.Namespace) -> int:
 
     settings = _settings()
     sessions, recorder = _open_services(settings)
-    worker, stop_worker = start_worker(Detector.load(), sessions, recorder)
+    detector = Detector.load()
+    metrics = _serve_worker_metrics(settings, recorder)  # a busy port fails before any camera starts
+    worker, stop_worker = start_worker(detector, sessions, recorder)
+    metrics.watch(worker, recorder)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
@@ -256,6 +259,25 @@ def _worker(args: argparse.Namespace) -> int:
     done.wait()
     stop_worker()
     return 0
+
+
+def _serve_worker_metrics(settings: Any, recorder: Any) -> Any:
+    """The worker's Metrics, served as /metrics on SITEAUDIT_WORKER_METRICS_PORT (when set)."""
+    from prometheus_client import start_http_server
+
+    from audit_api.metrics import Metrics
+
+    metrics = Metrics(recorder.store, settings.data_dir / "outbox")
+    if settings.worker_metrics_port is None:
+        return metrics
+    try:
+        start_http_server(settings.worker_metrics_port, addr=settings.host, registry=metrics.registry)
+    except OSError as exc:
+        where = f"{settings.host}:{settings.worker_metrics_port}"
+        hint = "set SITEAUDIT_WORKER_METRICS_PORT"
+        raise CliError(f"cannot serve metrics on {where} ({exc.strerror}); {hint}") from None
+    print(f"metrics on http://{settings.host}:{settings.worker_metrics_port}/metrics", flush=True)
+    return metrics
 
 
 def _run_server(
@@ -278,6 +300,7 @@ def _run_server(
         worker, stop_worker = start_worker(detector, sessions, recorder)
         app = create_app(settings, store=recorder.store, frame_sink=worker.push_frame)
         app.state.worker = worker
+        app.state.metrics.watch(worker, recorder)
     else:
         app = create_app(settings, store=recorder.store)
 
