@@ -6,10 +6,11 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import audit_api
+from ingest.urls import DEFAULT_DENY_NETWORKS, CameraNetworkPolicy
 
 DEFAULT_SECRET = "change-me"
 MIN_SECRET_LENGTH = 32  # HS256 wants a key at least as long as its digest (RFC 7518 §3.2)
@@ -45,7 +46,22 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(8000, description="Port the HTTP server binds.", ge=1, le=65535)
     web_dir: Path = Field(_REPO_ROOT / "web", description="Static web pages served at /.")
-    models_dir: Path = Field(_REPO_ROOT / "models", description="Shipped detector weights.")
+    models_dir: Path = Field(
+        _REPO_ROOT / "models",
+        description="Directory the worker loads the detector from (the shipped model's file name in it).",
+    )
+    camera_deny_networks: list[IPvAnyNetwork] = Field(
+        default_factory=lambda: list(CameraNetworkPolicy().deny),
+        max_length=256,
+        description="CIDRs cameras may not be at (JSON list). Default: link-local and cloud metadata "
+        f"addresses, multicast, reserved: {', '.join(DEFAULT_DENY_NETWORKS)}.",
+    )
+    camera_allow_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        max_length=256,
+        description="CIDRs allowed even inside a denied network, e.g. a site's own link-local camera "
+        'network (JSON list, e.g. ["169.254.10.0/24"]).',
+    )
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:
@@ -68,6 +84,13 @@ class Settings(BaseSettings):
                 "SITEAUDIT_S3_SECRET_KEY"
             )
         return self
+
+    @property
+    def camera_network_policy(self) -> CameraNetworkPolicy:
+        """Which addresses cameras may be at: applied by the API (IP literals) and the worker (resolved)."""
+        return CameraNetworkPolicy(
+            deny=tuple(self.camera_deny_networks), allow=tuple(self.camera_allow_networks)
+        )
 
     @property
     def effective_database_url(self) -> str:

@@ -26,7 +26,8 @@ class IntervalOut(BaseModel):
 class CameraHealthOut(BaseModel):
     camera_id: int
     state: str = Field(
-        description="starting|streaming|reconnecting|failed|stopped; not_running (no worker runs it) or "
+        description="starting|streaming|reconnecting|failed|stopped; invalid_config (the worker cannot run "
+        "its stored configuration: last_error says why); not_running (no worker runs it) or "
         "worker_silent (its worker has not reported for 30 s)"
     )
     reported_at: datetime | None = Field(None, description="when the worker reported this state")

@@ -7,7 +7,7 @@ import base64
 from fastapi import APIRouter, Request, Response, status
 from sqlalchemy import select
 
-from audit_api.api.deps import AdminUser, SessionDep, ViewerUser
+from audit_api.api.deps import AdminUser, SessionDep, SettingsDep, ViewerUser
 from audit_api.api.routes import whip
 from audit_api.models import Camera, Site
 from audit_api.schemas.sites import (
@@ -17,9 +17,10 @@ from audit_api.schemas.sites import (
     CameraUpdate,
     SiteIn,
     SiteOut,
-    redact_url,
 )
 from audit_api.services import sites as service
+from ingest.sampler import SamplingConfig
+from ingest.urls import redact
 
 router = APIRouter(tags=["sites"])
 
@@ -30,9 +31,9 @@ def camera_out(camera: Camera) -> CameraOut:
         site_id=camera.site_id,
         name=camera.name,
         kind=camera.kind,
-        url=redact_url(camera.url),
+        url=redact(camera.url) if camera.url else None,
         enabled=camera.enabled,
-        config=camera.config,
+        config=SamplingConfig.model_validate(camera.config or {}),
         config_version=camera.config_version,
     )
 
@@ -73,8 +74,10 @@ def delete_site(site_id: int, session: SessionDep, admin: AdminUser) -> Response
 
 
 @router.post("/cameras", status_code=status.HTTP_201_CREATED, response_model_exclude_none=True)
-def create_camera(body: CameraIn, request: Request, session: SessionDep, admin: AdminUser) -> CameraCreated:
-    camera, token = service.create_camera(session, body, admin)
+def create_camera(
+    body: CameraIn, request: Request, session: SessionDep, admin: AdminUser, settings: SettingsDep
+) -> CameraCreated:
+    camera, token = service.create_camera(session, body, admin, settings.camera_network_policy)
     return camera_created(camera, token, str(request.base_url))
 
 
@@ -92,8 +95,10 @@ def get_camera(camera_id: int, session: SessionDep, user: ViewerUser) -> CameraO
 
 
 @router.patch("/cameras/{camera_id}")
-def update_camera(camera_id: int, body: CameraUpdate, session: SessionDep, admin: AdminUser) -> CameraOut:
-    camera = service.update_camera(session, camera_id, body, admin)
+def update_camera(
+    camera_id: int, body: CameraUpdate, session: SessionDep, admin: AdminUser, settings: SettingsDep
+) -> CameraOut:
+    camera = service.update_camera(session, camera_id, body, admin, settings.camera_network_policy)
     return camera_out(camera)
 
 
