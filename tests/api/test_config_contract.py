@@ -285,7 +285,7 @@ def detector() -> Detector:
 
 
 def test_a_camera_the_worker_cannot_run_reports_why_in_its_health(
-    world: World, admin: Headers, detector: Detector
+    world: World, admin: Headers, supervisor: Headers, inspector: Headers, detector: Detector
 ) -> None:
     zone_id = store_legacy_zone(world)
     with world.sessions() as session:
@@ -303,6 +303,10 @@ def test_a_camera_the_worker_cannot_run_reports_why_in_its_health(
             publish_status(session, worker.health())  # what the worker process stores for the API
         shown = world.client.get(f"/api/cameras/{world.camera_id}/health", headers=admin).json()
         assert shown["state"] == "invalid_config" and f"zone {zone_id}" in shown["last_error"]
+        for other in (supervisor, inspector):  # other roles see that it cannot run, not the details
+            seen = world.client.get(f"/api/cameras/{world.camera_id}/health", headers=other).json()
+            assert seen["state"] == "invalid_config"
+            assert seen["last_error"] == "invalid configuration (an admin sees why)"
 
         assert world.client.delete(f"/api/zones/{zone_id}", headers=admin).status_code == 204  # fixed
         with world.sessions() as session:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit_api.api.deps import SessionDep, ViewerUser
-from audit_api.models import Camera, CameraStatus, UnmonitoredInterval
+from audit_api.models import Camera, CameraStatus, Role, UnmonitoredInterval
 from audit_api.services.errors import NotFound
 
 router = APIRouter(tags=["cameras"])
@@ -43,6 +43,18 @@ class CameraHealthOut(BaseModel):
 STALE_AFTER = timedelta(seconds=30)  # the worker reports every 5 s
 
 
+def _shown(reason: str | None, *, admin: bool) -> str | None:
+    """Admins see a failure reason in full; other roles a coarse one, without addresses or ports (which
+    would tell an open port from a closed one)."""
+    if admin or not reason:
+        return reason
+    if reason.startswith("invalid configuration"):
+        return "invalid configuration (an admin sees why)"
+    if reason.startswith(("stalled", "no data", "no frames")):
+        return "no video from the camera"
+    return "camera unreachable (an admin sees why)"
+
+
 def _live(request: Request, session: Session, camera_id: int) -> tuple[dict[str, Any], datetime | None]:
     """This process's worker if it runs one; else what the worker process last stored in the database."""
     worker = getattr(request.app.state, "worker", None)
@@ -62,6 +74,7 @@ def camera_health(camera_id: int, request: Request, session: SessionDep, user: V
     if camera is None:
         raise NotFound(f"camera {camera_id} not found")
     live, reported_at = _live(request, session, camera_id)
+    admin = user.role == Role.ADMIN
     intervals = session.scalars(
         select(UnmonitoredInterval)
         .where(UnmonitoredInterval.camera_id == camera_id)
@@ -76,9 +89,12 @@ def camera_health(camera_id: int, request: Request, session: SessionDep, user: V
         analysed_fps=live.get("analysed_fps"),
         last_frame_at=live.get("last_frame_at"),
         reconnect_count=live.get("reconnect_count"),
-        last_error=live.get("last_error"),
+        last_error=_shown(live.get("last_error"), admin=admin),
         distance_rule_enabled=camera.calibration is not None,
         unmonitored=[
-            IntervalOut(started_at=i.started_at, ended_at=i.ended_at, reason=i.reason) for i in intervals
+            IntervalOut(
+                started_at=i.started_at, ended_at=i.ended_at, reason=_shown(i.reason, admin=admin) or ""
+            )
+            for i in intervals
         ],
     )
