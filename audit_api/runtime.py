@@ -66,11 +66,9 @@ def camera_specs(session: Session, policy: CameraNetworkPolicy | None = None) ->
         cid = str(camera.id)
         try:
             runtime = camera_runtime(session, camera, policy)
-        except CameraConfigError as exc:
-            reason = str(exc)
-            log.error("camera %s cannot run: invalid configuration: %s", cid, reason)
+        except CameraConfigError as exc:  # the worker logs it once, when it takes the camera
             version = f"{config_version(session, camera)}:invalid"
-            specs.append(CameraSpec(cid, CameraRules(), version=version, config_error=reason))
+            specs.append(CameraSpec(cid, CameraRules(), version=version, config_error=str(exc)))
             continue
         factory: Callable[[], RtspSource] | None = None
         if runtime.url:
