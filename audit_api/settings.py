@@ -8,11 +8,12 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 import audit_api
 from audit_api.ice import DEFAULT_TURN_TTL_S, IceServer, check_ice_config
+from ingest.urls import DEFAULT_DENY_NETWORKS, CameraNetworkPolicy
 
 DEFAULT_SECRET = "change-me"
 MIN_SECRET_LENGTH = 32  # HS256 wants a key at least as long as its digest (RFC 7518 §3.2)
@@ -90,7 +91,22 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(8000, description="Port the HTTP server binds.", ge=1, le=65535)
     web_dir: Path = Field(_REPO_ROOT / "web", description="Static web pages served at /.")
-    models_dir: Path = Field(_REPO_ROOT / "models", description="Shipped detector weights.")
+    models_dir: Path = Field(
+        _REPO_ROOT / "models",
+        description="Directory the worker loads the detector from (the shipped model's file name in it).",
+    )
+    camera_deny_networks: list[IPvAnyNetwork] = Field(
+        default_factory=lambda: list(CameraNetworkPolicy().deny),
+        max_length=256,
+        description="CIDRs cameras may not be at (JSON list). Default: link-local and cloud metadata "
+        f"addresses, multicast, reserved: {', '.join(DEFAULT_DENY_NETWORKS)}.",
+    )
+    camera_allow_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        max_length=256,
+        description="CIDRs allowed even inside a denied network, e.g. a site's own link-local camera "
+        'network (JSON list, e.g. ["169.254.10.0/24"]).',
+    )
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:
@@ -125,6 +141,13 @@ class Settings(BaseSettings):
         if self.s3_retention_days is not None and not self.s3_object_lock:
             raise ValueError("SITEAUDIT_S3_RETENTION_DAYS needs SITEAUDIT_S3_OBJECT_LOCK=true")
         return self
+
+    @property
+    def camera_network_policy(self) -> CameraNetworkPolicy:
+        """Which addresses cameras may be at: applied by the API (IP literals) and the worker (resolved)."""
+        return CameraNetworkPolicy(
+            deny=tuple(self.camera_deny_networks), allow=tuple(self.camera_allow_networks)
+        )
 
     @property
     def effective_database_url(self) -> str:

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit_api import audit_log
-from audit_api.models import Calibration, RuleConfig, User, Zone
+from audit_api.models import Calibration, Camera, RuleConfig, User, Zone
 from audit_api.schemas.geometry import CalibrationIn, RuleConfigIn, ZoneIn
+from audit_api.services.camera_runtime import require_runnable
 from audit_api.services.errors import NotFound
 from audit_api.services.listing import Page, paginate
 from audit_api.services.scope import SiteScope
@@ -19,9 +20,12 @@ from audit_api.services.users import actor_of
 
 
 def _zone_values(body: ZoneIn) -> dict[str, Any]:
+    """The zone's columns; schedule windows stored as the worker reads them (detect's WorkingHours)."""
     data = body.model_dump(mode="json")
     data["required_ppe"] = sorted(data["required_ppe"])
     data["polygon"] = [list(p) for p in body.polygon]
+    if data["schedule"] is not None:
+        data["schedule"] = [window | {"days": sorted(window["days"])} for window in data["schedule"]]
     return data
 
 
@@ -37,11 +41,12 @@ def get_zone(session: Session, zone_id: int, viewer: User | None) -> Zone:
 
 
 def create_zone(session: Session, camera_id: int, body: ZoneIn, actor: User) -> Zone:
-    get_camera(session, camera_id, actor)
+    camera = get_camera(session, camera_id, actor)
     values = _zone_values(body)
     zone = Zone(camera_id=camera_id, **values)
     session.add(zone)
     flush_or_conflict(session, f"zone {zone.name!r} of camera {camera_id}")
+    require_runnable(session, [camera])
     audit_log.append(session, actor_of(actor), "zone.created", f"zone:{zone.id}", {**values, "version": 1})
     session.commit()
     return zone
@@ -54,6 +59,7 @@ def replace_zone(session: Session, zone_id: int, body: ZoneIn, actor: User) -> Z
         setattr(zone, field, value)
     zone.version += 1
     flush_or_conflict(session, f"zone {zone.name!r} of camera {zone.camera_id}")
+    require_runnable(session, [zone.camera])
     payload = {**values, "version": zone.version}
     audit_log.append(session, actor_of(actor), "zone.updated", f"zone:{zone.id}", payload)
     session.commit()
@@ -62,8 +68,11 @@ def replace_zone(session: Session, zone_id: int, body: ZoneIn, actor: User) -> Z
 
 def delete_zone(session: Session, zone_id: int, actor: User) -> None:
     zone = get_zone(session, zone_id, actor)
+    camera, name = zone.camera, zone.name
     session.delete(zone)
-    audit_log.append(session, actor_of(actor), "zone.deleted", f"zone:{zone_id}", {"name": zone.name})
+    session.flush()
+    require_runnable(session, [camera])
+    audit_log.append(session, actor_of(actor), "zone.deleted", f"zone:{zone_id}", {"name": name})
     session.commit()
 
 
@@ -86,10 +95,20 @@ def set_calibration(session: Session, camera_id: int, body: CalibrationIn, actor
         calibration.image_points, calibration.world_points_m = image, world
         calibration.version += 1
     session.flush()
+    require_runnable(session, [camera])
     payload = {"image_points": image, "world_points_m": world, "version": calibration.version}
     audit_log.append(session, actor_of(actor), "calibration.set", f"camera:{camera_id}", payload)
     session.commit()
     return calibration
+
+
+def _cameras_running(session: Session, camera_id: int | None) -> Sequence[Camera]:
+    """The cameras whose runtime config a rules change for `camera_id` (None = global) affects."""
+    if camera_id is not None:
+        return [get_camera(session, camera_id, None)]
+    own = select(RuleConfig.camera_id).where(RuleConfig.camera_id.is_not(None))
+    query = select(Camera).where(Camera.enabled.is_(True), Camera.id.not_in(own)).order_by(Camera.id)
+    return session.scalars(query).all()
 
 
 def _rule_row(session: Session, camera_id: int | None) -> RuleConfig | None:
@@ -121,6 +140,7 @@ def set_rules(session: Session, camera_id: int | None, body: RuleConfigIn, actor
         row.config = config
         row.version += 1
     session.flush()
+    require_runnable(session, _cameras_running(session, camera_id))
     entity = f"camera:{camera_id}" if camera_id is not None else "rules:global"
     audit_log.append(session, actor_of(actor), "rules.set", entity, {**config, "version": row.version})
     session.commit()
@@ -137,4 +157,6 @@ def clear_rules(session: Session, camera_id: int, actor: User) -> None:
         session, actor_of(actor), "rules.cleared", f"camera:{camera_id}", {"version": row.version}
     )
     session.delete(row)
+    session.flush()
+    require_runnable(session, _cameras_running(session, camera_id))  # back on the global rules
     session.commit()

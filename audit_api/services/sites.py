@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 from audit_api import audit_log
 from audit_api.auth import new_camera_token
 from audit_api.models import Camera, CameraKind, Event, Site, User
-from audit_api.schemas.sites import CameraIn, CameraUpdate, SiteIn, redact_url
+from audit_api.schemas.sites import CameraIn, CameraUpdate, SiteIn
+from audit_api.services.camera_runtime import require_runnable
 from audit_api.services.errors import Conflict, Invalid
 from audit_api.services.listing import Page, paginate
 from audit_api.services.scope import SiteScope
 from audit_api.services.users import actor_of
+from ingest.urls import CameraNetworkPolicy, redact
 
 
 def flush_or_conflict(session: Session, what: str) -> None:
@@ -52,6 +54,7 @@ def update_site(session: Session, site_id: int, body: SiteIn, actor: User) -> Si
     for field, value in body.model_dump().items():
         setattr(site, field, value)
     flush_or_conflict(session, f"site {body.name!r}")
+    require_runnable(session, [c for c in site.cameras if c.enabled])  # zone schedules use its time zone
     audit_log.append(session, actor_of(actor), "site.updated", f"site:{site.id}", body.model_dump())
     session.commit()
     return site
@@ -87,15 +90,19 @@ def _camera_audit(camera: Camera) -> dict[str, Any]:
         "site_id": camera.site_id,
         "name": camera.name,
         "kind": camera.kind,
-        "url": redact_url(camera.url),
+        "url": redact(camera.url) if camera.url else None,
         "enabled": camera.enabled,
         "config": camera.config,
         "config_version": camera.config_version,
     }
 
 
-def create_camera(session: Session, body: CameraIn, actor: User | None) -> tuple[Camera, str | None]:
-    """The new camera and, for WHIP cameras, the plaintext token (returned once, stored only hashed)."""
+def create_camera(
+    session: Session, body: CameraIn, actor: User | None, policy: CameraNetworkPolicy | None = None
+) -> tuple[Camera, str | None]:
+    """The new camera and, for WHIP cameras, the plaintext token (returned once, stored only hashed).
+
+    `policy`: the settings' camera network policy (422 for a URL at a denied address)."""
     if session.get(Site, body.site_id) is None:
         raise Invalid(f"site {body.site_id} does not exist")
     token, token_hash = new_camera_token() if body.kind == CameraKind.WHIP else (None, None)
@@ -110,12 +117,19 @@ def create_camera(session: Session, body: CameraIn, actor: User | None) -> tuple
     )
     session.add(camera)
     flush_or_conflict(session, f"camera {body.name!r}")
+    require_runnable(session, [camera], policy or CameraNetworkPolicy())
     audit_log.append(session, actor_of(actor), "camera.created", f"camera:{camera.id}", _camera_audit(camera))
     session.commit()
     return camera, token
 
 
-def update_camera(session: Session, camera_id: int, body: CameraUpdate, actor: User) -> Camera:
+def update_camera(
+    session: Session,
+    camera_id: int,
+    body: CameraUpdate,
+    actor: User,
+    policy: CameraNetworkPolicy | None = None,
+) -> Camera:
     camera = get_camera(session, camera_id, actor)
     if body.url is not None and camera.kind != CameraKind.RTSP:
         raise Invalid("only rtsp cameras have a url")
@@ -125,6 +139,7 @@ def update_camera(session: Session, camera_id: int, body: CameraUpdate, actor: U
     if changes:
         camera.config_version += 1  # workers reload on a new version; events record which one fired
     flush_or_conflict(session, f"camera {camera.name!r}")
+    require_runnable(session, [camera], policy or CameraNetworkPolicy())
     audit_log.append(session, actor_of(actor), "camera.updated", f"camera:{camera.id}", _camera_audit(camera))
     session.commit()
     return camera

@@ -27,7 +27,8 @@ class IntervalOut(BaseModel):
 class CameraHealthOut(BaseModel):
     camera_id: int
     state: str = Field(
-        description="starting|streaming|reconnecting|failed|stopped; not_running (no worker runs it) or "
+        description="starting|streaming|reconnecting|failed|stopped; invalid_config (the worker cannot run "
+        "its stored configuration: last_error says why); not_running (no worker runs it) or "
         "worker_silent (its worker has not reported for 30 s)"
     )
     reported_at: datetime | None = Field(None, description="when the worker reported this state")
@@ -41,6 +42,18 @@ class CameraHealthOut(BaseModel):
 
 
 STALE_AFTER = timedelta(seconds=30)  # the worker reports every 5 s
+
+
+def _shown(reason: str | None, *, admin: bool) -> str | None:
+    """Admins see a failure reason in full; other roles a coarse one, without addresses or ports (which
+    would tell an open port from a closed one)."""
+    if admin or not reason:
+        return reason
+    if reason.startswith("invalid configuration"):
+        return "invalid configuration (an admin sees why)"
+    if reason.startswith(("stalled", "no data", "no frames")):
+        return "no video from the camera"
+    return "camera unreachable (an admin sees why)"
 
 
 def _live(request: Request, session: Session, camera_id: int) -> tuple[dict[str, Any], datetime | None]:
@@ -60,6 +73,7 @@ def _live(request: Request, session: Session, camera_id: int) -> tuple[dict[str,
 def camera_health(camera_id: Id, request: Request, session: SessionDep, user: ViewerUser) -> CameraHealthOut:
     camera = get_camera(session, camera_id, user)
     live, reported_at = _live(request, session, camera_id)
+    admin = user.role == Role.ADMIN
     intervals = session.scalars(
         select(UnmonitoredInterval)
         .where(UnmonitoredInterval.camera_id == camera_id)
@@ -74,9 +88,12 @@ def camera_health(camera_id: Id, request: Request, session: SessionDep, user: Vi
         analysed_fps=live.get("analysed_fps"),
         last_frame_at=live.get("last_frame_at"),
         reconnect_count=live.get("reconnect_count"),
-        last_error=live.get("last_error") if user.role == Role.ADMIN else None,
+        last_error=_shown(live.get("last_error"), admin=admin),
         distance_rule_enabled=camera.calibration is not None,
         unmonitored=[
-            IntervalOut(started_at=i.started_at, ended_at=i.ended_at, reason=i.reason) for i in intervals
+            IntervalOut(
+                started_at=i.started_at, ended_at=i.ended_at, reason=_shown(i.reason, admin=admin) or ""
+            )
+            for i in intervals
         ],
     )

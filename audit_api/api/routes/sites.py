@@ -6,7 +6,7 @@ import base64
 
 from fastapi import APIRouter, Request, Response, status
 
-from audit_api.api.deps import AdminUser, SessionDep, ViewerUser
+from audit_api.api.deps import AdminUser, SessionDep, SettingsDep, ViewerUser
 from audit_api.api.params import Id, IdFilter, PageDep, set_total
 from audit_api.api.routes import whip
 from audit_api.models import Camera, Role, User
@@ -17,9 +17,10 @@ from audit_api.schemas.sites import (
     CameraUpdate,
     SiteIn,
     SiteOut,
-    redact_url,
 )
 from audit_api.services import sites as service
+from ingest.sampler import SamplingConfig
+from ingest.urls import redact
 
 router = APIRouter(tags=["sites"])
 
@@ -31,9 +32,9 @@ def camera_out(camera: Camera, viewer: User) -> CameraOut:
         site_id=camera.site_id,
         name=camera.name,
         kind=camera.kind,
-        url=redact_url(camera.url) if viewer.role == Role.ADMIN else None,
+        url=redact(camera.url) if camera.url and viewer.role == Role.ADMIN else None,
         enabled=camera.enabled,
-        config=camera.config,
+        config=SamplingConfig.model_validate(camera.config or {}),
         config_version=camera.config_version,
     )
 
@@ -78,8 +79,10 @@ def delete_site(site_id: Id, session: SessionDep, admin: AdminUser) -> Response:
 
 
 @router.post("/cameras", status_code=status.HTTP_201_CREATED, response_model_exclude_none=True)
-def create_camera(body: CameraIn, request: Request, session: SessionDep, admin: AdminUser) -> CameraCreated:
-    camera, token = service.create_camera(session, body, admin)
+def create_camera(
+    body: CameraIn, request: Request, session: SessionDep, admin: AdminUser, settings: SettingsDep
+) -> CameraCreated:
+    camera, token = service.create_camera(session, body, admin, settings.camera_network_policy)
     return camera_created(camera, admin, token, str(request.base_url))
 
 
@@ -98,8 +101,10 @@ def get_camera(camera_id: Id, session: SessionDep, user: ViewerUser) -> CameraOu
 
 
 @router.patch("/cameras/{camera_id}")
-def update_camera(camera_id: Id, body: CameraUpdate, session: SessionDep, admin: AdminUser) -> CameraOut:
-    camera = service.update_camera(session, camera_id, body, admin)
+def update_camera(
+    camera_id: Id, body: CameraUpdate, session: SessionDep, admin: AdminUser, settings: SettingsDep
+) -> CameraOut:
+    camera = service.update_camera(session, camera_id, body, admin, settings.camera_network_policy)
     return camera_out(camera, admin)
 
 
