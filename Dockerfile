@@ -1,16 +1,16 @@
 FROM python:3.11-slim-bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-# The runtime path is ONNX Runtime; torch is only needed for `siteaudit model train/eval/export`.
-# Point PIP_EXTRA_INDEX_URL at a CPU wheel index at build time to keep the image small.
-ARG PIP_EXTRA_INDEX_URL=""
-RUN pip install --no-cache-dir torch==2.14.1 torchvision==0.29.1
 COPY pyproject.toml README.md LICENSE LICENSE.md ./
 COPY ingest ingest
 COPY detect detect
 COPY audit_api audit_api
 COPY web web
 COPY models models
+# The runtime only (API + workers, inference on ONNX Runtime): no torch, no Ultralytics. Training,
+# evaluation and export need `pip install '.[train]'` (not in this image). Editable, so the shipped
+# models/ and web/ beside the packages are found.
 RUN pip install --no-cache-dir -e .
 ENV SITEAUDIT_MODELS_DIR=/app/models SITEAUDIT_WEB_DIR=/app/web
-EXPOSE 8000
+# 8000: the API (siteaudit serve); 9100: a worker's /metrics (SITEAUDIT_WORKER_METRICS_PORT)
+EXPOSE 8000 9100

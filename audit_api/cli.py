@@ -53,12 +53,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _expected_error(exc: Exception) -> str | None:
     """The one-line message for failures a user can cause and fix; None for bugs (keep the traceback)."""
     from audit_api.db import DatabaseUnavailable
+    from audit_api.services.camera_runtime import CameraConfigError
     from audit_api.storage import StorageError
     from detect.model import ModelError
     from ingest.source import SourceError
     from ingest.urls import InvalidCameraURL
 
-    if isinstance(exc, CliError | DatabaseUnavailable | StorageError | ModelError | InvalidCameraURL):
+    expected = (
+        CliError | DatabaseUnavailable | StorageError | ModelError | InvalidCameraURL | CameraConfigError
+    )
+    if isinstance(exc, expected):
         return str(exc)
     if isinstance(exc, SourceError):
         return f"cannot read the video source: {exc}"
@@ -155,6 +159,13 @@ def _open_services(settings: Any) -> tuple[Any, Any]:
     return sessions, EventRecorder(sessions, _open_store(settings), settings.data_dir / "outbox")
 
 
+def _load_detector(settings: Any) -> Any:
+    """The detector from SITEAUDIT_MODELS_DIR (the shipped model's file name inside it)."""
+    from detect.model import DEFAULT_MODEL, Detector
+
+    return Detector.load(settings.models_dir / DEFAULT_MODEL.name)
+
+
 def _check_source(source: str) -> Path | str:
     """A readable video file, or a valid rtsp(s) URL; anything else is refused before any writes."""
     from ingest.urls import validate_camera_url
@@ -178,7 +189,6 @@ def _check_source(source: str) -> Path | str:
 
 def _demo(args: argparse.Namespace) -> int:
     from audit_api.demo import DEMO_PASSWORD, DEMO_USERS, analyse_file, seed
-    from detect.model import Detector
     from ingest.rtsp import RtspSource
 
     tls = _tls(args)
@@ -188,12 +198,12 @@ def _demo(args: argparse.Namespace) -> int:
     if not args.no_serve:
         _check_port_free(settings.host, settings.port)
     if isinstance(source, str):  # probe the camera before touching the database
-        probe = RtspSource("probe", source)
+        probe = RtspSource("probe", source, policy=settings.camera_network_policy)
         try:
             next(iter(probe.frames()))
         finally:
             probe.close()
-    detector = Detector.load()
+    detector = _load_detector(settings)
     sessions, recorder = _open_services(settings)
     name = Path(source).name if isinstance(source, Path) else "rtsp camera"
     with sessions() as session:
@@ -233,22 +243,22 @@ def _print_events(sessions: Any, event_ids: list[int]) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from detect.model import Detector
-
     tls = _tls(args)
     settings = _settings(host=args.host, port=args.port)
     sessions, recorder = _open_services(settings)
-    detector = None if args.no_worker else Detector.load()
+    detector = None if args.no_worker else _load_detector(settings)
     return _run_server(settings, sessions, recorder, detector, with_worker=not args.no_worker, tls=tls)
 
 
 def _worker(args: argparse.Namespace) -> int:
     from audit_api.runtime import start_worker
-    from detect.model import Detector
 
     settings = _settings()
     sessions, recorder = _open_services(settings)
-    worker, stop_worker = start_worker(Detector.load(), sessions, recorder)
+    detector = _load_detector(settings)
+    metrics = _serve_worker_metrics(settings, recorder)  # a busy port fails before any camera starts
+    worker, stop_worker = start_worker(detector, sessions, recorder, policy=settings.camera_network_policy)
+    metrics.watch(worker, recorder)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
@@ -256,6 +266,25 @@ def _worker(args: argparse.Namespace) -> int:
     done.wait()
     stop_worker()
     return 0
+
+
+def _serve_worker_metrics(settings: Any, recorder: Any) -> Any:
+    """The worker's Metrics, served as /metrics on SITEAUDIT_WORKER_METRICS_PORT (when set)."""
+    from prometheus_client import start_http_server
+
+    from audit_api.metrics import Metrics
+
+    metrics = Metrics(recorder.store, settings.data_dir / "outbox")
+    if settings.worker_metrics_port is None:
+        return metrics
+    try:
+        start_http_server(settings.worker_metrics_port, addr=settings.host, registry=metrics.registry)
+    except OSError as exc:
+        where = f"{settings.host}:{settings.worker_metrics_port}"
+        hint = "set SITEAUDIT_WORKER_METRICS_PORT"
+        raise CliError(f"cannot serve metrics on {where} ({exc.strerror}); {hint}") from None
+    print(f"metrics on http://{settings.host}:{settings.worker_metrics_port}/metrics", flush=True)
+    return metrics
 
 
 def _run_server(
@@ -275,9 +304,12 @@ def _run_server(
     _check_port_free(settings.host, settings.port)
     stop_worker: Callable[[], None] = lambda: None  # noqa: E731
     if with_worker and detector is not None:
-        worker, stop_worker = start_worker(detector, sessions, recorder)
+        worker, stop_worker = start_worker(
+            detector, sessions, recorder, policy=settings.camera_network_policy
+        )
         app = create_app(settings, store=recorder.store, frame_sink=worker.push_frame)
         app.state.worker = worker
+        app.state.metrics.watch(worker, recorder)
     else:
         app = create_app(settings, store=recorder.store)
 

@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api.models import Camera, CameraKind, Role, Site, User
 from audit_api.recorder import EventRecorder
-from audit_api.runtime import camera_rules
+from audit_api.services.camera_runtime import camera_runtime
 from audit_api.services.users import create_user
 from detect.model import Detector
 from ingest.files import VideoFileSource
-from ingest.pipeline import CameraPipeline
+from ingest.pipeline import CameraPipeline, PipelineConfig
 from ingest.source import FrameSource
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def analyse_file(
 ) -> DemoResult:
     """Run one video through sampling → detector → rules → events → clips → storage and DB."""
     with sessions() as session:
-        rules, _ = camera_rules(session, session.get(Camera, camera.id) or camera)
+        runtime = camera_runtime(session, session.get(Camera, camera.id) or camera)
     started = time.monotonic()
     before = len(recorder.recorded)
     source: FrameSource = VideoFileSource(str(camera.id), path)
@@ -84,7 +84,12 @@ def analyse_file(
     last_ts = 0.0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="clips") as pool:
         pipeline = CameraPipeline(
-            str(camera.id), rules, sink=recorder, clip_pool=pool, model_version=detector.model_version
+            str(camera.id),
+            runtime.rules,
+            sink=recorder,
+            clip_pool=pool,
+            model_version=detector.model_version,
+            config=PipelineConfig(sampling=runtime.sampling),
         )
         try:
             for frame in source.frames():

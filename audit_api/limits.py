@@ -22,7 +22,12 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        too_long = (
+            declared is not None
+            and declared.isdigit()
+            and (len(declared) > 18 or int(declared) > self.max_bytes)
+        )
+        if too_long:
             await self._reject(send)
             return
         received = 0

@@ -11,7 +11,9 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
+from audit_api import ice
 from audit_api.api.errors import validation_error
+from audit_api.api.params import parse_id
 from audit_api.api.routes import (
     actions,
     alerts,
@@ -29,6 +31,8 @@ from audit_api.api.routes import (
 from audit_api.auth import verify_camera_token
 from audit_api.db import make_engine, make_sessionmaker
 from audit_api.limits import BodySizeLimit
+from audit_api.metrics import Metrics
+from audit_api.metrics import router as metrics_router
 from audit_api.models import Camera
 from audit_api.security_headers import SecurityHeaders, content_security_policy
 from audit_api.services.errors import ServiceError
@@ -54,6 +58,9 @@ def build_store(settings: Settings) -> ObjectStore:
         s3_bucket=settings.s3_bucket,
         s3_secure=settings.s3_secure,
         s3_region=settings.s3_region or "us-east-1",
+        s3_public_endpoint=settings.s3_public_endpoint,
+        object_lock=settings.s3_object_lock,
+        retention_days=settings.s3_retention_days,
     )
 
 
@@ -61,10 +68,11 @@ def camera_token_verifier(factory: sessionmaker[Session]) -> whip.CameraTokenVer
     """The WHIP routes' token check: LookupError for an unknown camera, else whether the token matches."""
 
     def verify(camera_id: str, token: str) -> bool:
+        number = parse_id(camera_id)
         with factory() as session:
-            if not camera_id.isdigit() or session.get(Camera, int(camera_id)) is None:
+            if number is None or session.get(Camera, number) is None:
                 raise LookupError(camera_id)
-            return verify_camera_token(session, int(camera_id), token)
+            return verify_camera_token(session, number, token)
 
     return verify
 
@@ -95,7 +103,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The hub lives on the server's event loop (aiortc is asyncio), so it is built here.
-        hub = WhipHub(frame_sink, max_fps=whip_max_fps) if frame_sink is not None else None
+        hub = None
+        if frame_sink is not None:
+            hub = WhipHub(frame_sink, max_fps=whip_max_fps, ice_servers=lambda: ice.for_aiortc(settings))
         app.state.whip_hub = hub
         try:
             yield
@@ -110,6 +120,7 @@ def create_app(
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.camera_token_verifier = camera_token_verifier(app.state.sessionmaker)
     app.state.store = store if store is not None else build_store(settings)
+    app.state.metrics = Metrics(app.state.store, settings.data_dir / "outbox")  # GET /metrics
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, validation_error)  # 422s quote only excerpts
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
@@ -121,6 +132,7 @@ def create_app(
     for module in API_MODULES:
         app.include_router(module.router, prefix="/api")
     app.include_router(whip.router)  # /whip/{camera_id}: RFC 9725 publishers (phones, cameras)
+    app.include_router(metrics_router)  # /metrics: Prometheus
     if settings.web_dir.is_dir():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")
     return app

@@ -13,70 +13,24 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit_api.models import Calibration, Camera, CameraStatus, RuleConfig, Zone
+from audit_api.models import Camera, CameraStatus
 from audit_api.models import UnmonitoredInterval as UnmonitoredIntervalRow
 from audit_api.recorder import EventRecorder
+from audit_api.services.camera_runtime import CameraConfigError, camera_runtime, config_version
 from audit_api.storage import SpoolingStore
 from detect.model import Detector
 from detect.rules_config import CameraRules
 from ingest.health import UnmonitoredInterval
+from ingest.pipeline import PipelineConfig
 from ingest.rtsp import RtspSource
+from ingest.urls import CameraNetworkPolicy
 from ingest.worker import CameraSpec, Worker
 
 log = logging.getLogger(__name__)
-
-
-def camera_rules(session: Session, camera: Camera) -> tuple[CameraRules, str]:
-    """The camera's rules as the detect package expects them, plus a version string of all inputs."""
-    zones = session.scalars(select(Zone).where(Zone.camera_id == camera.id).order_by(Zone.id)).all()
-    calibration = session.scalars(select(Calibration).where(Calibration.camera_id == camera.id)).first()
-    rule_row = (
-        session.scalars(
-            select(RuleConfig).where(RuleConfig.camera_id == camera.id).order_by(RuleConfig.id.desc())
-        ).first()
-        or session.scalars(
-            select(RuleConfig).where(RuleConfig.camera_id.is_(None)).order_by(RuleConfig.id.desc())
-        ).first()
-    )
-    body: dict[str, Any] = {
-        "zones": [_zone_dict(z, camera.site.timezone) for z in zones],
-        "calibration": (
-            {"image_points": calibration.image_points, "world_points_m": calibration.world_points_m}
-            if calibration
-            else None
-        ),
-    }
-    if rule_row is not None:
-        body["rules"] = dict(rule_row.config) | {"version": rule_row.version}
-    rules = CameraRules.model_validate(body)
-    version = ":".join(
-        [
-            f"c{camera.config_version}",
-            "z" + ",".join(f"{z.id}.{z.version}" for z in zones),
-            f"k{calibration.version if calibration else 0}",
-            f"r{rule_row.id}.{rule_row.version}" if rule_row else "r0",
-            camera.url or "",
-        ]
-    )
-    return rules, version
-
-
-def _zone_dict(zone: Zone, timezone: str) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": str(zone.id),
-        "name": zone.name,
-        "polygon": zone.polygon,
-        "required_ppe": zone.required_ppe,
-        "occupancy_cap": zone.occupancy_cap,
-    }
-    if zone.schedule:  # stored as weekly windows in the site's local time
-        out["schedule"] = {"timezone": timezone, "windows": zone.schedule}
-    return out
 
 
 def persist_interval(sessions: sessionmaker[Session]) -> Callable[[UnmonitoredInterval], None]:
@@ -102,20 +56,26 @@ def persist_interval(sessions: sessionmaker[Session]) -> Callable[[UnmonitoredIn
     return persist
 
 
-def camera_specs(session: Session) -> list[CameraSpec]:
-    """Every enabled camera whose configuration is valid; invalid ones are logged and skipped."""
+def camera_specs(session: Session, policy: CameraNetworkPolicy | None = None) -> list[CameraSpec]:
+    """Every enabled camera, built with the API's own builder (camera_runtime). A camera whose stored
+    configuration cannot run is still listed, with `config_error`: the worker reports it as
+    invalid_config (and unmonitored) instead of skipping it silently."""
+    policy = policy or CameraNetworkPolicy()
     specs: list[CameraSpec] = []
     for camera in session.scalars(select(Camera).where(Camera.enabled.is_(True)).order_by(Camera.id)):
+        cid = str(camera.id)
         try:
-            rules, version = camera_rules(session, camera)
-        except ValidationError as exc:
-            log.error("camera %s skipped: invalid configuration: %s", camera.id, exc.errors()[0]["msg"])
+            runtime = camera_runtime(session, camera, policy)
+        except CameraConfigError as exc:  # the worker logs it once, when it takes the camera
+            version = f"{config_version(session, camera)}:invalid"
+            specs.append(CameraSpec(cid, CameraRules(), version=version, config_error=str(exc)))
             continue
         factory: Callable[[], RtspSource] | None = None
-        if camera.url:
-            url, cid = camera.url, str(camera.id)
-            factory = lambda url=url, cid=cid: RtspSource(cid, url)  # noqa: E731
-        specs.append(CameraSpec(str(camera.id), rules, source_factory=factory, version=version))
+        if runtime.url:
+            url = runtime.url
+            factory = lambda url=url, cid=cid: RtspSource(cid, url, policy=policy)  # noqa: E731
+        pipeline = PipelineConfig(sampling=runtime.sampling)
+        specs.append(CameraSpec(cid, runtime.rules, factory, pipeline=pipeline, version=runtime.version))
     return specs
 
 
@@ -139,8 +99,10 @@ class CameraSync:
         *,
         interval_s: float = 5.0,
         on_interval: Callable[[UnmonitoredInterval], None] | None = None,
+        policy: CameraNetworkPolicy | None = None,
     ) -> None:
         self.worker = worker
+        self._policy = policy or CameraNetworkPolicy()
         self._sessions = sessions
         self._recorder = recorder
         self._interval_s = interval_s
@@ -149,7 +111,7 @@ class CameraSync:
 
     def sync_once(self) -> None:
         with self._sessions() as session:
-            self.worker.sync(camera_specs(session))
+            self.worker.sync(camera_specs(session, self._policy))
             publish_status(session, self.worker.health())
         store = self._recorder.store
         if isinstance(store, SpoolingStore) and store.pending():
@@ -174,11 +136,17 @@ class CameraSync:
 
 
 def start_worker(
-    detector: Detector, sessions: sessionmaker[Session], recorder: EventRecorder
+    detector: Detector,
+    sessions: sessionmaker[Session],
+    recorder: EventRecorder,
+    *,
+    policy: CameraNetworkPolicy | None = None,
 ) -> tuple[Worker, Callable[[], None]]:
-    """A running Worker kept in step with the database (outages persisted); returns it and its stop."""
+    """A running Worker kept in step with the database (outages persisted); returns it and its stop.
+
+    `policy` (Settings.camera_network_policy) says which addresses cameras may be at."""
     worker = Worker(detector, recorder, on_interval=persist_interval(sessions))
-    sync = CameraSync(worker, sessions, recorder)
+    sync = CameraSync(worker, sessions, recorder, policy=policy)
     worker.start()
     sync.start()
 

@@ -17,7 +17,7 @@ def evidence_origins(settings: Settings) -> list[str]:
     """Origins besides our own that browsers fetch evidence from: the S3 endpoint presigned URLs name."""
     if settings.storage_backend != "s3" or not settings.s3_endpoint:
         return []
-    endpoint = settings.s3_endpoint
+    endpoint = settings.s3_public_endpoint or settings.s3_endpoint  # what presigned URLs name
     if "://" not in endpoint:
         endpoint = f"{'https' if settings.s3_secure else 'http'}://{endpoint}"
     parts = urlsplit(endpoint)

@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 import audit_api
+from audit_api.ice import DEFAULT_TURN_TTL_S, IceServer, check_ice_config
+from ingest.urls import DEFAULT_DENY_NETWORKS, CameraNetworkPolicy
 
 DEFAULT_SECRET = "change-me"
 MIN_SECRET_LENGTH = 32  # HS256 wants a key at least as long as its digest (RFC 7518 §3.2)
 _REPO_ROOT = Path(audit_api.__file__).resolve().parents[1]
+
+
+_ENDPOINT = re.compile(r"(https?://)?[A-Za-z0-9.-]+(:\d{1,5})?|(https?://)?\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
+
+
+def _json_list(value: object) -> object:
+    """SITEAUDIT_ICE_SERVERS arrives as JSON text; a parse error is a validation error (one clear line)."""
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return []
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
 
 
 class Settings(BaseSettings):
@@ -39,13 +58,55 @@ class Settings(BaseSettings):
     s3_bucket: str = Field("evidence", description="Evidence bucket.", min_length=3, max_length=63)
     s3_secure: bool = Field(False, description="Use HTTPS to reach S3.")
     s3_region: str | None = Field(None, description="S3 region (optional for MinIO).")
+    s3_public_endpoint: str | None = Field(
+        None,
+        description="host:port or http(s)://host:port that browsers use to reach S3; presigned clip and "
+        "snapshot URLs name it (the API and workers keep using s3_endpoint).",
+        min_length=1,
+    )
+    s3_object_lock: bool = Field(True, description="Require (and create) the bucket with object lock (WORM).")
+    s3_retention_days: int | None = Field(
+        None, description="COMPLIANCE retention days set on each evidence object (needs object lock).",
+        ge=1, le=36500,
+    )  # fmt: skip
+    ice_servers: Annotated[list[IceServer], NoDecode, BeforeValidator(_json_list)] = Field(
+        default_factory=list,
+        description='STUN/TURN servers for WHIP as JSON: [{"urls": "turn:host:3478", "username"?, '
+        '"credential"?}]; a TURN entry without credentials gets time-limited ones from turn_secret.',
+        max_length=8,
+    )
+    turn_secret: SecretStr | None = Field(
+        None, description="coturn's static-auth-secret: signs time-limited TURN credentials.", min_length=16
+    )
+    turn_ttl_s: int = Field(
+        DEFAULT_TURN_TTL_S, description="Lifetime of issued TURN credentials (seconds).", ge=60, le=7 * 86400
+    )
+    worker_metrics_port: int | None = Field(
+        None, description="`siteaudit worker` serves Prometheus /metrics on this port (host: `host`).",
+        ge=1, le=65535,
+    )  # fmt: skip
     max_upload_bytes: int = Field(
         10 * 1024 * 1024, description="Largest accepted request body (413 above).", ge=1024
     )
     host: str = Field("127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(8000, description="Port the HTTP server binds.", ge=1, le=65535)
     web_dir: Path = Field(_REPO_ROOT / "web", description="Static web pages served at /.")
-    models_dir: Path = Field(_REPO_ROOT / "models", description="Shipped detector weights.")
+    models_dir: Path = Field(
+        _REPO_ROOT / "models",
+        description="Directory the worker loads the detector from (the shipped model's file name in it).",
+    )
+    camera_deny_networks: list[IPvAnyNetwork] = Field(
+        default_factory=lambda: list(CameraNetworkPolicy().deny),
+        max_length=256,
+        description="CIDRs cameras may not be at (JSON list). Default: link-local and cloud metadata "
+        f"addresses, multicast, reserved: {', '.join(DEFAULT_DENY_NETWORKS)}.",
+    )
+    camera_allow_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        max_length=256,
+        description="CIDRs allowed even inside a denied network, e.g. a site's own link-local camera "
+        'network (JSON list, e.g. ["169.254.10.0/24"]).',
+    )
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:
@@ -68,6 +129,25 @@ class Settings(BaseSettings):
                 "SITEAUDIT_S3_SECRET_KEY"
             )
         return self
+
+    @model_validator(mode="after")
+    def _deployed_mode_consistent(self) -> Settings:
+        check_ice_config(self.ice_servers, self.turn_secret.get_secret_value() if self.turn_secret else None)
+        public = self.s3_public_endpoint
+        if public is not None and not _ENDPOINT.fullmatch(public):
+            raise ValueError(
+                f"SITEAUDIT_S3_PUBLIC_ENDPOINT {public!r} must be host:port or http(s)://host[:port], no path"
+            )
+        if self.s3_retention_days is not None and not self.s3_object_lock:
+            raise ValueError("SITEAUDIT_S3_RETENTION_DAYS needs SITEAUDIT_S3_OBJECT_LOCK=true")
+        return self
+
+    @property
+    def camera_network_policy(self) -> CameraNetworkPolicy:
+        """Which addresses cameras may be at: applied by the API (IP literals) and the worker (resolved)."""
+        return CameraNetworkPolicy(
+            deny=tuple(self.camera_deny_networks), allow=tuple(self.camera_allow_networks)
+        )
 
     @property
     def effective_database_url(self) -> str:

@@ -28,6 +28,7 @@ from detect.rules_config import CameraRules
 from ingest._sink import Evidence
 from ingest.pipeline import PipelineConfig
 from ingest.rtsp import RtspSource
+from ingest.sampler import SamplingConfig
 from ingest.worker import CameraSpec, Worker
 from tests.fixtures.rtsp import RtspServer, gst_rtsp_available
 
@@ -54,7 +55,7 @@ def ours(
     """Analysed fps per camera, CPU per camera, and the share of due frames dropped (detection lagged)."""
     worker = Worker(detector, NullSink())
     worker.start()
-    config = PipelineConfig(motion_gating=gate)
+    config = PipelineConfig(sampling=SamplingConfig(motion_gate=gate))
     for i in range(cameras):
         url, cid = server.url(f"ppe-{i % 3 + 1}"), str(i)
         factory = functools.partial(RtspSource, cid, url)

@@ -87,7 +87,21 @@ def _guarded(handler: Handler) -> Handler:
     return run
 
 
+def _require_training_extras(command: str) -> None:
+    """`model eval|train|export` need torch and Ultralytics, which the lean runtime install leaves out."""
+    try:
+        import torch  # noqa: F401
+        import ultralytics  # noqa: F401
+    except ImportError as exc:
+        missing = exc.name or str(exc)
+        raise UsageError(
+            f"`siteaudit model {command}` needs the training extras ({missing} is not installed): "
+            "pip install 'siteaudit[train]'"
+        ) from None
+
+
 def _eval(args: argparse.Namespace) -> int:
+    _require_training_extras("eval")
     from detect.evaluate import evaluate
 
     if args.json is not None and not args.json.parent.is_dir():
@@ -100,6 +114,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    _require_training_extras("train")
     from detect.train import TrainPlan, train
 
     plan = TrainPlan(
@@ -118,6 +133,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    _require_training_extras("export")
     from detect.export import export_onnx
 
     out = export_onnx(args.weights, args.out, imgsz=args.imgsz)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -79,6 +80,8 @@ class Detector:
         self._iou = iou
         self.thresholds = thresholds
         self.class_names: tuple[str, ...] = info.class_names
+        # Called after every detect() with (frames, seconds): the worker's latency histogram listens here.
+        self.on_batch: Callable[[int, float], None] | None = None
 
     @classmethod
     def load(
@@ -122,6 +125,7 @@ class Detector:
         """
         if not images:
             return []
+        started = time.perf_counter()
         for index, image in enumerate(images):
             _check_image(index, image)
         size = self.input_size
@@ -140,6 +144,8 @@ class Detector:
                 results[i] = self._to_detections(
                     decode(out, self._floors, self._iou, multi_label=multi_label), box
                 )
+        if self.on_batch is not None:
+            self.on_batch(len(images), time.perf_counter() - started)
         return results
 
     def _canvas(self, image: npt.NDArray[np.uint8]) -> tuple[int, int]:

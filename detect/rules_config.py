@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from detect._classes import PPEClass
 
@@ -39,6 +39,22 @@ class PPEKind(StrEnum):
     HARDHAT = "hardhat"
     VEST = "vest"
     MASK = "mask"
+
+
+def known_time_zone(value: str) -> str:
+    """`value` if it names an IANA time zone (what ZoneInfo can load), else ValueError."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+TimeZoneName = Annotated[
+    str,
+    Field(min_length=1, max_length=64, description="IANA time zone, e.g. Europe/Paris or Asia/Shanghai"),
+    AfterValidator(known_time_zone),
+]
 
 
 class WorkingHours(_Model):
@@ -66,55 +82,68 @@ class WorkingHours(_Model):
         return now < self.end and (local.weekday() - 1) % 7 in self.days
 
 
+ScheduleWindows = Annotated[
+    list[WorkingHours],
+    Field(
+        min_length=1,
+        max_length=28,
+        description="Weekly working windows (an end before its start = overnight)",
+    ),
+]
+
+
 class Schedule(_Model):
     """Weekly working hours in a named time zone; rules of a scheduled zone apply only inside them."""
 
-    timezone: str = Field(default="UTC", max_length=64, description="IANA time zone, e.g. Europe/Paris")
-    windows: list[WorkingHours] = Field(min_length=1, max_length=28, description="Weekly working windows")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+    timezone: TimeZoneName = "UTC"
+    windows: ScheduleWindows
 
     def is_active(self, ts: float) -> bool:
         local = datetime.fromtimestamp(ts, ZoneInfo(self.timezone))
         return any(window.contains(local) for window in self.windows)
 
 
+def simple_polygon(polygon: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """`polygon` if it is simple (no edge crosses another) and has an area, else ValueError."""
+    edges = list(itertools.pairwise([*polygon, polygon[0]]))
+    for i, j in itertools.combinations(range(len(edges)), 2):
+        adjacent = j == i + 1 or (i == 0 and j == len(edges) - 1)
+        if not adjacent and _segments_intersect(*edges[i], *edges[j]):
+            raise ValueError(f"polygon is self-intersecting (edge {i} crosses edge {j})")
+    if abs(_signed_area(polygon)) < 1e-6:
+        raise ValueError("polygon has no area (points are collinear or repeated)")
+    return polygon
+
+
+# The zone fields an admin sets, as types: the API's zone schema is built from these same definitions.
+ZoneName = Annotated[str, Field(min_length=1, max_length=100, description="Human-readable zone name")]
+ZonePolygon = Annotated[
+    list[NormPoint],
+    Field(min_length=3, max_length=64, description="Vertices (x, y) normalised to [0, 1] of the frame size"),
+    AfterValidator(simple_polygon),
+]
+RequiredPPE = Annotated[
+    set[PPEKind], Field(description="PPE every person whose feet are in the zone must wear")
+]
+OccupancyCap = Annotated[
+    int | None, Field(ge=1, le=1000, description="Maximum people in the zone (None = no cap)")
+]
+
+
+def default_required_ppe() -> set[PPEKind]:
+    return {PPEKind.HARDHAT, PPEKind.VEST}
+
+
 class ZoneConfig(_Model):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="Stable zone id")
-    name: str = Field(min_length=1, max_length=100, description="Human-readable zone name")
-    polygon: list[NormPoint] = Field(
-        min_length=3, max_length=64, description="Vertices (x, y) normalised to [0, 1] of the frame size"
-    )
-    required_ppe: set[PPEKind] = Field(
-        default_factory=lambda: {PPEKind.HARDHAT, PPEKind.VEST},
-        description="PPE every person whose feet are in the zone must wear",
-    )
-    occupancy_cap: int | None = Field(
-        default=None, ge=1, le=1000, description="Maximum people in the zone (None = no cap)"
-    )
+    name: ZoneName
+    polygon: ZonePolygon
+    required_ppe: RequiredPPE = Field(default_factory=default_required_ppe)
+    occupancy_cap: OccupancyCap = None
     dwell_s: float = Field(
         default=10.0, ge=0.0, le=3600.0, description="Seconds occupancy must stay above the cap to count"
     )
     schedule: Schedule | None = Field(default=None, description="Working hours; None = always active")
-
-    @field_validator("polygon")
-    @classmethod
-    def _simple_polygon(cls, polygon: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        edges = list(itertools.pairwise([*polygon, polygon[0]]))
-        for i, j in itertools.combinations(range(len(edges)), 2):
-            adjacent = j == i + 1 or (i == 0 and j == len(edges) - 1)
-            if not adjacent and _segments_intersect(*edges[i], *edges[j]):
-                raise ValueError(f"polygon is self-intersecting (edge {i} crosses edge {j})")
-        if abs(_signed_area(polygon)) < 1e-6:
-            raise ValueError("polygon has no area (points are collinear or repeated)")
-        return polygon
 
 
 class Calibration(_Model):

@@ -18,10 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest._frame import Frame
 from ingest.source import FrameSource, SourceError
+from ingest.urls import redact
 
 log = logging.getLogger(__name__)
 
-CameraState = Literal["starting", "streaming", "reconnecting", "stopped", "failed"]
+# invalid_config: the worker cannot run the camera's stored configuration (last_error says why).
+CameraState = Literal["starting", "streaming", "reconnecting", "stopped", "failed", "invalid_config"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,16 +117,26 @@ class CameraHealth:
             self._analysed.tick(time.monotonic())
 
     def record_failure(self, reason: str, *, since: float) -> UnmonitoredInterval | None:
-        """The source failed; opens an interval from `since` unless one is open. Returns the new one."""
+        """The source failed; opens an interval from `since` unless one is open. Returns the new one.
+
+        The reason is shown on status pages and stored: any URL in it is redacted here."""
         with self._lock:
-            self._last_error = reason
-            if self._state != "failed":
-                self._state = "reconnecting"
-            if self._open_locked() is not None:
-                return None
-            interval = UnmonitoredInterval(self.camera_id, since, None, reason)
-            self._intervals.append(interval)
-            return interval
+            return self._fail_locked("failed" if self._state == "failed" else "reconnecting", reason, since)
+
+    def record_invalid(self, reason: str, *, since: float) -> UnmonitoredInterval | None:
+        """The camera's configuration cannot run: state invalid_config, an outage from `since` on."""
+        with self._lock:
+            return self._fail_locked("invalid_config", reason, since)
+
+    def _fail_locked(self, state: CameraState, reason: str, since: float) -> UnmonitoredInterval | None:
+        reason = redact(reason)
+        self._last_error = reason
+        self._state = state
+        if self._open_locked() is not None:
+            return None
+        interval = UnmonitoredInterval(self.camera_id, since, None, reason)
+        self._intervals.append(interval)
+        return interval
 
     def record_reconnect(self) -> None:
         with self._lock:
@@ -270,6 +282,11 @@ class CameraWatchdog:
     def _run(self) -> None:
         try:
             self._keep_streaming()
+        except Exception as exc:  # a bug here must still leave a visible, recorded outage
+            log.exception("camera %s: watchdog crashed", self.camera_id)
+            since = self.health.last_frame_at or self._started_at
+            self.health.record_failure(f"watchdog error: {type(exc).__name__}: {exc}", since=since)
+            self.health.set_state("failed")
         finally:
             self._finished.set()
 
@@ -281,6 +298,7 @@ class CameraWatchdog:
                 return
             failures = 1 if streamed else failures + 1
             since = self.health.last_frame_at or self._started_at
+            reason = redact(reason)
             self.health.record_failure(reason, since=since)
             log.warning("camera %s: %s (attempt %d failed)", self.camera_id, reason, failures)
             limit = self.config.max_consecutive_failures
@@ -302,6 +320,9 @@ class CameraWatchdog:
             source = self._factory()
         except SourceError as exc:
             return False, str(exc)
+        except Exception as exc:  # e.g. a URL the source refuses: retried with backoff, never fatal
+            detail = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+            return False, f"cannot create the source: {detail}"
         with self._lock:
             self._source = source
         try:
@@ -319,9 +340,15 @@ class CameraWatchdog:
         finally:
             with self._lock:
                 self._source = None
-            source.close()
+            self._close_quietly(source)
         with self._lock:
             return streamed, self._stall_reason or reason
+
+    def _close_quietly(self, source: FrameSource) -> None:
+        try:
+            source.close()
+        except Exception:
+            log.exception("camera %s: closing the source failed", self.camera_id)
 
     def _deliver(self, frame: Frame) -> None:
         with self._lock:
@@ -351,7 +378,7 @@ class CameraWatchdog:
         with self._lock:
             source = self._source
         if source is not None:
-            source.close()
+            self._close_quietly(source)
 
     def _emit_closed(self, interval: UnmonitoredInterval | None) -> None:
         if interval is None or self._on_interval_closed is None:

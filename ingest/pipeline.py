@@ -12,7 +12,7 @@ import functools
 import logging
 import threading
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import supervision as sv
 
@@ -24,20 +24,17 @@ from ingest._frame import Frame
 from ingest._sink import EventSink, Evidence
 from ingest.clips import ClipRecorder, EncodedClip
 from ingest.preroll import PreRollBuffer
-from ingest.sampler import FrameSampler, MotionGate
+from ingest.sampler import FrameSampler, MotionGate, SamplingConfig
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """Per-camera timing of analysis and evidence."""
+    """Per-camera timing of analysis and evidence: the admin's `sampling` plus fixed internals."""
 
-    analysis_fps: float = 5.0
-    motion_gating: bool = True
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
     keepalive_s: float = 2.0
-    pre_roll_s: float = 5.0
-    post_roll_s: float = 5.0
     clip_fps: float = 10.0
     max_clip_s: float = 60.0
 
@@ -61,12 +58,13 @@ class CameraPipeline:
         self._sink = sink
         self._pool = clip_pool
         self._model_version = model_version
-        self._sampler = FrameSampler(cfg.analysis_fps)
-        self._gate = MotionGate(keepalive_s=cfg.keepalive_s) if cfg.motion_gating else None
+        sampling = cfg.sampling
+        self._sampler = FrameSampler(sampling.analysis_fps)
+        self._gate = MotionGate(keepalive_s=cfg.keepalive_s) if sampling.motion_gate else None
         self._clips = ClipRecorder(
-            PreRollBuffer(cfg.pre_roll_s + 1.0, fps_cap=cfg.clip_fps),
-            pre_roll_s=cfg.pre_roll_s,
-            post_roll_s=cfg.post_roll_s,
+            PreRollBuffer(sampling.preroll_s + 1.0, fps_cap=cfg.clip_fps),
+            pre_roll_s=sampling.preroll_s,
+            post_roll_s=sampling.postroll_s,
             max_clip_s=cfg.max_clip_s,
             executor=clip_pool,
         )
@@ -99,7 +97,9 @@ class CameraPipeline:
             if self._analyzer is None or self._analyzer.frame_size != size:
                 # First frame, or the stream changed resolution (a phone turned, a camera reconfigured):
                 # zones and the ground plane are scaled to the frame, so rebuild (tracks restart).
-                self._analyzer = SceneAnalyzer(self.camera_id, self.rules, size, fps=self.config.analysis_fps)
+                self._analyzer = SceneAnalyzer(
+                    self.camera_id, self.rules, size, fps=self.config.sampling.analysis_fps
+                )
             analysis = self._analyzer.analyze(detections, frame.ts)
             self.analysed += 1
             updates = self._builder.update(analysis, frame.image)

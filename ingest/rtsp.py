@@ -12,7 +12,7 @@ import numpy.typing as npt
 from ingest._av import AvVideoSource, describe_av_error
 from ingest._frame import Frame
 from ingest.source import SourceError, SourceUnavailable, StreamStalled
-from ingest.urls import redact, validate_camera_url
+from ingest.urls import CameraAddressDenied, CameraNetworkPolicy, camera_host, redact, validate_camera_url
 
 
 class RtspSource(AvVideoSource):
@@ -21,13 +21,23 @@ class RtspSource(AvVideoSource):
     TCP interleaving avoids the UDP losses (smeared frames) common on site networks and NAT.
     Both timeouts bound how long `frames()` and `close()` can block: connect_timeout_s for the
     RTSP handshake, read_timeout_s for silence once streaming (then StreamStalled).
+
+    `policy` says which addresses a camera may be at: an IP literal it denies is refused here
+    (InvalidCameraURL), a host name is resolved and checked before every connection.
     """
 
     def __init__(
-        self, camera_id: str, url: str, *, connect_timeout_s: float = 5.0, read_timeout_s: float = 5.0
+        self,
+        camera_id: str,
+        url: str,
+        *,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 5.0,
+        policy: CameraNetworkPolicy | None = None,
     ) -> None:
         super().__init__(camera_id)
-        self.url = validate_camera_url(url)
+        self.policy = policy or CameraNetworkPolicy()
+        self.url = validate_camera_url(url, self.policy)
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
         self._t_open = 0.0
@@ -38,6 +48,10 @@ class RtspSource(AvVideoSource):
             "rtsp_transport": "tcp",
             "timeout": str(int(max(self.connect_timeout_s, self.read_timeout_s) * 1_000_000)),
         }
+        try:
+            self.policy.check_resolved(camera_host(self.url))
+        except CameraAddressDenied as exc:
+            raise SourceUnavailable(f"refused to connect: {exc}") from None
         started = time.monotonic()
         try:
             container = av.open(

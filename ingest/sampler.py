@@ -9,8 +9,24 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest._frame import Frame
+
+
+class SamplingConfig(BaseModel):
+    """How one camera is sampled for analysis and how much video surrounds its evidence.
+
+    Set per camera by an admin (stored as the camera's `config`) and applied by the worker's pipeline.
+    The rules' debounce defaults (k of n frames) assume the default 5 fps.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    analysis_fps: float = Field(5.0, gt=0, le=30, description="Frames per second sent to the detector")
+    motion_gate: bool = Field(True, description="Skip still frames (one is still analysed every 2 s)")
+    preroll_s: float = Field(5.0, ge=0, le=60, description="Seconds of video kept before an event")
+    postroll_s: float = Field(5.0, ge=0, le=60, description="Seconds of video recorded after an event")
 
 
 class FrameSampler:

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 SessionState = Literal["new", "connecting", "connected", "failed", "closed"]
 _STATES: dict[str, SessionState] = {s: s for s in ("new", "connecting", "connected", "failed", "closed")}
 FrameSink = Callable[[Frame], None]
+IceServerSource = Sequence[RTCIceServer | str] | Callable[[], Sequence[RTCIceServer]]
 _NEGOTIATION_ERRORS = (
     ValueError,
     KeyError,
@@ -86,7 +87,8 @@ class WhipHub:
 
     `max_fps` drops frames (by stream time) before the costly YUV→BGR conversion; aiortc
     still decodes every frame because inter-frame codecs need them all. `connect_timeout`
-    ends a session whose publisher answered nothing (never completed ICE/DTLS).
+    ends a session whose publisher answered nothing (never completed ICE/DTLS). `ice_servers` is a
+    list, or a callable asked once per publication (time-limited TURN credentials stay fresh).
     """
 
     def __init__(
@@ -94,13 +96,18 @@ class WhipHub:
         on_frame: FrameSink,
         *,
         max_fps: float | None = None,
-        ice_servers: Sequence[RTCIceServer | str] = (),
+        ice_servers: IceServerSource = (),
         connect_timeout: float = 30.0,
     ) -> None:
         FrameGate(max_fps)  # validates max_fps now rather than on the first frame
         self._on_frame = on_frame
         self._max_fps = max_fps
-        self._ice_servers = [s if isinstance(s, RTCIceServer) else RTCIceServer(urls=s) for s in ice_servers]
+        self._ice_servers: Callable[[], Sequence[RTCIceServer]]
+        if callable(ice_servers):
+            self._ice_servers = ice_servers
+        else:
+            fixed = [s if isinstance(s, RTCIceServer) else RTCIceServer(urls=s) for s in ice_servers]
+            self._ice_servers = lambda: fixed
         self._connect_timeout = connect_timeout
         self._live: dict[str, _Publication] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -118,7 +125,7 @@ class WhipHub:
             check_offer(offer_sdp)
         except OfferProblem as exc:
             raise BadOffer(str(exc)) from exc
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=list(self._ice_servers())))
         pub = _Publication(
             WhipSession(uuid.uuid4().hex, camera_id, "", "new", time.time()),
             pc,

@@ -32,7 +32,11 @@ SourceFactory = Callable[[], FrameSource]
 
 @dataclass(frozen=True)
 class CameraSpec:
-    """What the worker needs to run one camera; `version` changes whenever any of it changes."""
+    """What the worker needs to run one camera; `version` changes whenever any of it changes.
+
+    A camera whose stored configuration cannot run comes with `config_error` (and default rules): the
+    worker does not run it but reports it, state invalid_config with that reason, as unmonitored.
+    """
 
     camera_id: str
     rules: CameraRules
@@ -40,6 +44,7 @@ class CameraSpec:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
     version: str = ""
+    config_error: str | None = None
 
 
 class _Mailbox:
@@ -123,7 +128,9 @@ class Worker:
             config=spec.pipeline,
         )
         camera = _Camera(spec, pipeline, _Mailbox(self._wake), CameraHealth(spec.camera_id), None)
-        if spec.source_factory is not None:  # pulled (RTSP); pushed cameras (WHIP) get push_frame calls
+        if spec.config_error is not None:
+            camera.health.record_invalid(f"invalid configuration: {spec.config_error}", since=time.time())
+        elif spec.source_factory is not None:  # pulled (RTSP); pushed cameras (WHIP) get push_frame calls
             camera.watchdog = CameraWatchdog(
                 spec.camera_id,
                 spec.source_factory,
@@ -138,7 +145,10 @@ class Worker:
             self._cameras[spec.camera_id] = camera
         if camera.watchdog is not None:
             camera.watchdog.start()
-        log.info("camera %s added", spec.camera_id)
+        if spec.config_error is not None:
+            log.error("camera %s not run: invalid configuration: %s", spec.camera_id, spec.config_error)
+        else:
+            log.info("camera %s added", spec.camera_id)
 
     def remove_camera(self, camera_id: str) -> bool:
         with self._lock:
@@ -159,7 +169,7 @@ class Worker:
         """Entry point for pushed sources (WHIP): the same path RTSP frames take."""
         with self._lock:
             camera = self._cameras.get(frame.camera_id)
-        if camera is None:
+        if camera is None or camera.spec.config_error is not None:
             return
         closed = camera.health.record_frame(frame.ts)
         if closed is not None and self._on_interval is not None:
@@ -212,7 +222,11 @@ class Worker:
     def _check_pushed(self, now: float) -> None:
         """Pushed cameras have no watchdog: silence longer than the stall timeout opens an outage."""
         with self._lock:
-            pushed = [cam for cam in self._cameras.values() if cam.watchdog is None]
+            pushed = [
+                cam
+                for cam in self._cameras.values()
+                if cam.watchdog is None and cam.spec.config_error is None
+            ]
         for cam in pushed:
             last = cam.health.last_frame_at
             if last is not None and now - last > cam.spec.watchdog.stall_timeout_s:

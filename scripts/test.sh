@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # One command on a fresh machine: install what the tests need (Debian packages for the RTSP server,
-# ffmpeg and Chromium; Python dev dependencies), then run the whole suite. PostgreSQL (initdb/pg_ctl),
-# the S3 endpoint (moto) and the RTSP server are started by the test fixtures on loopback.
+# ffmpeg, Chromium and coturn; Python training + dev dependencies), then run the whole suite. PostgreSQL
+# (initdb/pg_ctl), the S3 endpoint (moto), the RTSP server and coturn are started by the test fixtures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 apt_pkgs=(gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base
-          gstreamer1.0-plugins-good gstreamer1.0-plugins-bad ffmpeg chromium)
+          gstreamer1.0-plugins-good gstreamer1.0-plugins-bad ffmpeg chromium coturn)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

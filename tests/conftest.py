@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.rtsp",
     "tests.fixtures.disk",
+    "tests.fixtures.turn",
 ]
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from audit_api.models import ActionStatus, ClipKind, EventStatus, Verdict
+from audit_api.schemas.bounds import BoundedDateTime
 
 
 class _Orm(BaseModel):
@@ -111,7 +112,7 @@ class SignOffIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action_description: str | None = Field(None, min_length=1, max_length=5000)
-    action_due: datetime | None = None
+    action_due: BoundedDateTime | None = None
 
 
 class RespondIn(BaseModel):

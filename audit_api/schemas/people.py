@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from audit_api.models import Role
+from audit_api.schemas.bounds import MAX_ID_LIST, BodyId
 
 
 def _email(value: str) -> str:
@@ -33,7 +34,9 @@ class UserCreate(BaseModel):
     password: Password
     role: Role
     name: str = Field("", max_length=200)
-    site_ids: list[int] = Field(default_factory=list, description="sites a supervisor is responsible for")
+    site_ids: list[BodyId] = Field(
+        default_factory=list, max_length=MAX_ID_LIST, description="sites a supervisor is responsible for"
+    )
 
 
 class UserUpdate(BaseModel):
@@ -43,7 +46,7 @@ class UserUpdate(BaseModel):
     name: str | None = Field(None, max_length=200)
     active: bool | None = None
     password: Password | None = None
-    site_ids: list[int] | None = None
+    site_ids: list[BodyId] | None = Field(None, max_length=MAX_ID_LIST)
 
 
 class UserOut(BaseModel):

@@ -4,39 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from audit_api.models import CameraKind
-from audit_api.schemas.geometry import PPEItem, ScheduleWindow
+from audit_api.schemas.bounds import BodyId
+from detect.rules_config import PPEKind, TimeZoneName, WorkingHours
+from ingest.sampler import SamplingConfig
+from ingest.urls import MAX_URL_LENGTH, validate_camera_url
 
-RTSP_SCHEMES = ("rtsp", "rtsps")
-
-
-def check_rtsp_url(url: str) -> str:
-    """Accept only rtsp:// and rtsps:// URLs with a host: FFmpeg-style protocols (file:, concat:, subfile:,
-    http: ...) would let a camera URL read local files or reach internal services."""
-    if any(ord(c) < 33 or c == "\x7f" for c in url):
-        raise ValueError("camera URL contains whitespace or control characters")
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in RTSP_SCHEMES:
-        raise ValueError(f"camera URL scheme must be one of {', '.join(RTSP_SCHEMES)}, not {parts.scheme!r}")
-    if not parts.hostname:
-        raise ValueError("camera URL has no host")
-    return url
-
-
-def redact_url(url: str | None) -> str | None:
-    """The URL with any password replaced by ***."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+# Camera URLs: ingest.urls.validate_camera_url is the one validator. Its syntax checks run here; the
+# network policy (denied addresses) needs the settings and runs in the service, with the worker's builder.
 
 
 class SiteIn(BaseModel):
@@ -44,33 +22,25 @@ class SiteIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     address: str = Field("", max_length=500)
-    timezone: str = Field("UTC", min_length=1, max_length=64)
+    timezone: TimeZoneName = "UTC"
 
 
-class SiteOut(SiteIn):
+class SiteOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-
-
-class SamplingConfig(BaseModel):
-    """How a worker samples a camera for analysis and how much video surrounds an event."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    analysis_fps: float = Field(2.0, gt=0, le=30)
-    motion_gate: bool = True
-    preroll_s: float = Field(5.0, ge=0, le=60)
-    postroll_s: float = Field(5.0, ge=0, le=60)
+    name: str
+    address: str
+    timezone: str
 
 
 class CameraIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    site_id: int
+    site_id: BodyId
     name: str = Field(min_length=1, max_length=200)
     kind: CameraKind
-    url: str | None = Field(None, max_length=2048)
+    url: str | None = Field(None, max_length=MAX_URL_LENGTH)
     enabled: bool = True
     config: SamplingConfig = Field(default_factory=SamplingConfig)
 
@@ -79,7 +49,7 @@ class CameraIn(BaseModel):
         if self.kind == CameraKind.RTSP:
             if not self.url:
                 raise ValueError("an rtsp camera needs a url")
-            check_rtsp_url(self.url)
+            validate_camera_url(self.url)
         elif self.url is not None:
             raise ValueError("a whip camera pushes its stream and takes no url")
         return self
@@ -89,14 +59,14 @@ class CameraUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=200)
-    url: str | None = Field(None, max_length=2048)
+    url: str | None = Field(None, max_length=MAX_URL_LENGTH)
     enabled: bool | None = None
     config: SamplingConfig | None = None
 
     @model_validator(mode="after")
     def _url_is_rtsp(self) -> CameraUpdate:
         if self.url is not None:
-            check_rtsp_url(self.url)
+            validate_camera_url(self.url)
         return self
 
 
@@ -105,9 +75,11 @@ class CameraOut(BaseModel):
     site_id: int
     name: str
     kind: CameraKind
-    url: str | None = Field(description="password redacted")
+    url: str | None = Field(
+        description="admins only, credentials redacted (password, secret query parameters); null for others"
+    )
     enabled: bool
-    config: dict[str, Any]
+    config: SamplingConfig
     config_version: int
 
 
@@ -131,9 +103,9 @@ class ZoneOut(BaseModel):
     camera_id: int
     name: str
     polygon: list[PointOut]
-    required_ppe: set[PPEItem]
+    required_ppe: set[PPEKind]
     occupancy_cap: int | None
-    schedule: list[ScheduleWindow] | None
+    schedule: list[WorkingHours] | None
     version: int
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -16,6 +16,8 @@ from audit_api import audit_log
 from audit_api.audit_log import canonical_json
 from audit_api.models import Alert, Camera, Clip, ClipKind, Event, EventStatus, EventViolation, User
 from audit_api.services.errors import Conflict, Invalid, NotFound
+from audit_api.services.listing import Page, paginate
+from audit_api.services.scope import SiteScope
 from audit_api.storage import StoredObject
 
 WORKER_ACTOR = "worker"
@@ -136,17 +138,10 @@ def record_event(
     return event
 
 
-def visible_site_ids(user: User) -> set[int] | None:
-    """Sites whose events the user may see; None means all (admins and inspectors)."""
-    return {site.id for site in user.sites} if user.role == "supervisor" else None
-
-
-def get_event(session: Session, event_id: int, viewer: User) -> Event:
+def get_event(session: Session, event_id: int, viewer: User | None) -> Event:
+    """The event if the viewer may see its camera's site; NotFound otherwise."""
     event = session.get(Event, event_id)
-    allowed = visible_site_ids(viewer)
-    if event is None or (allowed is not None and event.site_id not in allowed):
-        raise NotFound(f"event {event_id} not found")
-    return event
+    return SiteScope.of(viewer).found(event, lambda e: e.site_id, f"event {event_id}")
 
 
 def list_events(
@@ -158,14 +153,10 @@ def list_events(
     status: EventStatus | None = None,
     kind: str | None = None,
     since: datetime | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    page: Page,
 ) -> tuple[Sequence[Event], int]:
     """One page of events (newest first) and the total matching count."""
-    query = select(Event).join(Event.camera)
-    allowed = visible_site_ids(viewer)
-    if allowed is not None:
-        query = query.where(Camera.site_id.in_(allowed))
+    query = SiteScope.of(viewer).where(select(Event).join(Event.camera), Camera.site_id)
     if site_id is not None:
         query = query.where(Camera.site_id == site_id)
     if camera_id is not None:
@@ -177,11 +168,5 @@ def list_events(
         query = query.where(Event.violations.any(EventViolation.kind == kind))
     if since is not None:
         query = query.where(Event.started_at >= since)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = session.scalars(
-        query.options(selectinload(Event.camera), selectinload(Event.reviews))
-        .order_by(Event.started_at.desc(), Event.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return page, total
+    query = query.options(selectinload(Event.camera), selectinload(Event.reviews))
+    return paginate(session, query.order_by(Event.started_at.desc(), Event.id.desc()), page)

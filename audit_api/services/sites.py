@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -11,9 +12,13 @@ from sqlalchemy.orm import Session
 from audit_api import audit_log
 from audit_api.auth import new_camera_token
 from audit_api.models import Camera, CameraKind, Event, Site, User
-from audit_api.schemas.sites import CameraIn, CameraUpdate, SiteIn, redact_url
-from audit_api.services.errors import Conflict, Invalid, NotFound
+from audit_api.schemas.sites import CameraIn, CameraUpdate, SiteIn
+from audit_api.services.camera_runtime import require_runnable
+from audit_api.services.errors import Conflict, Invalid
+from audit_api.services.listing import Page, paginate
+from audit_api.services.scope import SiteScope
 from audit_api.services.users import actor_of
+from ingest.urls import CameraNetworkPolicy, redact
 
 
 def flush_or_conflict(session: Session, what: str) -> None:
@@ -25,11 +30,14 @@ def flush_or_conflict(session: Session, what: str) -> None:
         raise Conflict(f"{what} conflicts with existing data (duplicate name?)") from exc
 
 
-def get_site(session: Session, site_id: int) -> Site:
-    site = session.get(Site, site_id)
-    if site is None:
-        raise NotFound(f"site {site_id} not found")
-    return site
+def get_site(session: Session, site_id: int, viewer: User | None) -> Site:
+    """The site if the viewer may see it; NotFound otherwise (None: the system, sees every site)."""
+    return SiteScope.of(viewer).found(session.get(Site, site_id), lambda s: s.id, f"site {site_id}")
+
+
+def list_sites(session: Session, viewer: User, page: Page) -> tuple[Sequence[Site], int]:
+    query = SiteScope.of(viewer).where(select(Site).order_by(Site.id), Site.id)
+    return paginate(session, query, page)
 
 
 def create_site(session: Session, body: SiteIn, actor: User | None) -> Site:
@@ -42,17 +50,18 @@ def create_site(session: Session, body: SiteIn, actor: User | None) -> Site:
 
 
 def update_site(session: Session, site_id: int, body: SiteIn, actor: User) -> Site:
-    site = get_site(session, site_id)
+    site = get_site(session, site_id, actor)
     for field, value in body.model_dump().items():
         setattr(site, field, value)
     flush_or_conflict(session, f"site {body.name!r}")
+    require_runnable(session, [c for c in site.cameras if c.enabled])  # zone schedules use its time zone
     audit_log.append(session, actor_of(actor), "site.updated", f"site:{site.id}", body.model_dump())
     session.commit()
     return site
 
 
 def delete_site(session: Session, site_id: int, actor: User) -> None:
-    site = get_site(session, site_id)
+    site = get_site(session, site_id, actor)
     has_events = select(Event.id).join(Event.camera).where(Camera.site_id == site_id).limit(1)
     if session.scalars(has_events).first() is not None:
         raise Conflict(f"site {site_id} has recorded events; evidence is kept, so it cannot be deleted")
@@ -61,11 +70,19 @@ def delete_site(session: Session, site_id: int, actor: User) -> None:
     session.commit()
 
 
-def get_camera(session: Session, camera_id: int) -> Camera:
+def get_camera(session: Session, camera_id: int, viewer: User | None) -> Camera:
+    """The camera if the viewer may see its site; NotFound otherwise (None: the system)."""
     camera = session.get(Camera, camera_id)
-    if camera is None:
-        raise NotFound(f"camera {camera_id} not found")
-    return camera
+    return SiteScope.of(viewer).found(camera, lambda c: c.site_id, f"camera {camera_id}")
+
+
+def list_cameras(
+    session: Session, viewer: User, page: Page, site_id: int | None = None
+) -> tuple[Sequence[Camera], int]:
+    query = SiteScope.of(viewer).where(select(Camera).order_by(Camera.id), Camera.site_id)
+    if site_id is not None:
+        query = query.where(Camera.site_id == site_id)
+    return paginate(session, query, page)
 
 
 def _camera_audit(camera: Camera) -> dict[str, Any]:
@@ -73,15 +90,19 @@ def _camera_audit(camera: Camera) -> dict[str, Any]:
         "site_id": camera.site_id,
         "name": camera.name,
         "kind": camera.kind,
-        "url": redact_url(camera.url),
+        "url": redact(camera.url) if camera.url else None,
         "enabled": camera.enabled,
         "config": camera.config,
         "config_version": camera.config_version,
     }
 
 
-def create_camera(session: Session, body: CameraIn, actor: User | None) -> tuple[Camera, str | None]:
-    """The new camera and, for WHIP cameras, the plaintext token (returned once, stored only hashed)."""
+def create_camera(
+    session: Session, body: CameraIn, actor: User | None, policy: CameraNetworkPolicy | None = None
+) -> tuple[Camera, str | None]:
+    """The new camera and, for WHIP cameras, the plaintext token (returned once, stored only hashed).
+
+    `policy`: the settings' camera network policy (422 for a URL at a denied address)."""
     if session.get(Site, body.site_id) is None:
         raise Invalid(f"site {body.site_id} does not exist")
     token, token_hash = new_camera_token() if body.kind == CameraKind.WHIP else (None, None)
@@ -96,13 +117,20 @@ def create_camera(session: Session, body: CameraIn, actor: User | None) -> tuple
     )
     session.add(camera)
     flush_or_conflict(session, f"camera {body.name!r}")
+    require_runnable(session, [camera], policy or CameraNetworkPolicy())
     audit_log.append(session, actor_of(actor), "camera.created", f"camera:{camera.id}", _camera_audit(camera))
     session.commit()
     return camera, token
 
 
-def update_camera(session: Session, camera_id: int, body: CameraUpdate, actor: User) -> Camera:
-    camera = get_camera(session, camera_id)
+def update_camera(
+    session: Session,
+    camera_id: int,
+    body: CameraUpdate,
+    actor: User,
+    policy: CameraNetworkPolicy | None = None,
+) -> Camera:
+    camera = get_camera(session, camera_id, actor)
     if body.url is not None and camera.kind != CameraKind.RTSP:
         raise Invalid("only rtsp cameras have a url")
     changes = body.model_dump(exclude_none=True)
@@ -111,13 +139,14 @@ def update_camera(session: Session, camera_id: int, body: CameraUpdate, actor: U
     if changes:
         camera.config_version += 1  # workers reload on a new version; events record which one fired
     flush_or_conflict(session, f"camera {camera.name!r}")
+    require_runnable(session, [camera], policy or CameraNetworkPolicy())
     audit_log.append(session, actor_of(actor), "camera.updated", f"camera:{camera.id}", _camera_audit(camera))
     session.commit()
     return camera
 
 
 def rotate_camera_token(session: Session, camera_id: int, actor: User) -> tuple[Camera, str]:
-    camera = get_camera(session, camera_id)
+    camera = get_camera(session, camera_id, actor)
     if camera.kind != CameraKind.WHIP:
         raise Conflict(f"camera {camera_id} is not a whip camera and has no token")
     token, camera.whip_token_hash = new_camera_token()
@@ -127,7 +156,7 @@ def rotate_camera_token(session: Session, camera_id: int, actor: User) -> tuple[
 
 
 def delete_camera(session: Session, camera_id: int, actor: User) -> None:
-    camera = get_camera(session, camera_id)
+    camera = get_camera(session, camera_id, actor)
     if session.scalars(select(Event.id).where(Event.camera_id == camera_id).limit(1)).first() is not None:
         raise Conflict(f"camera {camera_id} has recorded events; disable it instead of deleting")
     session.delete(camera)

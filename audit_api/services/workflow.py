@@ -19,27 +19,22 @@ from audit_api.models import (
     Event,
     EventStatus,
     Review,
-    Role,
     SignOff,
     User,
     Verdict,
     utcnow,
 )
-from audit_api.services.errors import Conflict, Forbidden, NotFound
+from audit_api.services.errors import Conflict
+from audit_api.services.events import get_event
+from audit_api.services.listing import Page, paginate
+from audit_api.services.scope import SiteScope
 from audit_api.services.users import actor_of
 from audit_api.storage import ObjectCorrupted, ObjectNotFound, ObjectStore
 
 
-def _event(session: Session, event_id: int) -> Event:
-    event = session.get(Event, event_id)
-    if event is None:
-        raise NotFound(f"event {event_id} not found")
-    return event
-
-
 def review_event(session: Session, event_id: int, inspector: User, verdict: Verdict, comment: str) -> Review:
     """Record a verdict; an event may be re-reviewed until it is signed off."""
-    event = _event(session, event_id)
+    event = get_event(session, event_id, inspector)
     if event.status == EventStatus.SIGNED_OFF:
         raise Conflict(f"event {event_id} is signed off and can no longer be reviewed")
     review = Review(event=event, inspector_id=inspector.id, verdict=verdict, comment=comment)
@@ -75,7 +70,7 @@ def sign_off(
     action_due: datetime | None = None,
 ) -> SignOff:
     """Sign off a reviewed event, recording the clip hash; a confirmed event opens a corrective action."""
-    event = _event(session, event_id)
+    event = get_event(session, event_id, inspector)
     if event.signoff is not None:
         raise Conflict(f"event {event_id} is already signed off")
     verdict = event.verdict
@@ -98,33 +93,24 @@ def sign_off(
     return signoff
 
 
-def _action(session: Session, action_id: int) -> CorrectiveAction:
+def get_action(session: Session, action_id: int, viewer: User | None) -> CorrectiveAction:
+    """The corrective action if the viewer may see its event's site; NotFound otherwise."""
     action = session.get(CorrectiveAction, action_id)
-    if action is None:
-        raise NotFound(f"corrective action {action_id} not found")
-    return action
-
-
-def _require_supervisor_of(user: User, site_id: int) -> None:
-    if user.role == Role.SUPERVISOR and site_id not in {s.id for s in user.sites}:
-        raise Forbidden(f"you do not supervise site {site_id}")
+    return SiteScope.of(viewer).found(action, lambda a: a.event.site_id, f"corrective action {action_id}")
 
 
 def list_actions(
-    session: Session, viewer: User, status: ActionStatus | None = None
-) -> Sequence[CorrectiveAction]:
+    session: Session, viewer: User, page: Page, status: ActionStatus | None = None
+) -> tuple[Sequence[CorrectiveAction], int]:
     query = select(CorrectiveAction).join(CorrectiveAction.event).join(Event.camera)
-    query = query.order_by(CorrectiveAction.id)
-    if viewer.role == Role.SUPERVISOR:
-        query = query.where(Camera.site_id.in_([s.id for s in viewer.sites]))
+    query = SiteScope.of(viewer).where(query.order_by(CorrectiveAction.id), Camera.site_id)
     if status is not None:
         query = query.where(CorrectiveAction.status == status)
-    return session.scalars(query).all()
+    return paginate(session, query, page)
 
 
 def respond(session: Session, action_id: int, supervisor: User, response: str) -> CorrectiveAction:
-    action = _action(session, action_id)
-    _require_supervisor_of(supervisor, action.event.site_id)
+    action = get_action(session, action_id, supervisor)
     if action.status not in (ActionStatus.OPEN, ActionStatus.REOPENED):
         raise Conflict(f"corrective action {action_id} is {action.status.value}, not awaiting a response")
     action.status = ActionStatus.ANSWERED
@@ -139,7 +125,7 @@ def respond(session: Session, action_id: int, supervisor: User, response: str) -
 
 def verify(session: Session, action_id: int, inspector: User, note: str, *, accept: bool) -> CorrectiveAction:
     """Accept (verified) or reject (reopened) the supervisor's answer."""
-    action = _action(session, action_id)
+    action = get_action(session, action_id, inspector)
     if action.status != ActionStatus.ANSWERED:
         raise Conflict(f"corrective action {action_id} is {action.status.value}, not answered")
     action.status = ActionStatus.VERIFIED if accept else ActionStatus.REOPENED
@@ -151,20 +137,24 @@ def verify(session: Session, action_id: int, inspector: User, note: str, *, acce
     return action
 
 
-def list_alerts(session: Session, viewer: User, *, unacknowledged: bool = False) -> Sequence[Alert]:
+def list_alerts(
+    session: Session, viewer: User, page: Page, *, unacknowledged: bool = False
+) -> tuple[Sequence[Alert], int]:
+    """Newest first."""
     query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())
-    if viewer.role == Role.SUPERVISOR:
-        query = query.where(Alert.site_id.in_([s.id for s in viewer.sites]))
+    query = SiteScope.of(viewer).where(query, Alert.site_id)
     if unacknowledged:
         query = query.where(Alert.acknowledged_at.is_(None))
-    return session.scalars(query).all()
+    return paginate(session, query, page)
+
+
+def get_alert(session: Session, alert_id: int, viewer: User | None) -> Alert:
+    """The alert if the viewer may see its site; NotFound otherwise."""
+    return SiteScope.of(viewer).found(session.get(Alert, alert_id), lambda a: a.site_id, f"alert {alert_id}")
 
 
 def acknowledge(session: Session, alert_id: int, supervisor: User) -> Alert:
-    alert = session.get(Alert, alert_id)
-    if alert is None:
-        raise NotFound(f"alert {alert_id} not found")
-    _require_supervisor_of(supervisor, alert.site_id)
+    alert = get_alert(session, alert_id, supervisor)
     if alert.acknowledged_at is not None:
         raise Conflict(f"alert {alert_id} was already acknowledged")
     alert.acknowledged_by_id, alert.acknowledged_at = supervisor.id, utcnow()

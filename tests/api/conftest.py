@@ -159,3 +159,59 @@ def make_event(world: World) -> Callable[..., Event]:
             return record_event(session, **arguments)
 
     return make
+
+
+CRANE_URL = "rtsp://u:pw@crane.local/s"  # the other site's camera, with credentials
+
+
+@dataclass(frozen=True)
+class SiteObjects:
+    """The ids of one object of each kind in one site, for scoping tests."""
+
+    site_id: int
+    camera_id: int
+    zone_id: int
+    event_id: int  # reviewed (confirmed), not signed off yet
+    action_id: int  # open, on a second event that is signed off
+    alert_id: int  # the alert of event_id
+    supervisor_id: int  # the user who supervises this site
+
+
+@pytest.fixture
+def site_objects(world: World, make_event: Callable[..., Event]) -> dict[str, SiteObjects]:
+    """'own' (supervised by boss@) and 'other' (by other-boss@): a camera with a zone, calibration and rules,
+    a reviewed event with its alert, an open corrective action. Global rules are set too."""
+    from audit_api.models import Alert, Calibration, RuleConfig, Verdict, Zone
+    from audit_api.schemas.geometry import RuleConfigIn
+    from audit_api.services import workflow
+
+    rules = RuleConfigIn().model_dump(mode="json", exclude={"version"})
+    with world.sessions() as session:
+        crane = Camera(site_id=world.other_site_id, name="crane", kind=CameraKind.RTSP, url=CRANE_URL)
+        session.add_all([crane, RuleConfig(camera_id=None, config=rules)])
+        session.commit()
+        cameras = {"own": (world.site_id, world.camera_id), "other": (world.other_site_id, crane.id)}
+    found: dict[str, SiteObjects] = {}
+    for name, (site_id, camera_id) in cameras.items():
+        event, signed = make_event(camera_id=camera_id), make_event(camera_id=camera_id)
+        with world.sessions() as session:
+            zone = Zone(camera_id=camera_id, name="pit", polygon=[[0.1, 0.1], [0.6, 0.1], [0.6, 0.6]])
+            calibration = Calibration(
+                camera_id=camera_id,
+                image_points=[[0.1, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]],
+                world_points_m=[[0, 0], [10, 0], [10, 10], [0, 10]],
+            )
+            session.add_all([zone, calibration, RuleConfig(camera_id=camera_id, config=rules)])
+            session.commit()
+            inspector = session.scalars(select(User).where(User.role == Role.INSPECTOR)).one()
+            workflow.review_event(session, event.id, inspector, Verdict.CONFIRMED, "")
+            workflow.review_event(session, signed.id, inspector, Verdict.CONFIRMED, "")
+            action = workflow.sign_off(session, signed.id, inspector, world.store).event.actions[0]
+            alert_id = session.scalars(select(Alert.id).where(Alert.event_id == event.id)).one()
+            supervisor = session.scalars(
+                select(User).where(User.role == Role.SUPERVISOR, User.sites.any(Site.id == site_id))
+            ).one()
+            found[name] = SiteObjects(
+                site_id, camera_id, zone.id, event.id, action.id, alert_id, supervisor.id
+            )
+    return found

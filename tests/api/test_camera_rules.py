@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from audit_api.models import Camera, CameraStatus
-from audit_api.runtime import camera_rules, camera_specs, persist_interval, publish_status
+from audit_api.runtime import camera_specs, persist_interval, publish_status
+from audit_api.services.camera_runtime import camera_rules
 from detect import PPEKind, SceneAnalyzer
 from ingest.health import UnmonitoredInterval
 from tests.api.conftest import World
@@ -84,14 +85,23 @@ def test_without_calibration_the_api_says_the_distance_rule_is_off(world: World,
     assert health["distance_rule_enabled"] is False
 
 
-def test_camera_outages_are_persisted_and_reported(world: World, admin: Headers) -> None:
+def test_camera_outages_are_persisted_and_reported(world: World, admin: Headers, supervisor: Headers) -> None:
     persist = persist_interval(world.sessions)
-    persist(UnmonitoredInterval(str(world.camera_id), 1_700_000_000.0, 1_700_000_150.0, "connection refused"))
+    reason = "cannot open rtsp://10.0.0.9:554/x: connection refused"
+    persist(UnmonitoredInterval(str(world.camera_id), 1_700_000_000.0, 1_700_000_150.0, reason))
     persist(UnmonitoredInterval("not-a-db-camera", 1.0, 2.0, "ignored"))  # e.g. the demo's probe
     (outage,) = world.client.get(f"/api/cameras/{world.camera_id}/health", headers=admin).json()[
         "unmonitored"
     ]
-    assert outage["reason"] == "connection refused"
+    assert outage["reason"] == reason
+    with world.sessions() as session:
+        publish_status(session, {str(world.camera_id): {"state": "reconnecting", "last_error": reason}})
+    seen = world.client.get(f"/api/cameras/{world.camera_id}/health", headers=supervisor).json()
+    assert seen["last_error"] == seen["unmonitored"][0]["reason"] == "camera unreachable (an admin sees why)"
+    assert (
+        world.client.get(f"/api/cameras/{world.camera_id}/health", headers=admin).json()["last_error"]
+        == reason
+    )
     started, ended = (datetime.fromisoformat(outage[k]) for k in ("started_at", "ended_at"))
     assert (ended - started).total_seconds() == 150
 

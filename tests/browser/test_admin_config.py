@@ -266,17 +266,17 @@ def test_admin_draws_a_zone_with_working_hours(server: AuditServer, admin: Page)
     [saved] = api(server, "GET", f"/api/cameras/{server.camera_id}/zones")
     assert saved["schedule"] == [{"days": [0, 1, 2, 3, 4], "start": "07:00:00", "end": "18:00:00"}]
 
-    # Editing shows the stored hours; an end before the start is refused and explained, nothing changes.
+    # Editing shows the stored hours; an empty window (end = start) is refused and explained, nothing changes.
     listed.get_by_role("button", name="Edit").click()
     expect(hours.get_by_label("Start")).to_have_value("07:00")
-    hours.get_by_label("End").fill("06:00")
+    hours.get_by_label("End").fill("07:00")
     zone.get_by_role("button", name="Save zone").click()
-    refused = "Working hours 1: schedule window end must be after start"
+    refused = "Working hours 1: working hours start and end are equal (empty window)"
     expect(admin.locator("#zone-error")).to_contain_text(refused)
     admin.screenshot(path=str(SHOTS / "siteaudit-admin-zone-hours.png"), full_page=True)
     assert api(server, "GET", f"/api/zones/{saved['id']}")["version"] == 1
 
-    # A window with no day ticked is caught before sending; a Saturday morning is added next to the week.
+    # A window with no day ticked is caught before sending; a Saturday night shift is added next to the week.
     hours.get_by_label("End").fill("18:00")
     zone.get_by_role("button", name="Add working hours").click()
     saturday = hours.nth(1)
@@ -285,14 +285,14 @@ def test_admin_draws_a_zone_with_working_hours(server: AuditServer, admin: Page)
     zone.get_by_role("button", name="Save zone").click()
     expect(admin.locator("#zone-error")).to_have_text("Working hours 2: tick at least one day.")
     saturday.get_by_label("Saturday").check()
-    saturday.get_by_label("Start").fill("08:00")
-    saturday.get_by_label("End").fill("12:00")
+    saturday.get_by_label("Start").fill("22:00")
+    saturday.get_by_label("End").fill("06:00")  # overnight: runs into Sunday morning
     zone.get_by_role("button", name="Save zone").click()
-    expect(listed).to_contain_text("hours: Mon–Fri 07:00–18:00; Sat 08:00–12:00")
+    expect(listed).to_contain_text("hours: Mon–Fri 07:00–18:00; Sat 22:00–06:00 (next day)")
     assert api(server, "GET", f"/api/zones/{saved['id']}")["schedule"][1] == {
         "days": [5],
-        "start": "08:00:00",
-        "end": "12:00:00",
+        "start": "22:00:00",
+        "end": "06:00:00",
     }
 
     # Removing every window makes the zone apply around the clock again.

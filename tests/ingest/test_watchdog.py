@@ -12,6 +12,8 @@ from ingest._frame import Frame
 from ingest.files import VideoFileSource
 from ingest.health import CameraWatchdog, UnmonitoredInterval, WatchdogConfig
 from ingest.rtsp import RtspSource
+from ingest.source import FrameSource
+from ingest.urls import CameraNetworkPolicy
 from tests.fixtures.frames import FrameLog
 from tests.fixtures.net import free_port
 from tests.fixtures.rtsp import RtspServer
@@ -102,6 +104,70 @@ def test_camera_down_at_start_opens_an_interval_from_start() -> None:
     [interval] = closed  # stop() closes it so the worker can persist it
     assert interval.end is not None and interval.end >= interval.start
     assert frames.frames == []
+
+
+class BrokenSource:
+    """A source with a bug: frames() raises something that is not a SourceError, and so does close()."""
+
+    camera_id = "cam-1"
+
+    def frames(self) -> Iterator[Frame]:
+        raise KeyError("decoder state")
+        yield  # a generator, like every source
+
+    def close(self) -> None:
+        raise OSError("close failed")
+
+
+def _raise(exc: Exception) -> Callable[[], FrameSource]:
+    def factory() -> FrameSource:
+        raise exc
+
+    return factory
+
+
+NO_LOOPBACK = CameraNetworkPolicy(deny=("127.0.0.0/8", "::1/128"))  # type: ignore[arg-type]
+SURVIVES: dict[str, tuple[Callable[[], FrameSource], str]] = {
+    # A real RtspSource refusing its URL at construction (stored before the API checked it).
+    "url the source refuses": (
+        lambda: RtspSource("cam-1", "rtsp://127.0.0.1:15432/a|b"),
+        "cannot create the source: camera URL contains characters that must be percent-encoded",
+    ),
+    # A real RtspSource whose host name resolves to a denied address: refused before connecting.
+    "host resolving to a denied address": (
+        lambda: RtspSource("cam-1", f"rtsp://localhost:{free_port()}/x", policy=NO_LOOPBACK),
+        "refused to connect: camera host 'localhost' resolves to a refused address",
+    ),
+    "factory bug": (_raise(RuntimeError("cannot reach rtsp://op:hunter2@10.0.0.1/x")), "RuntimeError"),
+    "source bug in frames() and close()": (BrokenSource, "source error: KeyError: 'decoder state'"),
+}
+
+
+@pytest.mark.parametrize(("factory", "reason"), SURVIVES.values(), ids=SURVIVES.keys())
+def test_the_watchdog_survives_any_exception_from_a_source(
+    factory: Callable[[], FrameSource], reason: str
+) -> None:
+    closed: list[UnmonitoredInterval] = []
+    watchdog = CameraWatchdog("cam-1", factory, FrameLog(), config=FAST, on_interval_closed=closed.append)
+    started_at = time.time()
+    watchdog.start()
+    try:
+        deadline = time.monotonic() + 20
+        while watchdog.health.reconnect_count < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        snapshot = watchdog.health.snapshot()
+        assert watchdog.running  # still retrying with backoff, not dead
+    finally:
+        watchdog.stop()
+    assert snapshot["reconnect_count"] >= 3, snapshot
+    assert snapshot["state"] == "reconnecting"
+    assert reason in snapshot["last_error"]
+    assert "hunter2" not in snapshot["last_error"]  # redacted before it reaches health
+    [outage] = snapshot["unmonitored"]
+    assert outage["end"] is None and outage["start"] >= started_at
+    [interval] = closed  # recorded for the audit when the camera stops
+    assert interval.end is not None and reason in interval.reason
+    assert watchdog.health.state == "stopped"
 
 
 def test_gives_up_after_max_failures() -> None:

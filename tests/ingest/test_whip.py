@@ -192,7 +192,7 @@ def test_cors_preflight(server: WhipServer) -> None:
     assert response.status_code == 204
     assert "POST" in response.headers["access-control-allow-methods"]
     assert "Authorization" in response.headers["access-control-allow-headers"]
-    assert response.headers["access-control-expose-headers"] == "Location"
+    assert response.headers["access-control-expose-headers"] == "Location, Link"
 
 
 def test_hub_rejects_offer_without_common_codec() -> None:

@@ -1,7 +1,7 @@
 // Camera health: one card per camera from GET /api/cameras/{id}/health (the worker's live state, fps,
 // last frame, reconnects, last error) plus its recorded outages. Polls every 5 s, only while the tab is
 // shown and the browser tab is visible, and never overlaps two rounds.
-import { api, el, replace, showError } from "./app.js";
+import { api, apiAll, el, replace, showError } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 5000;
@@ -91,7 +91,7 @@ export class HealthPanel {
 
   // The camera list is fetched too: cameras added elsewhere (another admin, a phone) appear without a reload.
   async round() {
-    const cameras = await api("/api/cameras").catch((exc) => {
+    const cameras = await apiAll("/api/cameras").catch((exc) => {
       showError($("health-error"), exc);
       return this.cameras;
     });

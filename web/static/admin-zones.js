@@ -1,6 +1,6 @@
 // Zones and distance calibration for one camera, drawn on its latest snapshot (or a blank 16:9 frame).
 // Zone clicks build a polygon; calibration clicks place numbered ground points whose metres are typed in.
-import { api, el, evidenceUrl, fillSelect, guarded, replace, showError } from "./app.js";
+import { api, apiAll, el, evidenceUrl, fillSelect, guarded, replace, showError } from "./app.js";
 import { PointCanvas } from "./zone-editor.js";
 import { ScheduleEditor, describeSchedule } from "./zone-schedule.js";
 
@@ -81,7 +81,7 @@ export class ZonesPanel {
   }
 
   async loadZones() {
-    this.zones = await api(`/api/cameras/${this.cameraId}/zones`);
+    this.zones = await apiAll(`/api/cameras/${this.cameraId}/zones`);
     this.canvas.setOverlays(this.zones.filter((z) => z.id !== this.editing?.id).map((z) => ({ points: z.polygon, label: z.name })));
     const items = this.zones.map((z) =>
       el(

@@ -4,7 +4,7 @@
 import { HealthPanel } from "./admin-health.js";
 import { RulesPanel } from "./admin-rules.js";
 import { ZonesPanel } from "./admin-zones.js";
-import { api, el, fillSelect, formatKind, guarded, mountHeader, replace, requireUser, showError } from "./app.js";
+import { api, apiAll, el, fillSelect, formatKind, guarded, mountHeader, replace, requireUser, showError } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
 const data = { me: null, sites: [], cameras: [], users: [] };
@@ -48,7 +48,7 @@ function setupTabs() {
 let editingSite = null;
 
 async function loadSites() {
-  data.sites = await api("/api/sites");
+  data.sites = await apiAll("/api/sites");
   replace(
     $("site-rows"),
     data.sites.length
@@ -118,7 +118,7 @@ async function deleteSite(site, button) {
 
 // ---- cameras
 async function loadCameras() {
-  data.cameras = await api("/api/cameras");
+  data.cameras = await apiAll("/api/cameras");
   replace(
     $("camera-rows"),
     data.cameras.length
@@ -222,7 +222,7 @@ function syncKind() {
 
 // ---- users
 async function loadUsers() {
-  data.users = await api("/api/users");
+  data.users = await apiAll("/api/users");
   replace($("user-rows"), data.users.map(userRow));
 }
 

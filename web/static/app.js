@@ -194,6 +194,18 @@ export async function evidenceUrl(path) {
   return URL.createObjectURL(blob);
 }
 
+// Lists answer one page (limit/offset, at most MAX_PAGE items, audit_api/schemas/bounds.py MAX_LIMIT):
+// this reads every page of a list whose whole content the page needs (sites, cameras, users, zones).
+export const MAX_PAGE = 500;
+export async function apiAll(path, { query } = {}) {
+  const items = [];
+  for (;;) {
+    const page = await api(path, { query: { ...query, limit: MAX_PAGE, offset: items.length } });
+    items.push(...page);
+    if (page.length < MAX_PAGE) return items;
+  }
+}
+
 // Fills the page header (user name, sign-out) that every signed-in page has.
 export function mountHeader(me) {
   const who = document.getElementById("who");
@@ -204,7 +216,7 @@ export function mountHeader(me) {
 
 // Lookup tables for site and camera names (every role may read them).
 export async function loadPlaces() {
-  const [sites, cameras] = await Promise.all([api("/api/sites"), api("/api/cameras")]);
+  const [sites, cameras] = await Promise.all([apiAll("/api/sites"), apiAll("/api/cameras")]);
   return {
     sites,
     cameras,

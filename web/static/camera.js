@@ -1,6 +1,9 @@
 // Phone site camera: publishes the rear camera to siteaudit over WHIP (RFC 9725).
 // The camera id and token come from the URL fragment (#cam=..&token=..), which never reaches
-// server logs. No build step, no external resources.
+// server logs; `&ice=relay` forces media through the server's TURN relay (iceTransportPolicy "relay").
+// STUN/TURN servers come from the server (RFC 9725 Link rel="ice-server" headers on an authenticated
+// OPTIONS), freshly on every connection so time-limited TURN credentials never go stale.
+// No build step, no external resources.
 "use strict";
 
 (() => {
@@ -18,6 +21,7 @@
     framesSent: $("frames-sent"),
     resolution: $("resolution"),
     fps: $("fps"),
+    route: $("route"),
     start: $("start"),
     stop: $("stop"),
     enrol: $("enrol"),
@@ -32,7 +36,7 @@
   }
 
   const session = {
-    config: null, // {cam, token, endpoint}
+    config: null, // {cam, token, endpoint, policy}
     stream: null,
     pc: null,
     resource: null, // WHIP session URL to DELETE
@@ -55,7 +59,8 @@
     const token = params.get("token");
     if (!cam || !token) return null;
     const endpoint = new URL(params.get("whip") || `/whip/${encodeURIComponent(cam)}`, location.href);
-    return { cam, token, endpoint: endpoint.href };
+    const policy = params.get("ice") === "relay" ? "relay" : "all";
+    return { cam, token, endpoint: endpoint.href, policy };
   }
 
   async function openCamera() {
@@ -99,6 +104,45 @@
     });
   }
 
+  /** RFC 8288 Link header values with rel="ice-server" → RTCIceServer dictionaries. */
+  function parseIceLinks(header) {
+    const servers = [];
+    const links = /<([^>]*)>((?:\s*;\s*[A-Za-z-]+(?:\s*=\s*(?:"(?:[^"\\]|\\.)*"|[^;,]*))?)*)/g;
+    const param = /;\s*([A-Za-z-]+)(?:\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;,]*)))?/g;
+    for (const link of (header || "").matchAll(links)) {
+      const params = {};
+      for (const p of link[2].matchAll(param)) {
+        params[p[1].toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, "$1") : (p[3] || "").trim();
+      }
+      if (params.rel !== "ice-server") continue;
+      const server = { urls: link[1] };
+      if (params.username !== undefined) {
+        server.username = params.username;
+        server.credential = params.credential;
+      }
+      servers.push(server);
+    }
+    return servers;
+  }
+
+  async function fetchIceServers() {
+    const { endpoint, token } = session.config;
+    let response;
+    try {
+      response = await fetch(endpoint, {
+        method: "OPTIONS",
+        headers: { Authorization: `Bearer ${token}` },
+        cache: "no-store",
+      });
+    } catch (err) {
+      throw new Error("server unreachable");
+    }
+    if (response.status === 401) throw new Fatal("unauthorized", "Unauthorized: this camera link's token was rejected. Ask for a new QR code.");
+    if (response.status === 404) throw new Fatal("error", "Unknown camera: ask for a new QR code.");
+    if (!response.ok) throw new Error(`server error ${response.status}`);
+    return parseIceLinks(response.headers.get("Link"));
+  }
+
   async function postOffer(pc) {
     const { endpoint, token } = session.config;
     let response;
@@ -125,7 +169,13 @@
   }
 
   async function connect() {
-    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    const iceServers = await fetchIceServers();
+    const policy = session.config.policy;
+    const hasTurn = iceServers.some((s) => [].concat(s.urls).some((u) => u.startsWith("turn")));
+    if (policy === "relay" && !hasTurn) {
+      throw new Fatal("error", "Relay mode (ice=relay) needs a TURN server, and the server offers none");
+    }
+    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers, iceTransportPolicy: policy });
     session.pc = pc;
     const [track] = session.stream.getVideoTracks();
     const transceiver = pc.addTransceiver(track, {
@@ -261,12 +311,21 @@
     const pc = session.pc;
     if (!pc) return;
     const stats = await pc.getStats();
+    let pairId = null;
     stats.forEach((s) => {
+      if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
       if (s.type !== "outbound-rtp" || s.kind !== "video") return;
       ui.framesSent.textContent = String(s.framesSent || 0);
       if (s.frameWidth) ui.resolution.textContent = `${s.frameWidth}×${s.frameHeight}`;
       if (s.framesPerSecond !== undefined) ui.fps.textContent = String(Math.round(s.framesPerSecond));
     });
+    // Which way the media goes: direct (host/srflx candidate) or through the TURN relay.
+    const pair = pairId && stats.get(pairId);
+    const local = pair && stats.get(pair.localCandidateId);
+    if (local && local.candidateType) {
+      ui.route.dataset.candidate = local.candidateType;
+      ui.route.textContent = local.candidateType === "relay" ? "TURN relay" : "Direct";
+    }
   }
 
   async function acquireWakeLock() {

@@ -2,6 +2,7 @@
 // stream is down), a visual + optional audible new-alert signal, acknowledgement, and corrective actions.
 import {
   api,
+  apiAll,
   el,
   evidenceUrl,
   formatKind,
@@ -195,7 +196,7 @@ function connect() {
 async function loadActions() {
   const box = $("actions");
   try {
-    const actions = await api("/api/actions");
+    const actions = await apiAll("/api/actions");
     const sorted = actions.sort((a, b) => waiting(b) - waiting(a) || b.id - a.id);
     replace(box, sorted.length ? sorted.map(actionCard) : el("p", { class: "empty" }, "No corrective actions."));
   } catch (exc) {

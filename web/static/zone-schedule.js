@@ -1,6 +1,7 @@
 // A zone's optional weekly working hours: windows of {days 0 = Mon … 6 = Sun, start "HH:MM", end "HH:MM"}
 // in the site's local time, as the API's ZoneIn.schedule expects. No windows = enforced around the clock.
-// The API checks that each end is after its start; here only what it cannot word for a person (blank times).
+// An end before its start runs past midnight (a night shift); the API refuses an empty window (end = start).
+// Here only what the API cannot word for a person (blank times, no day).
 import { ApiError, el, replace } from "./app.js";
 
 export const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -26,7 +27,8 @@ export function describeDays(days) {
 
 export function describeSchedule(schedule) {
   if (!schedule || !schedule.length) return "always";
-  return schedule.map((w) => `${describeDays(w.days)} ${hhmm(w.start)}–${hhmm(w.end)}`).join("; ");
+  const overnight = (w) => (hhmm(w.end) < hhmm(w.start) ? " (next day)" : "");
+  return schedule.map((w) => `${describeDays(w.days)} ${hhmm(w.start)}–${hhmm(w.end)}${overnight(w)}`).join("; ");
 }
 
 export class ScheduleEditor {
@@ -113,7 +115,7 @@ export class ScheduleEditor {
       row.remove.setAttribute("aria-label", `Remove working hours ${i + 1}`);
     });
     this.help.textContent = this.rows.length
-      ? `The zone is enforced only inside these windows, in the site's local time${this.timezone ? ` (${this.timezone})` : ""}. End after start: split overnight shifts at midnight.`
+      ? `The zone is enforced only inside these windows, in the site's local time${this.timezone ? ` (${this.timezone})` : ""}. An end before the start runs past midnight (night shift).`
       : "None: the zone is enforced around the clock.";
   }
 }

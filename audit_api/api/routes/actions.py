@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from audit_api.api.deps import InspectorUser, SessionDep, SupervisorUser, ViewerUser
+from audit_api.api.params import Id, PageDep, set_total
 from audit_api.api.route_docs import CONFLICT, DocumentedRoute
 from audit_api.models import ActionStatus
 from audit_api.schemas.events import ActionOut, RespondIn, VerifyIn
@@ -15,21 +16,27 @@ router = APIRouter(prefix="/actions", tags=["corrective actions"], route_class=D
 
 @router.get("")
 def list_actions(
-    session: SessionDep, user: ViewerUser, status: ActionStatus | None = None
+    session: SessionDep,
+    user: ViewerUser,
+    page: PageDep,
+    response: Response,
+    status: ActionStatus | None = None,
 ) -> list[ActionOut]:
-    return [ActionOut.model_validate(a) for a in workflow.list_actions(session, user, status)]
+    actions, total = workflow.list_actions(session, user, page, status)
+    set_total(response, total)
+    return [ActionOut.model_validate(a) for a in actions]
 
 
 @router.post("/{action_id}/respond", responses=CONFLICT)
-def respond(action_id: int, body: RespondIn, session: SessionDep, supervisor: SupervisorUser) -> ActionOut:
+def respond(action_id: Id, body: RespondIn, session: SessionDep, supervisor: SupervisorUser) -> ActionOut:
     return ActionOut.model_validate(workflow.respond(session, action_id, supervisor, body.response))
 
 
 @router.post("/{action_id}/verify", responses=CONFLICT)
-def verify(action_id: int, body: VerifyIn, session: SessionDep, inspector: InspectorUser) -> ActionOut:
+def verify(action_id: Id, body: VerifyIn, session: SessionDep, inspector: InspectorUser) -> ActionOut:
     return ActionOut.model_validate(workflow.verify(session, action_id, inspector, body.note, accept=True))
 
 
 @router.post("/{action_id}/reopen", responses=CONFLICT)
-def reopen(action_id: int, body: VerifyIn, session: SessionDep, inspector: InspectorUser) -> ActionOut:
+def reopen(action_id: Id, body: VerifyIn, session: SessionDep, inspector: InspectorUser) -> ActionOut:
     return ActionOut.model_validate(workflow.verify(session, action_id, inspector, body.note, accept=False))

@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from audit_api import audit_log
 from audit_api.api.deps import SessionDep, require_role
+from audit_api.api.params import AfterSeq, Limit, set_total
 from audit_api.api.route_docs import DocumentedRoute
 from audit_api.models import AuditLog, Role, User
+from audit_api.schemas.bounds import DEFAULT_LIMIT
+from audit_api.services.listing import Page, paginate
 
 router = APIRouter(prefix="/audit", tags=["audit"], route_class=DocumentedRoute)
 AuditReader = Annotated[User, Depends(require_role(Role.ADMIN, Role.INSPECTOR))]
@@ -41,14 +44,18 @@ class ChainStatus(BaseModel):
 def list_entries(
     session: SessionDep,
     user: AuditReader,
+    response: Response,
     entity: Annotated[str | None, Query(max_length=200)] = None,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    after_seq: AfterSeq = 0,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> list[AuditEntry]:
-    query = select(AuditLog).where(AuditLog.seq > after_seq).order_by(AuditLog.seq).limit(limit)
+    """Entries in chain order after `after_seq` (page on with the last seq received)."""
+    query = select(AuditLog).where(AuditLog.seq > after_seq).order_by(AuditLog.seq)
     if entity is not None:
         query = query.where(AuditLog.entity == entity)
-    return [AuditEntry.model_validate(row) for row in session.scalars(query)]
+    entries, total = paginate(session, query, Page(limit=limit))
+    set_total(response, total)
+    return [AuditEntry.model_validate(row) for row in entries]
 
 
 @router.get("/verify")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
-from pydantic import AwareDatetime
 
 from audit_api.api.deps import InspectorUser, SessionDep, StoreDep, ViewerUser
+from audit_api.api.params import Id, IdFilter, PageDep, Since, set_total
 from audit_api.api.route_docs import CONFLICT, DocumentedRoute
 from audit_api.api.routes.evidence import evidence_responses, serve
 from audit_api.models import ClipKind, EventStatus
@@ -31,15 +31,15 @@ _EXTENSIONS = {ClipKind.CLIP: "mp4", ClipKind.SNAPSHOT: "jpg"}
 def list_events(
     session: SessionDep,
     user: ViewerUser,
-    site_id: int | None = None,
-    camera_id: int | None = None,
+    page: PageDep,
+    response: Response,
+    site_id: IdFilter = None,
+    camera_id: IdFilter = None,
     status: EventStatus | None = None,
     kind: Annotated[str | None, Query(max_length=64)] = None,
-    since: AwareDatetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    since: Since = None,
 ) -> EventPage:
-    page, total = events_service.list_events(
+    events, total = events_service.list_events(
         session,
         user,
         site_id=site_id,
@@ -47,20 +47,20 @@ def list_events(
         status=status,
         kind=kind,
         since=since,
-        limit=limit,
-        offset=offset,
+        page=page,
     )
-    items = [EventSummary.model_validate(e) for e in page]
-    return EventPage(items=items, total=total, limit=limit, offset=offset)
+    set_total(response, total)
+    items = [EventSummary.model_validate(e) for e in events]
+    return EventPage(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{event_id}")
-def get_event(event_id: int, session: SessionDep, user: ViewerUser) -> EventDetail:
+def get_event(event_id: Id, session: SessionDep, user: ViewerUser) -> EventDetail:
     return EventDetail.model_validate(events_service.get_event(session, event_id, user))
 
 
 def _evidence(
-    event_id: int,
+    event_id: Id,
     kind: ClipKind,
     session: SessionDep,
     user: ViewerUser,
@@ -78,7 +78,7 @@ def _evidence(
     "/{event_id}/clip", response_class=Response, responses=evidence_responses("video/mp4", ranges=True)
 )
 def get_clip(
-    event_id: int,
+    event_id: Id,
     session: SessionDep,
     user: ViewerUser,
     store: StoreDep,
@@ -89,19 +89,19 @@ def get_clip(
 
 
 @router.get("/{event_id}/snapshot", response_class=Response, responses=evidence_responses("image/jpeg"))
-def get_snapshot(event_id: int, session: SessionDep, user: ViewerUser, store: StoreDep) -> Response:
+def get_snapshot(event_id: Id, session: SessionDep, user: ViewerUser, store: StoreDep) -> Response:
     return _evidence(event_id, ClipKind.SNAPSHOT, session, user, store, None)
 
 
 @router.post("/{event_id}/review", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
-def review_event(event_id: int, body: ReviewIn, session: SessionDep, inspector: InspectorUser) -> ReviewOut:
+def review_event(event_id: Id, body: ReviewIn, session: SessionDep, inspector: InspectorUser) -> ReviewOut:
     review = workflow.review_event(session, event_id, inspector, body.verdict, body.comment)
     return ReviewOut.model_validate(review)
 
 
 @router.post("/{event_id}/signoff", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def sign_off(
-    event_id: int,
+    event_id: Id,
     session: SessionDep,
     inspector: InspectorUser,
     store: StoreDep,

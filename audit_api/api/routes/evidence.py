@@ -7,6 +7,7 @@ import re
 from fastapi import HTTPException, Response, status
 from fastapi.responses import RedirectResponse
 
+from audit_api.api.params import MAX_RANGE_HEADER_CHARS
 from audit_api.api.route_docs import Responses, errors
 from audit_api.models import Clip
 from audit_api.storage import ObjectCorrupted, ObjectNotFound, ObjectStore, StorageError
@@ -32,7 +33,11 @@ def evidence_responses(media_type: str, *, ranges: bool = False) -> Responses:
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """(first, last) inclusive for a single satisfiable `bytes=` range; None when it cannot be served."""
+    """(first, last) inclusive for a single satisfiable `bytes=` range; None when it cannot be served
+    (416): unparsable, unsatisfiable, or longer than MAX_RANGE_HEADER_CHARS (never parsed, so a number of
+    thousands of digits costs nothing)."""
+    if len(header) > MAX_RANGE_HEADER_CHARS:
+        return None
     match = _RANGE.fullmatch(header.strip())
     if match is None or match.group(1) == match.group(2) == "":
         return None
@@ -70,7 +75,7 @@ def serve(clip: Clip, store: ObjectStore, range_header: str | None, filename: st
     if span is None:
         raise HTTPException(
             status.HTTP_416_RANGE_NOT_SATISFIABLE,
-            f"cannot serve range {range_header!r} of {len(data)} bytes",
+            f"cannot serve range {range_header[:MAX_RANGE_HEADER_CHARS]!r} of {len(data)} bytes",
             headers={"Content-Range": f"bytes */{len(data)}"},
         )
     first, last = span

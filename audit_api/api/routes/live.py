@@ -23,8 +23,9 @@ from audit_api.api.deps import SettingsDep
 from audit_api.api.route_docs import DocumentedRoute, errors
 from audit_api.auth import InvalidToken, user_for_token
 from audit_api.models import Alert, Role, User
+from audit_api.schemas.bounds import MAX_INT
 from audit_api.schemas.events import AlertOut
-from audit_api.services.events import visible_site_ids
+from audit_api.services.scope import SiteScope
 from audit_api.settings import Settings
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], route_class=DocumentedRoute)
@@ -69,18 +70,14 @@ class AlertFeed:
     def latest_id(self) -> int:
         """The newest visible alert id now (a fresh stream only pushes what comes after it)."""
         with self._factory() as session:
-            query = select(func.max(Alert.id))
-            allowed = visible_site_ids(_viewer(session, self._token, self._settings))
-            if allowed is not None:
-                query = query.where(Alert.site_id.in_(allowed))
-            return session.scalar(query) or 0
+            scope = SiteScope.of(_viewer(session, self._token, self._settings))
+            return session.scalar(scope.where(select(func.max(Alert.id)), Alert.site_id)) or 0
 
     def newer_than(self, cursor: int) -> list[AlertOut]:
         with self._factory() as session:
-            allowed = visible_site_ids(_viewer(session, self._token, self._settings))
+            scope = SiteScope.of(_viewer(session, self._token, self._settings))
             query = select(Alert).where(Alert.id > cursor).order_by(Alert.id).limit(BATCH)
-            if allowed is not None:
-                query = query.where(Alert.site_id.in_(allowed))
+            query = scope.where(query, Alert.site_id)
             return [AlertOut.model_validate(a) for a in session.scalars(query)]
 
 
@@ -139,7 +136,7 @@ async def stream_alerts(
     settings: SettingsDep,
     access_token: Annotated[str | None, Query(max_length=4096)] = None,
     authorization: Annotated[str | None, Header()] = None,
-    last_event_id: Annotated[str | None, Header()] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_INT)] = None,
 ) -> StreamingResponse:
     """`event: alert` messages (data: an AlertOut JSON) for each new alert visible to the caller."""
     token = _token_from(access_token, authorization)
@@ -149,8 +146,7 @@ async def stream_alerts(
         latest = await run_in_threadpool(feed.latest_id)  # also proves the token before a 200 goes out
     except StreamAuthError as exc:
         raise _unauthorized(str(exc)) from exc
-    resume = (last_event_id or "").strip()
-    cursor = int(resume) if resume.isdigit() else latest
+    cursor = latest if last_event_id is None else last_event_id
     return StreamingResponse(
         _messages(request, feed, cursor),
         media_type="text/event-stream",

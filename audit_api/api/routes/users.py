@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 from sqlalchemy import select
 
 from audit_api.api.deps import AdminUser, SessionDep
+from audit_api.api.params import Id, PageDep, set_total
 from audit_api.api.route_docs import CONFLICT, DocumentedRoute
 from audit_api.models import User
 from audit_api.schemas.people import UserCreate, UserOut, UserUpdate
 from audit_api.services import users as service
+from audit_api.services.listing import paginate
 from audit_api.services.users import user_out
 
 router = APIRouter(prefix="/users", tags=["users"], route_class=DocumentedRoute)
@@ -24,11 +26,13 @@ def create_user(body: UserCreate, session: SessionDep, admin: AdminUser) -> User
 
 
 @router.get("")
-def list_users(session: SessionDep, admin: AdminUser) -> list[UserOut]:
-    return [user_out(u) for u in session.scalars(select(User).order_by(User.id))]
+def list_users(session: SessionDep, admin: AdminUser, page: PageDep, response: Response) -> list[UserOut]:
+    users, total = paginate(session, select(User).order_by(User.id), page)
+    set_total(response, total)
+    return [user_out(u) for u in users]
 
 
 @router.patch("/{user_id}", responses=CONFLICT)
-def update_user(user_id: int, body: UserUpdate, session: SessionDep, admin: AdminUser) -> UserOut:
+def update_user(user_id: Id, body: UserUpdate, session: SessionDep, admin: AdminUser) -> UserOut:
     user = service.update_user(session, user_id, actor=admin, **body.model_dump(exclude_none=True))
     return user_out(user)

@@ -7,8 +7,11 @@ The app provides two things on `app.state`:
   It is called in a worker thread, so it may query the database synchronously.
 
 Authentication is a per-camera bearer token (`Authorization: Bearer <token>`), the token printed
-in the camera's enrolment link/QR code. CORS is open (`*`): no cookies are involved, and a
-cross-origin publisher still needs the token.
+in the camera's enrolment link/QR code. The STUN/TURN servers (`SITEAUDIT_ICE_SERVERS`, TURN credentials
+minted per request) travel as RFC 9725 §4.6 `Link: <url>; rel="ice-server"` headers on the 201 answer
+and on an *authenticated* `OPTIONS /whip/{camera}`, which a publisher sends before building its offer
+(a CORS preflight carries no Authorization header and gets no servers). CORS is open (`*`): no cookies
+are involved, and a cross-origin publisher still needs the token.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import qrcode
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from audit_api import ice
 from audit_api.api.route_docs import DocumentedRoute, errors, raises
 from ingest.whip import BadOffer, WhipError, WhipHub
 
@@ -33,7 +37,7 @@ PHONE_PAGE = "camera.html"
 
 _CORS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "Location",
+    "Access-Control-Expose-Headers": "Location, Link",
 }
 _PREFLIGHT = {
     **_CORS,
@@ -121,12 +125,14 @@ async def publish(request: Request, camera_id: Camera, hub: Hub) -> Response:
     except WhipError as exc:
         _fail(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc))
     location = f"{request.scope.get('root_path', '')}/whip/{quote(camera_id, safe='')}/{session.id}"
-    return Response(
+    response = Response(
         session.answer_sdp,
         status_code=status.HTTP_201_CREATED,
         media_type="application/sdp",
         headers={**_CORS, "Location": location},
     )
+    _add_ice_links(request, response, camera_id)
+    return response
 
 
 @router.delete(
@@ -141,10 +147,29 @@ async def unpublish(camera_id: Camera, session_id: str, hub: Hub) -> Response:
     return Response(status_code=status.HTTP_200_OK, headers=_CORS)
 
 
-@router.options("/whip/{camera_id}", response_class=Response, status_code=status.HTTP_204_NO_CONTENT)
-async def preflight_publish(camera_id: str) -> Response:
+@router.options(
+    "/whip/{camera_id}",
+    response_class=Response,
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(401, 404),  # only with an Authorization header, which asks for the ICE servers
+)
+async def preflight_publish(
+    request: Request, camera_id: str, authorization: Annotated[str | None, Header()] = None
+) -> Response:
+    """CORS preflight; with the camera's bearer token, also the ICE servers to use (Link headers)."""
     headers = {**_PREFLIGHT, "Allow": "POST, OPTIONS", "Access-Control-Allow-Methods": "POST, OPTIONS"}
-    return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
+    if authorization is not None:
+        _add_ice_links(request, response, await authorize_camera(request, camera_id, authorization))
+    return response
+
+
+def _add_ice_links(request: Request, response: Response, camera_id: str) -> None:
+    settings = getattr(request.app.state, "settings", None)
+    if settings is None:  # an app without settings (WHIP-only test servers) offers no ICE servers
+        return
+    for value in ice.link_headers(ice.servers_for(settings, f"camera-{camera_id}")):
+        response.headers.append("Link", value)
 
 
 @router.options(

@@ -1,0 +1,54 @@
+"""Path, query and header parameters shared by the routes, with their bounds (from audit_api.schemas.bounds).
+
+Out-of-bounds values are refused with 422 before any query runs. A `Range` header longer than
+MAX_RANGE_HEADER_CHARS is answered 416 like any other range the server will not serve (see evidence.py).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Response
+
+from audit_api.schemas.bounds import DEFAULT_LIMIT, MAX_INT, MAX_LIMIT, BoundedDateTime
+from audit_api.services.listing import Page
+
+Id = Annotated[int, Path(ge=1, le=MAX_INT, description=f"1 to {MAX_INT}")]
+"""An object id in the path."""
+
+IdFilter = Annotated[int | None, Query(ge=1, le=MAX_INT, description=f"1 to {MAX_INT}")]
+"""An optional id filter in the query string."""
+
+Since = Annotated[BoundedDateTime | None, Query(description="timezone-aware, years 2000 to 2100")]
+
+AfterSeq = Annotated[int, Query(ge=0, le=MAX_INT, description="entries after this sequence number")]
+
+MAX_RANGE_HEADER_CHARS = 100
+"""A longer `Range` header is not parsed (416); a real single range is far shorter."""
+
+TOTAL_COUNT_HEADER = "X-Total-Count"
+
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"items per page, 1 to {MAX_LIMIT}")]
+Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="items to skip")]
+
+
+def page(limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> Page:
+    return Page(limit=limit, offset=offset)
+
+
+PageDep = Annotated[Page, Depends(page)]
+"""`limit` and `offset` of a list (default DEFAULT_LIMIT, at most MAX_LIMIT items)."""
+
+
+def set_total(response: Response, total: int) -> None:
+    """Tell the client how many items the whole list has (the body carries one page)."""
+    response.headers[TOTAL_COUNT_HEADER] = str(total)
+
+
+def parse_id(text: str) -> int | None:
+    """`text` as an id within bounds, else None (for ids that arrive as strings, e.g. WHIP camera ids)."""
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_INT)):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_INT else None
