@@ -246,7 +246,7 @@ def test_admin_edits_global_and_camera_rules(server: AuditServer, admin: Page) -
 
 def test_admin_draws_a_zone_with_working_hours(server: AuditServer, admin: Page) -> None:
     admin.get_by_role("tab", name="Zones & calibration").click()
-    blank_frame = "document.getElementById('zone-canvas').width === 1280"  # the camera has no snapshot yet
+    blank_frame = "() => document.getElementById('zone-canvas').width === 1280"  # no snapshot yet
     admin.wait_for_function(blank_frame)
     zone = admin.locator("#zone-form")
     click_canvas(admin, [(0.1, 0.2), (0.6, 0.2), (0.6, 0.9), (0.1, 0.9)])
