@@ -40,6 +40,22 @@ BATCH = 100
 _VIEWERS = (Role.ADMIN, Role.INSPECTOR, Role.SUPERVISOR)
 
 
+# One event of the stream, as OpenAPI 3.1 describes an event stream's `schema` (3.2 calls it `itemSchema`).
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["alert", "unauthorized"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "`alert`: an AlertOut; `unauthorized`: why the stream ended (reconnect: 401)",
+        },
+        "id": {"type": "string", "description": "the alert id; a reconnect resumes after it (Last-Event-ID)"},
+        "retry": {"type": "integer", "description": "reconnect delay, ms (the first message)"},
+    },
+}
+
+
 class StreamAuthError(Exception):
     """The token is missing, invalid or expired, or its user cannot see alerts."""
 
@@ -126,7 +142,7 @@ def _token_from(access_token: str | None, authorization: str | None) -> str:
     responses={
         200: {
             "description": "Server-Sent Events: `event: alert` with an AlertOut as data; ends after a minute",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": SSE_EVENT}},
         },
         **errors(401),
     },
