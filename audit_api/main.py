@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api import ice
+from audit_api.api.errors import validation_error
 from audit_api.api.params import parse_id
 from audit_api.api.routes import (
     actions,
@@ -32,6 +34,7 @@ from audit_api.limits import BodySizeLimit
 from audit_api.metrics import Metrics
 from audit_api.metrics import router as metrics_router
 from audit_api.models import Camera
+from audit_api.security_headers import SecurityHeaders, content_security_policy
 from audit_api.services.errors import ServiceError
 from audit_api.settings import Settings
 from audit_api.storage import ObjectStore, open_store
@@ -119,7 +122,13 @@ def create_app(
     app.state.store = store if store is not None else build_store(settings)
     app.state.metrics = Metrics(app.state.store, settings.data_dir / "outbox")  # GET /metrics
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, validation_error)  # 422s quote only excerpts
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    # Outermost, so 413s, static pages and streams get the headers too.
+    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(
+        SecurityHeaders, csp=content_security_policy(settings), docs_paths=[p for p in docs if p]
+    )
     for module in API_MODULES:
         app.include_router(module.router, prefix="/api")
     app.include_router(whip.router)  # /whip/{camera_id}: RFC 9725 publishers (phones, cameras)

@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from audit_api.api.route_docs import raises
 from audit_api.auth import InvalidToken, user_for_token
 from audit_api.db import get_db
 from audit_api.models import Role, User
@@ -38,6 +39,7 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+@raises(401)
 def get_current_user(session: SessionDep, settings: SettingsDep, token: TokenDep) -> User:
     try:
         return user_for_token(session, token, settings)
@@ -57,7 +59,7 @@ def require_role(*roles: Role) -> Callable[[User], User]:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"requires role: {allowed}")
         return user
 
-    return check
+    return check if set(roles) == set(Role) else raises(403)(check)
 
 
 AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -91,13 +91,18 @@ class CameraCreated(CameraOut):
     enrol_qr: str | None = Field(None, description="QR code of enrol_url as a data:image/png URL")
 
 
+# A point as JSON carries it: [x, y]. (A tuple would be `prefixItems` in the OpenAPI document, which
+# much of the OpenAPI tooling, schemathesis' response validation included, mishandles.)
+PointOut = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
 class ZoneOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     camera_id: int
     name: str
-    polygon: list[tuple[float, float]]
+    polygon: list[PointOut]
     required_ppe: set[PPEKind]
     occupancy_cap: int | None
     schedule: list[WorkingHours] | None
@@ -108,8 +113,8 @@ class CalibrationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     camera_id: int
-    image_points: list[tuple[float, float]]
-    world_points_m: list[tuple[float, float]]
+    image_points: list[PointOut]
+    world_points_m: list[PointOut]
     version: int
     updated_at: datetime
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from tests.browser.live_app import AuditServer, Evidence, serve_audit
 
@@ -24,6 +24,20 @@ def launch_chromium(extra_args: Sequence[str] = ()) -> Iterator[Browser]:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[*BASE_ARGS, *extra_args])
         yield browser
         browser.close()
+
+
+def watch_errors(page: Page) -> list[str]:
+    """What a test must fail on: uncaught page errors and Content-Security-Policy violations, which
+    Chromium reports on the console ("Refused to ... because it violates ... Content Security Policy")."""
+    errors: list[str] = []
+
+    def console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            errors.append(f"CSP violation: {message.text}")
+
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", console)
+    return errors
 
 
 def click_canvas(page: Page, points: list[tuple[float, float]]) -> None:

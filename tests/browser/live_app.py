@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api.db import upgrade_to_head
-from audit_api.main import create_app
+from audit_api.main import build_store, create_app
 from audit_api.models import Camera, CameraKind, Event, Role, Site
 from audit_api.services.events import record_event
 from audit_api.services.users import create_user
@@ -146,11 +146,17 @@ def _seed(factory: sessionmaker[Session]) -> tuple[int, int, int, int]:
 
 
 @contextmanager
-def serve_audit(data_dir: Path, evidence: Evidence) -> Iterator[AuditServer]:
-    settings = Settings(dev_mode=True, data_dir=data_dir, web_dir=WEB)
+def serve_audit(
+    data_dir: Path, evidence: Evidence, *, settings: Settings | None = None
+) -> Iterator[AuditServer]:
+    """With `settings`, evidence goes where they say (e.g. S3); else to a LocalStore in `data_dir`."""
+    settings = settings or Settings(dev_mode=True, data_dir=data_dir, web_dir=WEB)
     data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_to_head(settings.effective_database_url)
-    store = LocalStore(data_dir / "evidence")
+    store: ObjectStore = LocalStore(data_dir / "evidence")
+    if settings.storage_backend != "local":
+        store = build_store(settings)
+        store.check()
     app = create_app(settings, store=store)
     ids = _seed(app.state.sessionmaker)
     with serve_app(app, name="audit-test-server") as base_url:

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
 from audit_api.models import UnmonitoredInterval
 from ingest.health import CameraHealth
-from tests.browser.conftest import click_canvas
+from tests.browser.conftest import click_canvas, watch_errors
 from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encode_evidence
 
 pytestmark = pytest.mark.browser
@@ -69,8 +69,7 @@ def admin(browser: Browser, server: AuditServer) -> Iterator[Page]:
     """The admin page, signed in, on a desktop viewport; fails the test if any page script threw."""
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = watch_errors(page)
     page.goto(f"{server.base_url}/")
     page.get_by_label("Email").fill(USERS["admin"])
     page.get_by_label("Password").fill(PASSWORD)
@@ -247,7 +246,7 @@ def test_admin_edits_global_and_camera_rules(server: AuditServer, admin: Page) -
 
 def test_admin_draws_a_zone_with_working_hours(server: AuditServer, admin: Page) -> None:
     admin.get_by_role("tab", name="Zones & calibration").click()
-    blank_frame = "document.getElementById('zone-canvas').width === 1280"  # the camera has no snapshot yet
+    blank_frame = "() => document.getElementById('zone-canvas').width === 1280"  # no snapshot yet
     admin.wait_for_function(blank_frame)
     zone = admin.locator("#zone-form")
     click_canvas(admin, [(0.1, 0.2), (0.6, 0.2), (0.6, 0.9), (0.1, 0.9)])

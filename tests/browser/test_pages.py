@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from tests.browser.conftest import click_canvas
+from tests.browser.conftest import click_canvas, watch_errors
 from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encode_evidence
 
 pytestmark = pytest.mark.browser
@@ -36,8 +36,7 @@ def open_page(browser: Browser, *, phone: bool = False) -> Iterator[Page]:
     else:
         context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = watch_errors(page)
     yield page
     context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
@@ -126,7 +125,8 @@ def test_inspector_plays_the_clip_confirms_and_signs_off(server: AuditServer, de
 
     expect(desktop.locator("#detail-title")).to_contain_text(f"Event #{event.id}")
     video = desktop.locator("#clip")
-    desktop.wait_for_function("document.getElementById('clip').readyState >= 2", timeout=30_000)
+    # A function, not an expression string: Playwright evals expression strings, which the CSP refuses.
+    desktop.wait_for_function("() => document.getElementById('clip').readyState >= 2", timeout=30_000)
     duration = video.evaluate("v => v.duration")
     assert duration == pytest.approx(server.evidence.duration_s, abs=0.2)
     # Seeking works (the whole clip is a local blob): jump near the end and read back the position.
@@ -290,7 +290,7 @@ def test_admin_sites_cameras_zones_calibration(server: AuditServer, desktop: Pag
     # Zones on camera "Gate", which has a recorded snapshot to draw on.
     desktop.locator("#camera-rows tr", has_text="Gate").get_by_role("button", name="Zones").click()
     expect(desktop.get_by_role("tab", name="Zones & calibration")).to_have_attribute("aria-selected", "true")
-    desktop.wait_for_function("document.getElementById('zone-canvas').width === 640")
+    desktop.wait_for_function("() => document.getElementById('zone-canvas').width === 640")
     corners = [(0.1, 0.2), (0.6, 0.2), (0.6, 0.9), (0.1, 0.9)]
     click_canvas(desktop, corners)
     expect(desktop.locator("#point-count")).to_have_text("4 points")

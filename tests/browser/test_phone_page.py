@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import launch_chromium
+from tests.browser.conftest import launch_chromium, watch_errors
 from tests.fixtures.whip_server import WhipServer, serve_whip
 from tests.fixtures.y4m import make_y4m
 
@@ -44,8 +44,10 @@ def page(browser: Browser) -> Iterator[Page]:
         viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
     )
     page = context.new_page()
+    errors = watch_errors(page)
     yield page
     context.close()
+    assert not errors, f"errors in the phone page: {errors}"
 
 
 def test_phone_page_goes_live_and_stops(server: WhipServer, page: Page) -> None:

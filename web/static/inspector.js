@@ -204,7 +204,7 @@ function renderSignoff(event) {
     replace(
       done,
       el("strong", {}, `Signed off by ${who(s.inspector_id, s.inspector_name)} on ${formatTime(s.at)}.`),
-      el("div", { class: "small", style: "margin-top:0.3rem" }, "Clip SHA-256:"),
+      el("div", { class: "small mt-half" }, "Clip SHA-256:"),
       el("code", { class: "sha mono", id: "signoff-sha" }, s.clip_sha256 ?? "no clip"),
     );
   }

@@ -137,7 +137,7 @@ function alertCard(alert) {
       : null,
     el(
       "div",
-      { class: "actions", style: "margin-top:0.5rem" },
+      { class: "actions mt-half" },
       alert.acknowledged_at ? null : el("button", { type: "button", class: "primary", onclick: ack }, "Acknowledge"),
       el("button", { type: "button", onclick: show, "aria-expanded": "false" }, "Show evidence"),
     ),

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Response
 
 from audit_api.api.deps import SessionDep, SupervisorUser, ViewerUser
 from audit_api.api.params import Id, PageDep, set_total
+from audit_api.api.route_docs import CONFLICT, DocumentedRoute
 from audit_api.schemas.events import AlertOut
 from audit_api.services import workflow
 
-router = APIRouter(prefix="/alerts", tags=["alerts"])
+router = APIRouter(prefix="/alerts", tags=["alerts"], route_class=DocumentedRoute)
 
 
 @router.get("")
@@ -21,6 +22,6 @@ def list_alerts(
     return [AlertOut.model_validate(a) for a in alerts]
 
 
-@router.post("/{alert_id}/ack")
+@router.post("/{alert_id}/ack", responses=CONFLICT)
 def acknowledge(alert_id: Id, session: SessionDep, supervisor: SupervisorUser) -> AlertOut:
     return AlertOut.model_validate(workflow.acknowledge(session, alert_id, supervisor))

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from audit_api import audit_log
 from audit_api.api.deps import SessionDep, require_role
 from audit_api.api.params import AfterSeq, Limit, set_total
+from audit_api.api.route_docs import DocumentedRoute
 from audit_api.models import AuditLog, Role, User
 from audit_api.schemas.bounds import DEFAULT_LIMIT
 from audit_api.services.listing import Page, paginate
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], route_class=DocumentedRoute)
 AuditReader = Annotated[User, Depends(require_role(Role.ADMIN, Role.INSPECTOR))]
 
 

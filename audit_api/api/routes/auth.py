@@ -8,14 +8,15 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from audit_api.api.deps import CurrentUser, SessionDep, SettingsDep
+from audit_api.api.route_docs import DocumentedRoute, errors
 from audit_api.auth import authenticate, create_access_token
 from audit_api.schemas.people import Token, UserOut
 from audit_api.services.users import user_out
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], route_class=DocumentedRoute)
 
 
-@router.post("/auth/token")
+@router.post("/auth/token", responses=errors(401, 429))
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep
 ) -> Token:

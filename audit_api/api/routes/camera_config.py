@@ -6,11 +6,12 @@ from fastapi import APIRouter, Response, status
 
 from audit_api.api.deps import AdminUser, SessionDep, ViewerUser
 from audit_api.api.params import Id, PageDep, set_total
+from audit_api.api.route_docs import CONFLICT, DocumentedRoute, errors
 from audit_api.schemas.geometry import CalibrationIn, RuleConfigIn, ZoneIn
 from audit_api.schemas.sites import CalibrationOut, RuleConfigOut, ZoneOut
 from audit_api.services import camera_config as service
 
-router = APIRouter(tags=["camera config"])
+router = APIRouter(tags=["camera config"], route_class=DocumentedRoute)
 
 
 @router.get("/cameras/{camera_id}/zones")
@@ -22,7 +23,7 @@ def list_zones(
     return [ZoneOut.model_validate(z) for z in zones]
 
 
-@router.post("/cameras/{camera_id}/zones", status_code=status.HTTP_201_CREATED)
+@router.post("/cameras/{camera_id}/zones", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def create_zone(camera_id: Id, body: ZoneIn, session: SessionDep, admin: AdminUser) -> ZoneOut:
     return ZoneOut.model_validate(service.create_zone(session, camera_id, body, admin))
 
@@ -32,7 +33,7 @@ def get_zone(zone_id: Id, session: SessionDep, user: ViewerUser) -> ZoneOut:
     return ZoneOut.model_validate(service.get_zone(session, zone_id, user))
 
 
-@router.put("/zones/{zone_id}")
+@router.put("/zones/{zone_id}", responses=CONFLICT)
 def replace_zone(zone_id: Id, body: ZoneIn, session: SessionDep, admin: AdminUser) -> ZoneOut:
     return ZoneOut.model_validate(service.replace_zone(session, zone_id, body, admin))
 
@@ -74,7 +75,7 @@ def clear_camera_rules(camera_id: Id, session: SessionDep, admin: AdminUser) -> 
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/rules")
+@router.get("/rules", responses=errors(404))  # 404 until rules are first set
 def get_global_rules(session: SessionDep, user: ViewerUser) -> RuleConfigOut:
     return RuleConfigOut.model_validate(service.get_rules(session, None, user))
 

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from audit_api.api.deps import SessionDep, ViewerUser
 from audit_api.api.params import Id
+from audit_api.api.route_docs import DocumentedRoute
 from audit_api.models import CameraStatus, Role, UnmonitoredInterval
 from audit_api.services.sites import get_camera
 
-router = APIRouter(tags=["cameras"])
+router = APIRouter(tags=["cameras"], route_class=DocumentedRoute)
 
 
 class IntervalOut(BaseModel):

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 
 from audit_api.api.deps import InspectorUser, SessionDep, StoreDep, ViewerUser
 from audit_api.api.params import Id, IdFilter, PageDep, Since, set_total
-from audit_api.api.routes.evidence import serve
+from audit_api.api.route_docs import CONFLICT, DocumentedRoute
+from audit_api.api.routes.evidence import evidence_responses, serve
 from audit_api.models import ClipKind, EventStatus
 from audit_api.schemas.events import (
     EventDetail,
@@ -22,7 +23,7 @@ from audit_api.schemas.events import (
 from audit_api.services import events as events_service
 from audit_api.services import workflow
 
-router = APIRouter(prefix="/events", tags=["events"])
+router = APIRouter(prefix="/events", tags=["events"], route_class=DocumentedRoute)
 _EXTENSIONS = {ClipKind.CLIP: "mp4", ClipKind.SNAPSHOT: "jpg"}
 
 
@@ -73,7 +74,9 @@ def _evidence(
     return serve(clip, store, range_header, f"event-{event_id}-{kind.value}.{_EXTENSIONS[kind]}")
 
 
-@router.get("/{event_id}/clip", response_class=Response)
+@router.get(
+    "/{event_id}/clip", response_class=Response, responses=evidence_responses("video/mp4", ranges=True)
+)
 def get_clip(
     event_id: Id,
     session: SessionDep,
@@ -85,18 +88,18 @@ def get_clip(
     return _evidence(event_id, ClipKind.CLIP, session, user, store, range)
 
 
-@router.get("/{event_id}/snapshot", response_class=Response)
+@router.get("/{event_id}/snapshot", response_class=Response, responses=evidence_responses("image/jpeg"))
 def get_snapshot(event_id: Id, session: SessionDep, user: ViewerUser, store: StoreDep) -> Response:
     return _evidence(event_id, ClipKind.SNAPSHOT, session, user, store, None)
 
 
-@router.post("/{event_id}/review", status_code=status.HTTP_201_CREATED)
+@router.post("/{event_id}/review", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def review_event(event_id: Id, body: ReviewIn, session: SessionDep, inspector: InspectorUser) -> ReviewOut:
     review = workflow.review_event(session, event_id, inspector, body.verdict, body.comment)
     return ReviewOut.model_validate(review)
 
 
-@router.post("/{event_id}/signoff", status_code=status.HTTP_201_CREATED)
+@router.post("/{event_id}/signoff", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def sign_off(
     event_id: Id,
     session: SessionDep,

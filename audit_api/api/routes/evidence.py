@@ -8,10 +8,28 @@ from fastapi import HTTPException, Response, status
 from fastapi.responses import RedirectResponse
 
 from audit_api.api.params import MAX_RANGE_HEADER_CHARS
+from audit_api.api.route_docs import Responses, errors
 from audit_api.models import Clip
 from audit_api.storage import ObjectCorrupted, ObjectNotFound, ObjectStore, StorageError
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def evidence_responses(media_type: str, *, ranges: bool = False) -> Responses:
+    """OpenAPI for an evidence download: the bytes, a presigned redirect, and what `serve` can refuse."""
+    binary = {"content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}
+    documented: Responses = {
+        200: {"description": "The evidence bytes (SHA-256 verified)", **binary},
+        307: {
+            "description": "Redirect to a short-lived presigned URL of the object store (S3)",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
+        **errors(409, 503),
+    }
+    if ranges:
+        documented[206] = {"description": "The requested byte range (`Range: bytes=first-last`)", **binary}
+        documented |= errors(416)
+    return documented
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from audit_api.api.deps import SettingsDep
+from audit_api.api.route_docs import DocumentedRoute, errors
 from audit_api.auth import InvalidToken, user_for_token
 from audit_api.models import Alert, Role, User
 from audit_api.schemas.bounds import MAX_INT
@@ -27,7 +28,7 @@ from audit_api.schemas.events import AlertOut
 from audit_api.services.scope import SiteScope
 from audit_api.settings import Settings
 
-router = APIRouter(prefix="/alerts", tags=["alerts"])
+router = APIRouter(prefix="/alerts", tags=["alerts"], route_class=DocumentedRoute)
 
 POLL_S = 1.0
 KEEPALIVE_S = 15.0  # a comment line now and then keeps proxies from closing an idle stream
@@ -37,6 +38,22 @@ MAX_STREAM_S = 60.0
 RETRY_MS = 1500
 BATCH = 100
 _VIEWERS = (Role.ADMIN, Role.INSPECTOR, Role.SUPERVISOR)
+
+
+# One event of the stream, as OpenAPI 3.1 describes an event stream's `schema` (3.2 calls it `itemSchema`).
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["alert", "unauthorized"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "`alert`: an AlertOut; `unauthorized`: why the stream ended (reconnect: 401)",
+        },
+        "id": {"type": "string", "description": "the alert id; a reconnect resumes after it (Last-Event-ID)"},
+        "retry": {"type": "integer", "description": "reconnect delay, ms (the first message)"},
+    },
+}
 
 
 class StreamAuthError(Exception):
@@ -119,7 +136,17 @@ def _token_from(access_token: str | None, authorization: str | None) -> str:
     return token
 
 
-@router.get("/stream", response_class=StreamingResponse)
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-Sent Events: `event: alert` with an AlertOut as data; ends after a minute",
+            "content": {"text/event-stream": {"schema": SSE_EVENT}},
+        },
+        **errors(401),
+    },
+)
 async def stream_alerts(
     request: Request,
     settings: SettingsDep,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from audit_api.api.deps import AdminUser, SessionDep, SettingsDep, ViewerUser
 from audit_api.api.params import Id, IdFilter, PageDep, set_total
+from audit_api.api.route_docs import CONFLICT, DocumentedRoute
 from audit_api.api.routes import whip
 from audit_api.models import Camera, Role, User
 from audit_api.schemas.sites import (
@@ -22,7 +23,7 @@ from audit_api.services import sites as service
 from ingest.sampler import SamplingConfig
 from ingest.urls import redact
 
-router = APIRouter(tags=["sites"])
+router = APIRouter(tags=["sites"], route_class=DocumentedRoute)
 
 
 def camera_out(camera: Camera, viewer: User) -> CameraOut:
@@ -50,7 +51,7 @@ def camera_created(camera: Camera, admin: User, token: str | None, base_url: str
     )
 
 
-@router.post("/sites", status_code=status.HTTP_201_CREATED)
+@router.post("/sites", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def create_site(body: SiteIn, session: SessionDep, admin: AdminUser) -> SiteOut:
     return SiteOut.model_validate(service.create_site(session, body, admin))
 
@@ -67,18 +68,20 @@ def get_site(site_id: Id, session: SessionDep, user: ViewerUser) -> SiteOut:
     return SiteOut.model_validate(service.get_site(session, site_id, user))
 
 
-@router.put("/sites/{site_id}")
+@router.put("/sites/{site_id}", responses=CONFLICT)
 def update_site(site_id: Id, body: SiteIn, session: SessionDep, admin: AdminUser) -> SiteOut:
     return SiteOut.model_validate(service.update_site(session, site_id, body, admin))
 
 
-@router.delete("/sites/{site_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/sites/{site_id}", status_code=status.HTTP_204_NO_CONTENT, responses=CONFLICT)
 def delete_site(site_id: Id, session: SessionDep, admin: AdminUser) -> Response:
     service.delete_site(session, site_id, admin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/cameras", status_code=status.HTTP_201_CREATED, response_model_exclude_none=True)
+@router.post(
+    "/cameras", status_code=status.HTTP_201_CREATED, response_model_exclude_none=True, responses=CONFLICT
+)
 def create_camera(
     body: CameraIn, request: Request, session: SessionDep, admin: AdminUser, settings: SettingsDep
 ) -> CameraCreated:
@@ -100,7 +103,7 @@ def get_camera(camera_id: Id, session: SessionDep, user: ViewerUser) -> CameraOu
     return camera_out(service.get_camera(session, camera_id, user), user)
 
 
-@router.patch("/cameras/{camera_id}")
+@router.patch("/cameras/{camera_id}", responses=CONFLICT)
 def update_camera(
     camera_id: Id, body: CameraUpdate, session: SessionDep, admin: AdminUser, settings: SettingsDep
 ) -> CameraOut:
@@ -108,7 +111,7 @@ def update_camera(
     return camera_out(camera, admin)
 
 
-@router.post("/cameras/{camera_id}/token")
+@router.post("/cameras/{camera_id}/token", responses=CONFLICT)
 def rotate_camera_token(
     camera_id: Id, request: Request, session: SessionDep, admin: AdminUser
 ) -> CameraCreated:
@@ -117,7 +120,7 @@ def rotate_camera_token(
     return camera_created(camera, admin, token, str(request.base_url))
 
 
-@router.delete("/cameras/{camera_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/cameras/{camera_id}", status_code=status.HTTP_204_NO_CONTENT, responses=CONFLICT)
 def delete_camera(camera_id: Id, session: SessionDep, admin: AdminUser) -> Response:
     service.delete_camera(session, camera_id, admin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

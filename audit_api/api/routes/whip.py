@@ -26,9 +26,10 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from audit_api import ice
+from audit_api.api.route_docs import DocumentedRoute, errors, raises
 from ingest.whip import BadOffer, WhipError, WhipHub
 
-router = APIRouter(tags=["whip"])
+router = APIRouter(tags=["whip"], route_class=DocumentedRoute)
 
 CameraTokenVerifier = Callable[[str, str], bool]
 MAX_OFFER_BYTES = 64 * 1024  # real offers are a few kB; this bounds what an unauthenticated client costs
@@ -45,6 +46,7 @@ _PREFLIGHT = {
 }
 
 
+@raises(503)
 def get_whip_hub(request: Request) -> WhipHub:
     """The app's WHIP hub; 503 when the app was started without one."""
     hub = getattr(request.app.state, "whip_hub", None)
@@ -61,6 +63,7 @@ def verify_camera_token(request: Request, camera_id: int | str, token: str) -> b
     return verifier(str(camera_id), token)
 
 
+@raises(401, 404, 503)
 async def authorize_camera(
     request: Request,
     camera_id: str,
@@ -87,7 +90,25 @@ Camera = Annotated[str, Depends(authorize_camera)]
 Hub = Annotated[WhipHub, Depends(get_whip_hub)]
 
 
-@router.post("/whip/{camera_id}", status_code=status.HTTP_201_CREATED, response_class=Response)
+@router.post(
+    "/whip/{camera_id}",
+    status_code=status.HTTP_201_CREATED,
+    response_class=Response,
+    responses={
+        201: {
+            "description": "The SDP answer; `Location` names the session (DELETE it to stop)",
+            "content": {"application/sdp": {"schema": {"type": "string"}}},
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
+        **errors(400, 413, 415),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/sdp": {"schema": {"type": "string", "maxLength": MAX_OFFER_BYTES}}},
+        }
+    },
+)
 async def publish(request: Request, camera_id: Camera, hub: Hub) -> Response:
     """Answer the publisher's SDP offer; the answer carries every ICE candidate (no trickle)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -114,7 +135,11 @@ async def publish(request: Request, camera_id: Camera, hub: Hub) -> Response:
     return response
 
 
-@router.delete("/whip/{camera_id}/{session_id}", response_class=Response)
+@router.delete(
+    "/whip/{camera_id}/{session_id}",
+    response_class=Response,
+    responses={200: {"description": "The session has ended", "content": {}}},
+)
 async def unpublish(camera_id: Camera, session_id: str, hub: Hub) -> Response:
     """End a publication (the phone's Stop button, or cleanup before a reconnect)."""
     if not any(s.id == session_id for s in hub.sessions(camera_id)) or not await hub.end(session_id):
@@ -122,7 +147,12 @@ async def unpublish(camera_id: Camera, session_id: str, hub: Hub) -> Response:
     return Response(status_code=status.HTTP_200_OK, headers=_CORS)
 
 
-@router.options("/whip/{camera_id}", response_class=Response)
+@router.options(
+    "/whip/{camera_id}",
+    response_class=Response,
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(401, 404),  # only with an Authorization header, which asks for the ICE servers
+)
 async def preflight_publish(
     request: Request, camera_id: str, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
@@ -142,7 +172,9 @@ def _add_ice_links(request: Request, response: Response, camera_id: str) -> None
         response.headers.append("Link", value)
 
 
-@router.options("/whip/{camera_id}/{session_id}", response_class=Response)
+@router.options(
+    "/whip/{camera_id}/{session_id}", response_class=Response, status_code=status.HTTP_204_NO_CONTENT
+)
 async def preflight_session(camera_id: str, session_id: str) -> Response:
     headers = {**_PREFLIGHT, "Allow": "DELETE, OPTIONS", "Access-Control-Allow-Methods": "DELETE, OPTIONS"}
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
