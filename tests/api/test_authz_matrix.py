@@ -40,6 +40,7 @@ class Access(enum.Enum):
     SITE_VIEW = "admins and inspectors: every site; supervisors: their sites, 404 for others"
     SITE_SUPERVISOR = "the site's supervisors: 403 for admins and inspectors, 404 for other supervisors"
     CAMERA_TOKEN = "a camera's own WHIP token, never a user's bearer token (401)"
+    PREFLIGHT = "a CORS preflight without credentials; with an Authorization header, the camera's token (401)"
 
 
 Body = Callable[[SiteObjects], dict[str, Any]]
@@ -119,7 +120,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/audit/verify"): Rule(A.AUDIT),
     ("POST", "/whip/{camera_id}"): Rule(A.CAMERA_TOKEN, headers={"Content-Type": "application/sdp"}),
     ("DELETE", "/whip/{camera_id}/{session_id}"): Rule(A.CAMERA_TOKEN),
-    ("OPTIONS", "/whip/{camera_id}"): Rule(A.PUBLIC, 204),
+    ("OPTIONS", "/whip/{camera_id}"): Rule(A.PREFLIGHT, 204),  # with the token: ICE servers (RFC 9725)
     ("OPTIONS", "/whip/{camera_id}/{session_id}"): Rule(A.PUBLIC, 204),
 }
 
@@ -141,6 +142,8 @@ def expected(rule: Rule, role: str, site: str | None) -> int:
     access = rule.access
     if access is Access.PUBLIC:
         return rule.ok
+    if access is Access.PREFLIGHT:
+        return rule.ok if role == "anonymous" else 401
     if role == "anonymous" or access is Access.CAMERA_TOKEN:
         return 401
     staff = role in ("admin", "inspector")
@@ -264,7 +267,7 @@ def test_camera_urls_and_health_errors_are_for_admins_only(
     world: World, site_objects: dict[str, SiteObjects], role: str
 ) -> None:
     from audit_api.models import CameraStatus, utcnow
-    from audit_api.schemas.sites import redact_url
+    from ingest.urls import redact as redact_url
 
     with world.sessions() as session:
         snapshot = {"state": "reconnecting", "last_error": "connection refused by 10.0.0.7:554"}
