@@ -27,6 +27,7 @@ from audit_api.api.routes import (
 from audit_api.auth import verify_camera_token
 from audit_api.db import make_engine, make_sessionmaker
 from audit_api.limits import BodySizeLimit
+from audit_api.login_guard import LoginGuard
 from audit_api.models import Camera
 from audit_api.services.errors import ServiceError
 from audit_api.settings import Settings
@@ -99,6 +100,7 @@ def create_app(
         finally:
             if hub is not None:
                 await hub.close()
+            app.state.login_guard.close()
             engine.dispose()
 
     app = FastAPI(title="siteaudit", version="0.1.0", lifespan=lifespan)
@@ -106,6 +108,7 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.camera_token_verifier = camera_token_verifier(app.state.sessionmaker)
+    app.state.login_guard = LoginGuard(settings, app.state.sessionmaker)
     app.state.store = store if store is not None else build_store(settings)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
