@@ -104,8 +104,8 @@ class LoginGuard:
         self._per_account = _window(settings.login_account_failures, settings.login_account_window_s)
         self.pool = HashPool(settings.password_hash_workers, settings.password_hash_queue)
 
-    def _retry_after(self, item: RateLimitItem, key: str) -> int:
-        reset_at = self._limiter.get_window_stats(item, key).reset_time
+    def _retry_after(self, item: RateLimitItem, *key: str) -> int:
+        reset_at = self._limiter.get_window_stats(item, *key).reset_time
         return max(1, math.ceil(reset_at - time.time()))
 
     async def login(self, username: str, password: str, address: str) -> Token | None:

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
         60, description="Moving window of login_address_attempts, seconds.", ge=1, le=24 * 3600
     )
     password_hash_workers: int = Field(
-        2, description="Threads that verify passwords (argon2), apart from the request threadpool.", ge=1, le=32
+        2, description="Threads that verify passwords (argon2), apart from the request threads.", ge=1, le=32
     )
     password_hash_queue: int = Field(
         8, description="Logins that may wait for a hashing thread; beyond that 429 at once.", ge=0, le=1000

@@ -76,7 +76,7 @@ def refresh_session(db: Session, refresh_token: str, settings: Settings) -> Toke
     )
     if rotated.rowcount != 1:  # type: ignore[attr-defined]
         if login.revoked_at is None:
-            log.warning("refresh token of session %s reused: session revoked (user %s)", login.id, login.user_id)
+            log.warning("refresh token of session %s (user %s) reused: revoked", login.id, login.user_id)
         _revoke(db, login, REUSED)
         db.commit()
         raise InvalidToken("this refresh token was already used: the session is revoked, sign in again")
