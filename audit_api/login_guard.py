@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -50,11 +52,23 @@ class LoginThrottled(Exception):
         self.retry_after = retry_after
 
 
-class HashPool:
-    """`workers` threads for password hashing, with at most `queue` more jobs waiting for one of them."""
+def _lower_priority(nice: int) -> None:
+    """Run this thread (and the threads argon2 starts from it for its lanes) at a lower CPU priority.
+    Linux keeps a nice value per thread; elsewhere the whole process would change, so it is left alone."""
+    if nice and sys.platform == "linux":
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
 
-    def __init__(self, workers: int, queue: int) -> None:
+
+class HashPool:
+    """`workers` threads for password hashing, with at most `queue` more jobs waiting for one of them.
+
+    Argon2 is memory- and CPU-hard on purpose and runs its lanes in parallel threads, so the pool bounds
+    both the threads it takes and (through `nice`) how much CPU it can take from the other requests.
+    """
+
+    def __init__(self, workers: int, queue: int, nice: int = 0) -> None:
         self._workers = workers
+        self._nice = nice
         self._capacity = workers + queue
         self._pending = 0
         self._lock = threading.Lock()
@@ -77,7 +91,12 @@ class HashPool:
         the client went away meanwhile)."""
         with self._lock:
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="password-hash")
+                self._executor = ThreadPoolExecutor(
+                    self._workers,
+                    thread_name_prefix="password-hash",
+                    initializer=_lower_priority,
+                    initargs=(self._nice,),
+                )
             future = self._executor.submit(job)
         future.add_done_callback(lambda _: self.release())
         return await asyncio.wrap_future(future)
@@ -102,7 +121,14 @@ class LoginGuard:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._per_address = _window(settings.login_address_attempts, settings.login_address_window_s)
         self._per_account = _window(settings.login_account_failures, settings.login_account_window_s)
-        self.pool = HashPool(settings.password_hash_workers, settings.password_hash_queue)
+        self.pool = HashPool(
+            settings.password_hash_workers, settings.password_hash_queue, settings.password_hash_nice
+        )
+
+    def _log_once(self, message: str, item: RateLimitItem, key: str) -> None:
+        """One warning per throttled key and window, not one per refused attempt of a flood."""
+        if self._limiter.hit(_window(1, item.get_expiry()), "logged", item.key_for(key)):
+            log.warning("%s (further refusals for %d s are not logged)", message, item.get_expiry())
 
     def _retry_after(self, item: RateLimitItem, *key: str) -> int:
         reset_at = self._limiter.get_window_stats(item, *key).reset_time
@@ -112,7 +138,7 @@ class LoginGuard:
         """The new sign-in's tokens, None for a wrong email or password; LoginThrottled when refused."""
         email = username.strip().lower()[:MAX_KEY_LENGTH]
         if not self._limiter.hit(self._per_address, "address", address):
-            log.warning("login refused: too many attempts from %s", address)
+            self._log_once(f"login refused: too many attempts from {address}", self._per_address, address)
             raise LoginThrottled(
                 "too many login attempts from this address; retry later",
                 self._retry_after(self._per_address, "address", address),
@@ -121,7 +147,7 @@ class LoginGuard:
             raise LoginThrottled("the server is busy checking other logins; retry in a moment", 1)
         try:
             if not self._limiter.hit(self._per_account, "account", email):
-                log.warning("login refused: too many failures for %r (attempt from %s)", email, address)
+                self._log_once(f"login refused: too many failures for {email!r}", self._per_account, email)
                 raise LoginThrottled(
                     "too many failed logins for this account; retry later",
                     self._retry_after(self._per_account, "account", email),

@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     password_hash_workers: int = Field(
         2, description="Threads that verify passwords (argon2), apart from the request threads.", ge=1, le=32
     )
+    password_hash_nice: int = Field(
+        10,
+        description="Linux nice value of the hashing threads (argon2's lane threads inherit it), so a login "
+        "flood yields the CPU to other requests; 0 keeps the server's priority.",
+        ge=0,
+        le=19,
+    )
     password_hash_queue: int = Field(
         8, description="Logins that may wait for a hashing thread; beyond that 429 at once.", ge=0, le=1000
     )
