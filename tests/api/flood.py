@@ -20,7 +20,9 @@ from collections import Counter
 import httpx
 
 ACCOUNT = "inspector@example.com"
-WAVE_S = 0.5
+WAVE_S = 1.0
+# Shorter than uvicorn's keep-alive (5 s): a connection it closes while idle is not used again.
+KEEP_ALIVE = httpx.Limits(keepalive_expiry=2.0)
 
 
 async def flood(url: str, attackers: int, seconds: float) -> dict[str, object]:
@@ -28,7 +30,9 @@ async def flood(url: str, attackers: int, seconds: float) -> dict[str, object]:
     tls = ssl.create_default_context()  # plain http, but httpx would build (slowly) one per client
     async with contextlib.AsyncExitStack() as stack:
         clients = [
-            await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=60, verify=tls))
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, timeout=60, verify=tls, limits=KEEP_ALIVE)
+            )
             for _ in range(attackers)
         ]
         started = time.monotonic()

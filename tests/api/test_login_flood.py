@@ -201,7 +201,7 @@ def test_a_login_flood_does_not_starve_other_requests(
         # The attackers run in their own process: in this one they would share the interpreter lock with
         # the watcher and their CPU time would show up as the watcher's latency.
         flood = subprocess.Popen(
-            [sys.executable, "-m", "tests.api.flood", url, "100", "6"], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-m", "tests.api.flood", url, "100", "8"], stdout=subprocess.PIPE, text=True
         )
         try:
             watcher.run(stop=lambda: flood.poll() is not None)
