@@ -1,10 +1,13 @@
-"""Passwords (argon2 via pwdlib), signed access tokens (PyJWT, HS256) and per-camera WHIP tokens."""
+"""Passwords (argon2 via pwdlib), signed access tokens (PyJWT, HS256) and per-camera WHIP tokens.
+
+Login sessions and refresh tokens are in audit_api.services.sessions; throttling in audit_api.login."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
@@ -13,7 +16,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit_api.models import Camera, CameraKind, User, utcnow
+from audit_api.models import AuthSession, Camera, CameraKind, User, utcnow
 from audit_api.settings import Settings
 
 ALGORITHM = "HS256"
@@ -45,47 +48,79 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def create_access_token(user_id: int, settings: Settings) -> str:
+@dataclass(frozen=True)
+class AccessClaims:
+    """What an access token says: whose it is, which sign-in issued it, and the user's token version then."""
+
+    user_id: int
+    session_id: int
+    token_version: int
+
+
+def create_access_token(claims: AccessClaims, settings: Settings) -> str:
     now = utcnow()
-    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(minutes=settings.access_token_minutes)}
-    return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
+    payload = {
+        "sub": str(claims.user_id),
+        "sid": claims.session_id,
+        "ver": claims.token_version,
+        "iat": now,
+        "exp": now + timedelta(minutes=settings.access_token_minutes),
+    }
+    return jwt.encode(payload, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
 
 
-def decode_access_token(token: str, settings: Settings) -> int:
-    """The user id inside a valid token; raises InvalidToken otherwise."""
+def decode_access_token(token: str, settings: Settings) -> AccessClaims:
+    """The claims of a valid token; raises InvalidToken otherwise."""
     try:
-        claims = jwt.decode(
+        payload = jwt.decode(
             token,
             settings.secret_key.get_secret_value(),
             algorithms=[ALGORITHM],
-            options={"require": ["exp", "sub"]},
+            options={"require": ["exp", "sub", "sid", "ver"]},
         )
-        return int(claims["sub"])
+        sid, ver = payload["sid"], payload["ver"]
+        if not (isinstance(sid, int) and isinstance(ver, int)):
+            raise ValueError("sid and ver must be integers")
+        return AccessClaims(user_id=int(payload["sub"]), session_id=sid, token_version=ver)
     except (jwt.InvalidTokenError, ValueError) as exc:
         raise InvalidToken(str(exc)) from exc
 
 
 def user_for_token(session: Session, token: str, settings: Settings) -> User:
-    """The active user a valid access token belongs to; InvalidToken (with a readable reason) otherwise."""
+    """The active user a valid, unrevoked access token belongs to; InvalidToken (readable reason) otherwise.
+
+    Revoked means: the user's token_version moved on (password, role or deactivation), or the sign-in that
+    issued it was signed out, expired or killed for refresh-token reuse.
+    """
     try:
-        user_id = decode_access_token(token, settings)
+        claims = decode_access_token(token, settings)
     except InvalidToken as exc:
         raise InvalidToken("invalid or expired access token") from exc
-    user = session.get(User, user_id)
+    user = session.get(User, claims.user_id)
     if user is None or not user.active:
         raise InvalidToken("the account behind this token no longer exists or is deactivated")
+    login = session.get(AuthSession, claims.session_id)
+    if (
+        claims.token_version != user.token_version
+        or login is None
+        or login.user_id != user.id
+        or login.revoked_at is not None
+        or login.expires_at <= utcnow()
+    ):
+        raise InvalidToken("this sign-in was revoked (signed out, or the account changed): sign in again")
     return user
 
 
-def hash_camera_token(token: str) -> str:
-    # The tokens are 256 random bits, so a plain SHA-256 is enough (no slow hash needed against guessing).
+def hash_opaque_token(token: str) -> str:
+    """How WHIP and refresh tokens are stored: they are 256 random bits, so a plain SHA-256 is enough (no
+    slow hash needed against guessing)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_camera_token() -> tuple[str, str]:
     """A fresh WHIP bearer token and the hash to store; the plaintext is shown to the admin once."""
     token = secrets.token_urlsafe(32)
-    return token, hash_camera_token(token)
+    return token, hash_opaque_token(token)
 
 
 def verify_camera_token(session: Session, camera_id: int, token: str) -> bool:
@@ -93,4 +128,4 @@ def verify_camera_token(session: Session, camera_id: int, token: str) -> bool:
     camera = session.get(Camera, camera_id)
     if camera is None or camera.kind != CameraKind.WHIP or not camera.enabled or not camera.whip_token_hash:
         return False
-    return hmac.compare_digest(camera.whip_token_hash, hash_camera_token(token))
+    return hmac.compare_digest(camera.whip_token_hash, hash_opaque_token(token))

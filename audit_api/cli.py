@@ -54,6 +54,7 @@ def _expected_error(exc: Exception) -> str | None:
     """The one-line message for failures a user can cause and fix; None for bugs (keep the traceback)."""
     from audit_api.db import DatabaseUnavailable
     from audit_api.services.camera_runtime import CameraConfigError
+    from audit_api.services.errors import ServiceError
     from audit_api.storage import StorageError
     from detect.model import ModelError
     from ingest.source import SourceError
@@ -61,6 +62,7 @@ def _expected_error(exc: Exception) -> str | None:
 
     expected = (
         CliError | DatabaseUnavailable | StorageError | ModelError | InvalidCameraURL | CameraConfigError
+        | ServiceError
     )
     if isinstance(exc, expected):
         return str(exc)
@@ -104,6 +106,14 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--role", choices=("admin", "inspector", "supervisor"), required=True)
     create.add_argument("--name", default="")
     create.set_defaults(func=_user_create)
+    update = user_sub.add_parser("update", help="change a user's role, state or password (revokes sign-ins)")
+    update.add_argument("email")
+    update.add_argument("--role", choices=("admin", "inspector", "supervisor"))
+    state = update.add_mutually_exclusive_group()
+    state.add_argument("--deactivate", dest="active", action="store_false", default=None)
+    state.add_argument("--activate", dest="active", action="store_true")
+    update.add_argument("--password", action="store_true", help="set a new password (terminal or stdin)")
+    update.set_defaults(func=_user_update)
 
     model_cli.register(sub)
     return parser
@@ -342,17 +352,43 @@ def _check_port_free(host: str, port: int) -> None:
             raise CliError(f"cannot listen on {host}:{port} ({exc.strerror}); pass --port") from None
 
 
+def _read_password() -> str:
+    password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        raise CliError("password must be at least 8 characters")
+    return password
+
+
 def _user_create(args: argparse.Namespace) -> int:
     from audit_api.services.users import create_user
 
     settings = _settings()
     sessions = _open_database(settings)
-    password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
-    if len(password) < 8:
-        raise CliError("password must be at least 8 characters")
+    password = _read_password()
     with sessions() as session:
         user = create_user(session, args.email, password, args.role, name=args.name)
         print(f"created {user.role} {user.email} (id {user.id})")
+    return 0
+
+
+def _user_update(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from audit_api.models import Role, User
+    from audit_api.services.users import update_user
+
+    if args.role is None and args.active is None and not args.password:
+        raise CliError("nothing to change: pass --role, --activate/--deactivate or --password")
+    sessions = _open_database(_settings())
+    password = _read_password() if args.password else None
+    with sessions() as session:
+        email = args.email.strip().lower()
+        user_id = session.scalars(select(User.id).where(User.email == email)).first()
+        if user_id is None:
+            raise CliError(f"no user with email {email!r}")
+        role = Role(args.role) if args.role else None
+        user = update_user(session, user_id, actor=None, role=role, active=args.active, password=password)
+        print(f"updated {user.email}: {user.role}, {'active' if user.active else 'deactivated'}")
     return 0
 
 

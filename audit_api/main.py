@@ -31,6 +31,7 @@ from audit_api.api.routes import (
 from audit_api.auth import verify_camera_token
 from audit_api.db import make_engine, make_sessionmaker
 from audit_api.limits import BodySizeLimit
+from audit_api.login_guard import LoginGuard
 from audit_api.metrics import Metrics
 from audit_api.metrics import router as metrics_router
 from audit_api.models import Camera
@@ -112,6 +113,7 @@ def create_app(
         finally:
             if hub is not None:
                 await hub.close()
+            app.state.login_guard.close()
             engine.dispose()
 
     app = FastAPI(title="siteaudit", version="0.1.0", lifespan=lifespan)
@@ -119,6 +121,7 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.camera_token_verifier = camera_token_verifier(app.state.sessionmaker)
+    app.state.login_guard = LoginGuard(settings, app.state.sessionmaker)
     app.state.store = store if store is not None else build_store(settings)
     app.state.metrics = Metrics(app.state.store, settings.data_dir / "outbox")  # GET /metrics
     app.add_exception_handler(ServiceError, _service_error)

@@ -50,7 +50,37 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(
         SecretStr(DEFAULT_SECRET), description="Key that signs access tokens (>= 32 characters)."
     )
-    access_token_minutes: int = Field(60, description="Access token lifetime.", ge=1, le=60 * 24 * 30)
+    access_token_minutes: int = Field(
+        15, description="Access token lifetime; the pages renew it with the refresh token.", ge=1, le=24 * 60
+    )
+    refresh_token_hours: int = Field(
+        12, description="A sign-in's refresh token lifetime (renewed on every refresh).", ge=1, le=24 * 90
+    )
+    login_account_failures: int = Field(
+        5, description="Failed logins per account within login_account_window_s before 429.", ge=1, le=1000
+    )
+    login_account_window_s: int = Field(
+        15 * 60, description="Moving window of login_account_failures, seconds.", ge=1, le=24 * 3600
+    )
+    login_address_attempts: int = Field(
+        30, description="Login attempts per client address within login_address_window_s.", ge=1, le=100_000
+    )
+    login_address_window_s: int = Field(
+        60, description="Moving window of login_address_attempts, seconds.", ge=1, le=24 * 3600
+    )
+    password_hash_workers: int = Field(
+        2, description="Threads that verify passwords (argon2), apart from the request threads.", ge=1, le=32
+    )
+    password_hash_nice: int = Field(
+        10,
+        description="Linux nice value of the hashing threads (argon2's lane threads inherit it), so a login "
+        "flood yields the CPU to other requests; 0 keeps the server's priority.",
+        ge=0,
+        le=19,
+    )
+    password_hash_queue: int = Field(
+        8, description="Logins that may wait for a hashing thread; beyond that 429 at once.", ge=0, le=1000
+    )
     storage_backend: Literal["local", "s3"] = Field("local", description="Where evidence objects live.")
     s3_endpoint: str | None = Field(None, description="host:port of the S3/MinIO endpoint.")
     s3_access_key: str | None = Field(None, description="S3 access key id.")

@@ -13,6 +13,7 @@ from audit_api.models.base import (
 )
 from audit_api.models.events import Alert, Clip, CorrectiveAction, Event, EventViolation, Review, SignOff
 from audit_api.models.people import User, supervised_sites
+from audit_api.models.sessions import AuthSession, RefreshToken
 from audit_api.models.sites import (
     Calibration,
     Camera,
@@ -28,6 +29,7 @@ __all__ = [
     "ActionStatus",
     "Alert",
     "AuditLog",
+    "AuthSession",
     "Base",
     "Calibration",
     "Camera",
@@ -40,6 +42,7 @@ __all__ = [
     "Event",
     "EventStatus",
     "EventViolation",
+    "RefreshToken",
     "Review",
     "Role",
     "RuleConfig",

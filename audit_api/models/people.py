@@ -31,5 +31,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Carried in every access token and login session: bumping it (password, role or deactivation) revokes
+    # every token issued before.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     sites: Mapped[list[Site]] = relationship(secondary=supervised_sites, back_populates="supervisors")

@@ -23,8 +23,29 @@ Password = Annotated[str, Field(min_length=8, max_length=256)]
 
 
 class Token(BaseModel):
+    """OAuth2 token response (RFC 6749 §5.1) plus the sign-in's refresh token."""
+
     access_token: str
     token_type: str = "bearer"
+    expires_in: int = Field(description="access token lifetime, seconds")
+    refresh_token: str = Field(description="opaque; single use: POST /api/auth/refresh returns the next one")
+
+
+RefreshTokenValue = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: RefreshTokenValue
+
+
+class LogoutRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: RefreshTokenValue | None = Field(
+        None, description="ends this token's sign-in even when the access token has expired"
+    )
 
 
 class UserCreate(BaseModel):

@@ -53,6 +53,25 @@ def create_user(
     return user
 
 
+def _keeps_an_admin(session: Session, user: User, role: Role | None, active: bool | None) -> None:
+    """Conflict when the change would leave no active admin (nobody could administer users any more)."""
+    if user.role != Role.ADMIN or not user.active:
+        return
+    if (role is None or role == Role.ADMIN) and active is not False:
+        return
+    # FOR UPDATE (PostgreSQL): two admins demoting each other at once cannot both pass this check.
+    others = session.scalars(
+        select(User.id)
+        .where(User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+        .with_for_update()
+    ).first()
+    if others is None:
+        what = "deactivated" if active is False else "demoted"
+        raise Conflict(
+            f"user {user.id} is the last active admin and cannot be {what}: make another user admin first"
+        )
+
+
 def update_user(
     session: Session,
     user_id: int,
@@ -64,11 +83,19 @@ def update_user(
     password: str | None = None,
     site_ids: Sequence[int] | None = None,
 ) -> User:
-    """Apply the given changes and commit; None means unchanged. Deactivating revokes logins at once."""
+    """Apply the given changes and commit; None means unchanged.
+
+    A new password, another role or a deactivation bumps the user's token_version, which revokes every
+    access token and sign-in issued before. Supervised sites are read on every request, so changing them
+    takes effect at once without signing the supervisor out.
+    """
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"user {user_id} not found")
+    _keeps_an_admin(session, user, role, active)
     changes: dict[str, object] = {}
+    new_role = role is not None and role != user.role
+    revoke = password is not None or new_role or (active is False and user.active)
     if role is not None:
         user.role = changes["role"] = role
     if name is not None:
@@ -81,6 +108,9 @@ def update_user(
     if site_ids is not None:
         user.sites = _sites(session, site_ids)
         changes["site_ids"] = sorted(site_ids)
+    if revoke:
+        user.token_version += 1
+        changes["sign_ins_revoked"] = True
     audit_log.append(session, actor_of(actor), "user.updated", f"user:{user.id}", changes)
     session.commit()
     return user

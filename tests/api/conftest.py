@@ -16,10 +16,11 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit_api.auth import create_access_token, hash_password
+from audit_api.auth import hash_password
 from audit_api.main import create_app
 from audit_api.models import Camera, CameraKind, Event, Role, Site, User
 from audit_api.services.events import record_event
+from audit_api.services.sessions import start_session
 from audit_api.settings import Settings
 from audit_api.storage import LocalStore, ObjectStore
 
@@ -60,8 +61,9 @@ class World:
     def bearer(self, email: str) -> dict[str, str]:
         """Headers for a user without a login round-trip (login itself is tested in test_auth)."""
         with self.sessions() as session:
-            user_id = session.scalars(select(User.id).where(User.email == email)).one()
-        return {"Authorization": f"Bearer {create_access_token(user_id, self.settings)}"}
+            user = session.scalars(select(User).where(User.email == email)).one()
+            token = start_session(session, user, self.settings)
+        return {"Authorization": f"Bearer {token.access_token}"}
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-// Shared by every signed-in page: the API client (bearer token in sessionStorage), error text,
+// Shared by every signed-in page: the API client (access and refresh token in sessionStorage), error text,
 // safe DOM building (text is always set as textContent, never parsed as HTML) and formatting.
 
 const TOKEN_KEY = "siteaudit.token";
+const REFRESH_KEY = "siteaudit.refresh";
 export const HOME = { admin: "admin.html", inspector: "inspector.html", supervisor: "supervisor.html" };
 
 export class ApiError extends Error {
@@ -15,9 +16,42 @@ export class ApiError extends Error {
 
 export const token = {
   get: () => sessionStorage.getItem(TOKEN_KEY),
-  set: (value) => sessionStorage.setItem(TOKEN_KEY, value),
-  clear: () => sessionStorage.removeItem(TOKEN_KEY),
+  refresh: () => sessionStorage.getItem(REFRESH_KEY),
+  // `body` is the token response of /api/auth/token or /api/auth/refresh.
+  set: (body) => {
+    sessionStorage.setItem(TOKEN_KEY, body.access_token);
+    sessionStorage.setItem(REFRESH_KEY, body.refresh_token);
+  },
+  clear: () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(REFRESH_KEY);
+  },
 };
+
+// One refresh at a time: a refresh token works once, so parallel 401s must share the same exchange
+// (a second use of the old token would make the server revoke the whole sign-in).
+let refreshing = null;
+function refreshTokens() {
+  refreshing ??= (async () => {
+    const refresh = token.refresh();
+    if (!refresh) return false;
+    try {
+      const response = await fetch("/api/auth/refresh", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ refresh_token: refresh }),
+      });
+      if (!response.ok) return false;
+      token.set(await response.json());
+      return true;
+    } catch {
+      return false;
+    }
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
 
 // FastAPI's 422 body is a list of {loc, msg}; model-level errors carry loc ["body"] and a "Value error, " prefix.
 export function describeDetail(detail) {
@@ -43,31 +77,37 @@ async function failure(response) {
   return new ApiError(response.status, describeDetail(detail), detail);
 }
 
-// Sends the bearer token; JSON in and out by default. A 401 means the session is over: back to login.
+// Sends the bearer token; JSON in and out by default. On a 401 the tokens are refreshed once and the
+// request is sent again; a second 401 (or a failed refresh) means the session is over: back to login.
 export async function api(path, { method = "GET", json, form, query, as = "json" } = {}) {
   const url = new URL(path, location.origin);
   for (const [key, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
   }
-  const headers = {};
-  const current = token.get();
-  if (current) headers.Authorization = `Bearer ${current}`;
   let body;
+  const headers = {};
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(json);
   } else if (form !== undefined) {
     body = new URLSearchParams(form);
   }
-  let response;
-  try {
-    response = await fetch(url, { method, headers, body });
-  } catch (exc) {
-    throw new ApiError(0, `Cannot reach the server (${exc.message}). Check the connection and retry.`);
-  }
+  const send = async () => {
+    const current = token.get();
+    if (current) headers.Authorization = `Bearer ${current}`;
+    try {
+      return { current, response: await fetch(url, { method, headers, body }) };
+    } catch (exc) {
+      throw new ApiError(0, `Cannot reach the server (${exc.message}). Check the connection and retry.`);
+    }
+  };
+  let { current, response } = await send();
   if (response.status === 401 && current) {
-    token.clear();
-    location.replace(`index.html?expired=1`);
+    if (token.get() !== current || (await refreshTokens())) ({ current, response } = await send());
+    if (response.status === 401) {
+      token.clear();
+      location.replace(`index.html?expired=1`);
+    }
   }
   if (!response.ok) throw await failure(response);
   if (as === "blob") return response.blob();
@@ -77,12 +117,25 @@ export async function api(path, { method = "GET", json, form, query, as = "json"
 
 export async function login(email, password) {
   const body = await api("/api/auth/token", { method: "POST", form: { username: email, password } });
-  token.set(body.access_token);
+  token.set(body);
   return api("/api/me");
 }
 
-export function logout() {
+// Signs out on the server too (the refresh token and the access tokens of this sign-in stop working),
+// then forgets the tokens; an unreachable server does not keep the user signed in here.
+export async function logout() {
+  const access = token.get();
+  const refresh = token.refresh();
   token.clear();
+  try {
+    await fetch("/api/auth/logout", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...(access ? { Authorization: `Bearer ${access}` } : {}) },
+      body: JSON.stringify(refresh ? { refresh_token: refresh } : {}),
+    });
+  } catch {
+    // offline: the tokens are gone from this tab and expire on their own
+  }
   location.replace("index.html");
 }
 
