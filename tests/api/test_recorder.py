@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import sessionmaker
 
 from audit_api.models import Clip, ClipKind, Event
-from audit_api.recorder import EventRecorder
+from audit_api.worker.recorder import EventRecorder
 from audit_api.storage import LocalStore
 from detect.analyzer import Violation
 from detect.events import ReviewItem, Snapshot
