@@ -22,7 +22,8 @@ TRAINING_ONLY = ("torch", "torchvision", "ultralytics", "onnx")
 BLOCK = f"import sys; sys.modules.update(dict.fromkeys({TRAINING_ONLY!r})); "
 RUNTIME_MODULES = (
     "audit_api.cli", "audit_api.main", "audit_api.worker.sync", "audit_api.worker.recorder",
-    "audit_api.worker.lease_keeper", "audit_api.metrics", "ingest.worker", "ingest.whip", "ingest.rtsp", "detect.model", "detect.cli",
+    "audit_api.worker.lease_keeper", "audit_api.metrics", "ingest.worker", "ingest.whip", "ingest.rtsp",
+    "detect.model", "detect.cli",
 )  # fmt: skip
 
 
