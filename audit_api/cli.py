@@ -145,9 +145,17 @@ def _open_database(settings: Any) -> Any:
 
 def _open_store(settings: Any) -> Any:
     from audit_api.main import build_store
+    from audit_api.storage import CredentialsRefused, SpoolingStore, StorageUnavailable
 
     store = build_store(settings)
     store.check()
+    if isinstance(store, SpoolingStore):  # an outage is spooled; wrong credentials are a setting to fix
+        try:
+            store.primary.check()
+        except CredentialsRefused:
+            raise
+        except StorageUnavailable:
+            pass
     return store
 
 
