@@ -155,15 +155,23 @@ def _open_database(settings: Any) -> Any:
 
 def _open_store(settings: Any) -> Any:
     from audit_api.main import build_store
+    from audit_api.storage import CredentialsRefused, SpoolingStore, StorageUnavailable
 
     store = build_store(settings)
     store.check()
+    if isinstance(store, SpoolingStore):  # an outage is spooled; wrong credentials are a setting to fix
+        try:
+            store.primary.check()
+        except CredentialsRefused:
+            raise
+        except StorageUnavailable:
+            pass
     return store
 
 
 def _open_services(settings: Any) -> tuple[Any, Any]:
     """Database (migrated) and the recorder that writes events into it and the (checked) object store."""
-    from audit_api.recorder import EventRecorder
+    from audit_api.worker.recorder import EventRecorder
 
     sessions = _open_database(settings)
     return sessions, EventRecorder(sessions, _open_store(settings), settings.data_dir / "outbox")
@@ -260,19 +268,33 @@ def _serve(args: argparse.Namespace) -> int:
     return _run_server(settings, sessions, recorder, detector, with_worker=not args.no_worker, tls=tls)
 
 
+def _lease_keeper(settings: Any, sessions: Any) -> Any:
+    """The worker's camera leases; on SQLite (embedded) it is the one worker and runs every camera."""
+    from audit_api.worker.lease_keeper import LeaseKeeper
+
+    sole = sessions.kw["bind"].dialect.name == "sqlite"
+    return LeaseKeeper(
+        sessions, max_cameras=settings.max_cameras, ttl_s=settings.lease_ttl_s, sole_worker=sole
+    )
+
+
 def _worker(args: argparse.Namespace) -> int:
-    from audit_api.runtime import start_worker
+    from audit_api.worker.sync import start_worker
 
     settings = _settings()
     sessions, recorder = _open_services(settings)
     detector = _load_detector(settings)
     metrics = _serve_worker_metrics(settings, recorder)  # a busy port fails before any camera starts
-    worker, stop_worker = start_worker(detector, sessions, recorder, policy=settings.camera_network_policy)
-    metrics.watch(worker, recorder)
+    leases = _lease_keeper(settings, sessions)
+    worker, stop_worker = start_worker(
+        detector, sessions, recorder, leases, policy=settings.camera_network_policy
+    )
+    metrics.watch(worker, recorder, leases)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    print(f"worker running {len(worker.camera_ids())} camera(s); Ctrl-C to stop", flush=True)
+    print(f"worker {leases.worker_id} running (up to {settings.max_cameras} camera leases); Ctrl-C to stop",
+          flush=True)  # fmt: skip
     done.wait()
     stop_worker()
     return 0
@@ -309,17 +331,18 @@ def _run_server(
     import uvicorn
 
     from audit_api.main import create_app
-    from audit_api.runtime import start_worker
+    from audit_api.worker.sync import start_worker
 
     _check_port_free(settings.host, settings.port)
     stop_worker: Callable[[], None] = lambda: None  # noqa: E731
     if with_worker and detector is not None:
+        leases = _lease_keeper(settings, sessions)
         worker, stop_worker = start_worker(
-            detector, sessions, recorder, policy=settings.camera_network_policy
+            detector, sessions, recorder, leases, policy=settings.camera_network_policy
         )
         app = create_app(settings, store=recorder.store, frame_sink=worker.push_frame)
         app.state.worker = worker
-        app.state.metrics.watch(worker, recorder)
+        app.state.metrics.watch(worker, recorder, leases)
     else:
         app = create_app(settings, store=recorder.store)
 

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api.models import Camera, CameraKind, Role, Site, User
-from audit_api.recorder import EventRecorder
 from audit_api.services.camera_runtime import camera_runtime
 from audit_api.services.users import create_user
+from audit_api.worker.recorder import EventRecorder
 from detect.model import Detector
 from ingest.files import VideoFileSource
 from ingest.pipeline import CameraPipeline, PipelineConfig

@@ -21,7 +21,8 @@ from prometheus_client.registry import Collector
 from audit_api.storage import ObjectStore, SpoolingStore
 
 if TYPE_CHECKING:
-    from audit_api.recorder import EventRecorder
+    from audit_api.worker.lease_keeper import LeaseKeeper
+    from audit_api.worker.recorder import EventRecorder
     from ingest.worker import Worker
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -37,6 +38,7 @@ class Metrics:
         self.outbox = outbox
         self.worker: Worker | None = None
         self.recorder: EventRecorder | None = None
+        self.leases: LeaseKeeper | None = None
         self._latency = Histogram(
             "siteaudit_detector_latency_seconds",
             "Wall time of one detector call (one batch of due frames).",
@@ -45,8 +47,8 @@ class Metrics:
         )
         self.registry.register(_Collector(self))
 
-    def watch(self, worker: Worker, recorder: EventRecorder) -> None:
-        self.worker, self.recorder = worker, recorder
+    def watch(self, worker: Worker, recorder: EventRecorder, leases: LeaseKeeper | None = None) -> None:
+        self.worker, self.recorder, self.leases = worker, recorder, leases
         worker.detector.on_batch = lambda _frames, seconds: self._latency.observe(seconds)
 
     def render(self) -> bytes:
@@ -91,8 +93,11 @@ class _Collector(Collector):
             families["frames"].add_metric([camera_id], float(snap["analysed"]))
             families["dropped"].add_metric([camera_id], float(snap["dropped"]))
         yield from families.values()
+        leases = self._m.leases
         yield GaugeMetricFamily(
-            "siteaudit_leases_held", "Cameras this worker runs (its camera leases).", value=len(health)
+            "siteaudit_leases_held",
+            "Camera leases this worker holds (the cameras it may run).",
+            value=len(leases.held) if leases is not None else 0,
         )
         yield GaugeMetricFamily(
             "siteaudit_evidence_retry_queue",

@@ -115,6 +115,14 @@ class Settings(BaseSettings):
         None, description="`siteaudit worker` serves Prometheus /metrics on this port (host: `host`).",
         ge=1, le=65535,
     )  # fmt: skip
+    max_cameras: int = Field(
+        8, description="Deployed mode (PostgreSQL): most cameras one `siteaudit worker` leases; N workers "
+        "spread the cameras. The embedded SQLite worker runs every camera.", ge=1, le=256,
+    )  # fmt: skip
+    lease_ttl_s: float = Field(
+        9.0, description="Camera lease lifetime (seconds), renewed every third of it: a killed worker's "
+        "cameras are claimed by another within about ttl + ttl/3.", ge=1.0, le=300.0,
+    )  # fmt: skip
     max_upload_bytes: int = Field(
         10 * 1024 * 1024, description="Largest accepted request body (413 above).", ge=1024
     )

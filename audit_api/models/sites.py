@@ -125,3 +125,22 @@ class CameraStatus(Base):
     camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime]
+
+
+class CameraLease(Base):
+    """Which worker runs a camera (deployed mode: several workers share the cameras through PostgreSQL).
+
+    A worker claims free or expired rows (`SELECT … FOR UPDATE SKIP LOCKED`), renews `expires_at` by
+    heartbeat and clears `worker_id` on a clean shutdown. `epoch` is the fencing token: bumped on every
+    takeover, carried by every write the worker makes for the camera and compared in that write's
+    transaction, so a worker that lost the lease can never record anything for it.
+    """
+
+    __tablename__ = "camera_leases"
+
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
+    worker_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    epoch: Mapped[int] = mapped_column(default=0)
+    heartbeat_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    worker_url: Mapped[str | None] = mapped_column(String(500))

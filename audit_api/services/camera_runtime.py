@@ -3,7 +3,7 @@
 The worker builds every camera's runtime config with `camera_runtime` when it syncs; the API builds
 the same thing inside the transaction of every write that changes what a camera runs and answers 422
 with the reason when it fails (`require_runnable`), so what the API accepts is what the worker runs.
-This module holds no worker wiring (threads, sources): audit_api.runtime does that.
+This module holds no worker wiring (threads, sources): audit_api.worker.sync does that.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from audit_api import audit_log
 from audit_api.audit_log import canonical_json
 from audit_api.models import Alert, Camera, Clip, ClipKind, Event, EventStatus, EventViolation, User
 from audit_api.services.errors import Conflict, Invalid, NotFound
+from audit_api.services.leases import LeaseToken, check_lease
 from audit_api.services.listing import Page, paginate
 from audit_api.services.scope import SiteScope
 from audit_api.storage import StoredObject
@@ -68,13 +69,17 @@ def record_event(
     clip_duration_s: float,
     model_version: str,
     rule_snapshot: dict[str, Any],
+    lease: LeaseToken | None = None,
 ) -> Event:
     """Store a finished event with its evidence, violations and site alert, then commit (all or nothing).
 
     Every kind must be evidenced by at least one violation (the kind filter of list_events relies on it).
     Raises NotFound for an unknown camera, Invalid for inconsistent input and Conflict when the evidence
-    keys are already recorded; nothing is written then.
+    keys are already recorded; nothing is written then. With `lease` (a worker's write), raises LeaseLost
+    and writes nothing unless that token still holds the camera's lease, checked in this transaction.
     """
+    if lease is not None:
+        check_lease(session, camera_id, lease)
     camera = session.get(Camera, camera_id)
     if camera is None:
         raise NotFound(f"camera {camera_id} not found")

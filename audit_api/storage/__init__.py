@@ -1,6 +1,7 @@
 """Evidence object storage: local directory or S3/MinIO, SHA-256 verified, write-once, spooled on outage."""
 
 from ._base import (
+    CredentialsRefused,
     InvalidContentType,
     InvalidKey,
     ObjectConflict,
@@ -19,6 +20,7 @@ from ._s3 import S3Store
 from ._spool import SpoolingStore
 
 __all__ = [
+    "CredentialsRefused",
     "InvalidContentType",
     "InvalidKey",
     "LocalStore",

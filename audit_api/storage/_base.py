@@ -43,6 +43,11 @@ class StorageUnavailable(StorageError):
     """The backend cannot be used right now (endpoint down, disk full, permission); retry or spool."""
 
 
+class CredentialsRefused(StorageUnavailable):
+    """The S3 endpoint answered but refused the access key or signature: a setting to fix (refused at
+    start by `siteaudit worker`/`serve`); while running it is spooled like any outage (rotated keys)."""
+
+
 class InvalidKey(StorageError, ValueError):
     pass
 

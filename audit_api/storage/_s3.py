@@ -18,6 +18,7 @@ from minio.helpers import MAX_PART_SIZE, MIN_PART_SIZE, check_bucket_name
 from minio.retention import Retention
 
 from ._base import (
+    CredentialsRefused,
     ObjectConflict,
     ObjectCorrupted,
     ObjectNotFound,
@@ -31,6 +32,10 @@ from ._base import (
 
 _SHA_META = "sha256"  # user metadata, travels as x-amz-meta-sha256
 _MISSING = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchObject"})
+# Wrong key, wrong secret, or a key without access to the bucket (a HEAD answers a bare 403: AccessDenied).
+_CREDENTIALS = frozenset(
+    {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "AccessDenied"}
+)
 _CHECKSUM_FAILURES = frozenset(
     {
         "BadDigest",
@@ -246,7 +251,12 @@ class S3Store:
             return ObjectCorrupted(f"S3 rejected {key!r}: checksum mismatch ({code})")
         if code == "NoSuchBucket":
             self._bucket_ready = False  # recreated on the next put
-        # Everything else (auth, missing bucket, throttling, server errors) is retryable after a fix:
+        if code in _CREDENTIALS:
+            return CredentialsRefused(
+                f"S3 {self._endpoint} refused the credentials for bucket {self._bucket} ({code}): check "
+                "SITEAUDIT_S3_ACCESS_KEY, SITEAUDIT_S3_SECRET_KEY and the key's access to the bucket"
+            )
+        # Everything else (missing bucket, throttling, server errors) is retryable after a fix:
         # the caller spools instead of losing the object.
         return StorageUnavailable(f"S3 {self._endpoint} bucket {self._bucket}: {code}: {exc.message or ''}")
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from audit_api.models import Camera, CameraStatus
-from audit_api.runtime import camera_specs, persist_interval, publish_status
 from audit_api.services.camera_runtime import camera_rules
+from audit_api.worker.sync import camera_specs, persist_interval, publish_status
 from detect import PPEKind, SceneAnalyzer
 from ingest.health import UnmonitoredInterval
 from tests.api.conftest import World

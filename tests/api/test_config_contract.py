@@ -21,7 +21,7 @@ import supervision as sv
 from sqlalchemy import func, select
 
 from audit_api.models import AuditLog, Camera, Site, Zone
-from audit_api.runtime import camera_specs, publish_status
+from audit_api.worker.sync import camera_specs, publish_status
 from detect.events import ReviewItem
 from detect.model import Detector
 from detect.zones import Zone as ZoneGeometry

@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import sessionmaker
 
 from audit_api.models import Clip, ClipKind, Event
-from audit_api.recorder import EventRecorder
 from audit_api.storage import LocalStore
+from audit_api.worker.recorder import EventRecorder
 from detect.analyzer import Violation
 from detect.events import ReviewItem, Snapshot
 from ingest._sink import Evidence

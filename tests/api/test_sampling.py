@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from audit_api.runtime import camera_specs
+from audit_api.worker.sync import camera_specs
 from detect.events import ReviewItem
 from detect.model import Detector
 from ingest._frame import Frame

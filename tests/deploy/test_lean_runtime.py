@@ -21,8 +21,9 @@ TRAINING_ONLY = ("torch", "torchvision", "ultralytics", "onnx")
 # `sys.modules[name] = None` makes `import name` raise ModuleNotFoundError, as if it were not installed.
 BLOCK = f"import sys; sys.modules.update(dict.fromkeys({TRAINING_ONLY!r})); "
 RUNTIME_MODULES = (
-    "audit_api.cli", "audit_api.main", "audit_api.runtime", "audit_api.recorder", "audit_api.metrics",
-    "ingest.worker", "ingest.whip", "ingest.rtsp", "detect.model", "detect.cli",
+    "audit_api.cli", "audit_api.main", "audit_api.worker.sync", "audit_api.worker.recorder",
+    "audit_api.worker.lease_keeper", "audit_api.metrics", "ingest.worker", "ingest.whip", "ingest.rtsp",
+    "detect.model", "detect.cli",
 )  # fmt: skip
 
 

@@ -4,10 +4,15 @@ Order matters for "lose nothing": objects are written first (write-once, SHA-256
 spools locally during an outage), then one DB transaction records the event with the objects' hashes.
 If the database is down, the evidence package is kept in an outbox directory and retried, so a
 finished review item survives a restart of the worker too.
+
+Fencing: with a LeaseKeeper, each package carries the lease token the worker held for its camera when
+the evidence was published; the recording transaction checks it (`services.leases.check_lease`) and a
+refused write records nothing and makes the worker drop the camera.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -23,7 +28,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from audit_api import audit_log
 from audit_api.models import Event, EventViolation
 from audit_api.services.events import WORKER_ACTOR, record_event
+from audit_api.services.leases import LeaseLost, LeaseToken, check_lease
 from audit_api.storage import ObjectStore, StorageUnavailable, StoredObject
+from audit_api.worker.lease_keeper import LeaseKeeper
 from detect.analyzer import Violation
 from detect.events import ReviewItem
 from ingest._sink import Evidence
@@ -31,7 +38,8 @@ from ingest._sink import Evidence
 log = logging.getLogger(__name__)
 
 MAX_UNSTORED = 200  # ≈ 100 MB of clips; beyond that the oldest evidence is dropped (and logged as such)
-OpenItem = tuple[int, int, tuple[int, int] | None]
+# event id, violations stored so far, frame size, lease token of the write that recorded it
+OpenItem = tuple[int, int, tuple[int, int] | None, LeaseToken | None]
 
 
 def _utc(ts: float) -> datetime:
@@ -74,28 +82,43 @@ def _frame_size(item: ReviewItem) -> tuple[int, int] | None:
 class EventRecorder:
     """Implements ingest's EventSink for the audit database; remembers the DB ids it created."""
 
-    def __init__(self, sessions: sessionmaker[Session], store: ObjectStore, outbox: Path) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        store: ObjectStore,
+        outbox: Path,
+        *,
+        leases: LeaseKeeper | None = None,
+    ) -> None:
         self._sessions = sessions
+        self.leases = leases  # None: no fencing (one process, e.g. `siteaudit demo` analysing a file)
         self.store = store
         self._outbox = outbox
         self._lock = threading.Lock()
         self.recorded: list[int] = []
-        # review item id → (event id, violations stored so far, frame size), until the item closes
+        # review item id → OpenItem, until the item closes
         self._open: dict[str, OpenItem] = {}
         # Evidence the store refused (full disk, outage without spool), kept in memory and retried,
         # with the closes that arrived for it meanwhile.
-        self._unstored: deque[Evidence] = deque(maxlen=MAX_UNSTORED)
+        self._unstored: deque[tuple[Evidence, LeaseToken | None]] = deque(maxlen=MAX_UNSTORED)
         self._late_close: dict[str, ReviewItem] = {}
 
     def publish(self, evidence: Evidence) -> None:
+        token = None
+        if self.leases is not None:
+            token = self.leases.token(evidence.camera_id)
+            if token is None:
+                log.warning("camera %s is not leased here: review item %s not recorded", evidence.camera_id,
+                            evidence.event.id)  # fmt: skip
+                return
         try:
-            self._store_and_record(evidence)
+            self._store_and_record(evidence, token)
         except StorageUnavailable as exc:
             with self._lock:
                 if len(self._unstored) == self._unstored.maxlen:
-                    oldest = self._unstored[0].event.id
+                    oldest = self._unstored[0][0].event.id
                     log.error("evidence for review item %s dropped: retry queue full", oldest)
-                self._unstored.append(evidence)
+                self._unstored.append((evidence, token))
             log.error("evidence for review item %s kept in memory for retry: %s", evidence.event.id, exc)
 
     def retry_unstored(self) -> int:
@@ -105,12 +128,12 @@ class EventRecorder:
             with self._lock:
                 if not self._unstored:
                     return done
-                evidence = self._unstored.popleft()
+                evidence, token = self._unstored.popleft()
             try:
-                self._store_and_record(evidence)
+                self._store_and_record(evidence, token)
             except StorageUnavailable:
                 with self._lock:
-                    self._unstored.appendleft(evidence)
+                    self._unstored.appendleft((evidence, token))
                 return done
             done += 1
             with self._lock:
@@ -123,13 +146,15 @@ class EventRecorder:
         with self._lock:
             return len(self._unstored)
 
-    def _store_and_record(self, evidence: Evidence) -> None:
+    def _store_and_record(self, evidence: Evidence, token: LeaseToken | None) -> None:
         clip_key, snap_key = evidence_keys(evidence)
         clip = self.store.put(clip_key, evidence.clip.data, "video/mp4")
         snapshot = self.store.put(snap_key, evidence.snapshot_jpeg, "image/jpeg")
-        row = self._row(evidence, clip, snapshot)
+        row = self._row(evidence, clip, snapshot, token)
         try:
             self._record(row, _frame_size(evidence.event))
+        except LeaseLost as exc:
+            self._refused(exc, evidence.event.id)
         except SQLAlchemyError as exc:
             path = self._park(evidence.event.id, row)
             log.error("database unavailable (%s); event parked in %s for retry", exc.__class__.__name__, path)
@@ -137,16 +162,22 @@ class EventRecorder:
     def close(self, camera_id: str, item: ReviewItem) -> None:
         """Record the closed item's final end and the violations that joined it after it opened."""
         with self._lock:
-            if any(e.event.id == item.id for e in self._unstored):
+            if any(e.event.id == item.id for e, _ in self._unstored):
                 self._late_close[item.id] = item  # applied once its evidence is stored
                 return
             known = self._open.pop(item.id, None)
         if known is None:
             log.warning("review item %s closed but its event was not recorded here; end not updated", item.id)
             return
-        event_id, stored, size = known
+        event_id, stored, size, token = known
         ended = _utc(item.ended_at if item.ended_at is not None else item.last_violation_at)
         with self._lock, self._sessions() as session:
+            if token is not None:
+                try:
+                    check_lease(session, int(camera_id), token)
+                except LeaseLost as exc:
+                    self._refused(exc, item.id)
+                    return
             event = session.get(Event, event_id)
             if event is None:
                 return
@@ -174,15 +205,25 @@ class EventRecorder:
                 v["ts"] = datetime.fromisoformat(v["ts"])
             row["clip"] = StoredObject(**row["clip"])
             row["snapshot"] = StoredObject(**row["snapshot"])
+            row["lease"] = LeaseToken(**row["lease"]) if row.get("lease") else None
             try:
                 self._record(row)
+            except LeaseLost as exc:
+                self._refused(exc, row["rule_snapshot"]["review_item"])
             except SQLAlchemyError:
                 break
             path.unlink()
             done += 1
         return done
 
-    def _row(self, evidence: Evidence, clip: StoredObject, snapshot: StoredObject) -> dict[str, Any]:
+    def _refused(self, exc: LeaseLost, item_id: str) -> None:
+        log.warning("%s: review item %s not recorded (another worker runs the camera)", exc, item_id)
+        if self.leases is not None:
+            self.leases.lose(exc.camera_id, exc.token)
+
+    def _row(
+        self, evidence: Evidence, clip: StoredObject, snapshot: StoredObject, token: LeaseToken | None
+    ) -> dict[str, Any]:
         item = evidence.event
         ended = item.ended_at if item.ended_at is not None else item.last_violation_at
         return {
@@ -196,6 +237,7 @@ class EventRecorder:
             "clip_duration_s": evidence.clip.duration_s,
             "model_version": evidence.model_version,
             "rule_snapshot": item.rule_snapshot | {"rule_version": item.rule_version, "review_item": item.id},
+            "lease": token,
         }
 
     def _record(self, row: dict[str, Any], size: tuple[int, int] | None = None) -> None:
@@ -203,7 +245,7 @@ class EventRecorder:
             event = record_event(session, **row)
             self.recorded.append(event.id)
             item_id = row["rule_snapshot"]["review_item"]
-            self._open[item_id] = (event.id, len(row["violations"]), size)
+            self._open[item_id] = (event.id, len(row["violations"]), size, row["lease"])
 
     def _park(self, item_id: str, row: dict[str, Any]) -> Path:
         self._outbox.mkdir(parents=True, exist_ok=True)
@@ -214,6 +256,7 @@ class EventRecorder:
             "violations": [v | {"ts": v["ts"].isoformat()} for v in row["violations"]],
             "clip": _object_dict(row["clip"]),
             "snapshot": _object_dict(row["snapshot"]),
+            "lease": None if row["lease"] is None else dataclasses.asdict(row["lease"]),
         }
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(serialisable))
