@@ -161,10 +161,10 @@ def test_worker_writes_are_fenced_by_the_keeper(sessions: sessionmaker[Session])
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("blank_database_url", ["postgresql"], indirect=True)  # row locks are PostgreSQL's
 def test_takeover_waits_for_a_write_in_flight(database_url: str, sessions: sessionmaker[Session]) -> None:
     """check_lease locks the row: a takeover cannot slip between the check and the commit of a write."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("row locks are PostgreSQL's")
+    assert database_url.startswith("postgresql")
     camera = min(_renew(sessions, "a", T0))
     writer = sessions()
     check_lease(writer, camera, LeaseToken("a", 1))  # row locked FOR SHARE until commit
