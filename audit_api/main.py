@@ -19,6 +19,7 @@ from audit_api.api.routes import (
     auth,
     camera_config,
     camera_health,
+    camera_live,
     events,
     health,
     live,
@@ -38,7 +39,20 @@ from audit_api.storage import ObjectStore, open_store
 from ingest._frame import Frame
 from ingest.whip import WhipHub
 
-API_MODULES = (auth, users, sites, camera_config, camera_health, events, actions, live, alerts, audit, health)
+API_MODULES = (
+    auth,
+    users,
+    sites,
+    camera_config,
+    camera_health,
+    camera_live,
+    events,
+    actions,
+    live,
+    alerts,
+    audit,
+    health,
+)
 
 
 def build_store(settings: Settings) -> ObjectStore:
