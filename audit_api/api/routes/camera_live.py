@@ -74,9 +74,12 @@ async def live_stream(
     camera_id: Id,
     request: Request,
     settings: SettingsDep,
-    token: Annotated[str, Query(min_length=1, max_length=4096)],
+    token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> Response:
     """`multipart/x-mixed-replace` JPEG stream of the camera (at most `live_max_fps` frames/s)."""
+    if not token:
+        detail = f"missing live-view token: pass ?token= from POST /api/cameras/{camera_id}/live-token"
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail)
     factory: sessionmaker[Session] = request.app.state.sessionmaker
     user_id = await run_in_threadpool(_viewer, factory, token, camera_id, settings)
     source = live_service.require_source(_source(request), camera_id)
