@@ -51,6 +51,7 @@ class MjpegStream(Response):
                 "X-Content-Type-Options": "nosniff",
             },
         )
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]  # endless body
         self._source = source
         self._session = session
         self._interval = 1.0 / settings.live_max_fps

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import jwt
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audit_api import audit_log
@@ -30,6 +31,8 @@ from ingest.live import LiveDetections
 from ingest.preroll import StoredFrame
 
 TOKEN_TYPE = "live"
+AUDIT_ATTEMPTS = 5
+_audit_lock = threading.Lock()
 MANUAL_MODEL = "manual"
 
 
@@ -129,7 +132,10 @@ class LiveSession:
 
 
 def audit_session(session: Session, live: LiveSession, ended_at: datetime) -> None:
+    """The `live.watched` entry. Streams often end together (a page closing several), and on SQLite two
+    appends can race for the next seq: the entry is then retried rather than lost."""
     user = session.get(User, live.user_id)
+    actor = actor_of(user)
     payload = {
         "started_at": live.started_at,
         "ended_at": ended_at,
@@ -137,8 +143,16 @@ def audit_session(session: Session, live: LiveSession, ended_at: datetime) -> No
         "frames": live.frames,
         "ended_because": live.ended_because,
     }
-    audit_log.append(session, actor_of(user), "live.watched", f"camera:{live.camera_id}", payload)
-    session.commit()
+    for attempt in range(AUDIT_ATTEMPTS):
+        try:
+            with _audit_lock:
+                audit_log.append(session, actor, "live.watched", f"camera:{live.camera_id}", payload)
+                session.commit()
+            return
+        except IntegrityError:
+            session.rollback()
+            if attempt == AUDIT_ATTEMPTS - 1:
+                raise
 
 
 # -- captures ------------------------------------------------------------------------------------
