@@ -19,7 +19,8 @@ from tests.api.test_authz_matrix import POLICY, ROLES, Access, expected
 
 HUGE = 2**63
 DIGITS_5000 = "9" * 5000
-# The live stream takes a viewer token, not a bearer token: its id bound is checked in tests/e2e/test_live_view.py.
+# The live stream takes a viewer token, not a bearer token: its id bound is checked by
+# tests/e2e/test_live_view.py::test_viewer_tokens_are_scoped.
 ID_ROUTES = sorted(
     key
     for key in POLICY
