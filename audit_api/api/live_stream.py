@@ -4,7 +4,8 @@ Each viewer holds a single reference — the newest frame it has not sent yet (a
 nothing queues: a viewer slower than the camera skips frames. Sends are bounded in time: a viewer whose
 socket takes no data for `live_stall_timeout_s` (uvicorn's flow control blocks the send once the kernel
 and transport buffers are full) is dropped. The stream also ends on disconnect or after
-`live_max_session_s`; `on_end` then releases the viewer slot and writes the audit entry.
+`live_max_session_s`, or when `still_allowed` (checked every RECHECK_S) says the viewer was deactivated or
+lost the camera's site; `on_end` then releases the viewer slot and writes the audit entry.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from audit_api.services.live import LiveSession, LiveSource
 from audit_api.settings import Settings
 
 BOUNDARY = "siteaudit-frame"
+RECHECK_S = 30.0  # how often a running stream re-checks that its viewer may still see the camera
 POLL_S = 0.02  # how often a viewer waiting for a newer frame looks at the ring (a lock and a reference)
 
 
@@ -42,6 +44,7 @@ class MjpegStream(Response):
         settings: Settings,
         *,
         on_end: Callable[[LiveSession], None],
+        still_allowed: Callable[[], bool],
     ) -> None:
         super().__init__(
             media_type=self.media_type,
@@ -58,6 +61,7 @@ class MjpegStream(Response):
         self._stall_s = settings.live_stall_timeout_s
         self._max_s = settings.live_max_session_s
         self._on_end = on_end
+        self._still_allowed = still_allowed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         completed = False
@@ -86,7 +90,13 @@ class MjpegStream(Response):
         started = anyio.current_time()
         last_ts: float | None = None
         next_due = started
+        checked = started
         while anyio.current_time() - started < self._max_s:
+            if anyio.current_time() - checked > RECHECK_S:
+                checked = anyio.current_time()
+                if not await run_in_threadpool(self._still_allowed):
+                    self._session.ended_because = "the viewer may no longer see this camera"
+                    return True
             frame = self._source.live_frame(camera_id)
             now = anyio.current_time()
             if frame is None and not self._source.runs(camera_id):

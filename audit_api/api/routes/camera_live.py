@@ -25,6 +25,7 @@ from audit_api.api.params import Id
 from audit_api.models import Role, User
 from audit_api.schemas.live import BoxOut, CaptureIn, CaptureOut, DetectionsOut, LiveTokenOut
 from audit_api.services import live as live_service
+from audit_api.services.errors import ServiceError
 from audit_api.services.live import InvalidLiveToken, LiveSession, LiveSource, ViewerSlots
 from audit_api.services.sites import get_camera
 from audit_api.settings import Settings
@@ -61,12 +62,17 @@ def _viewer(factory: sessionmaker[Session], token: str, camera_id: int, settings
         user_id = live_service.decode_live_token(token, camera_id, settings)
     except InvalidLiveToken as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
+    _viewer_by_id(factory, user_id, camera_id)
+    return user_id
+
+
+def _viewer_by_id(factory: sessionmaker[Session], user_id: int, camera_id: int) -> None:
+    """401 when the user is gone or deactivated, 404 when they can no longer see the camera."""
     with factory() as session:
         user = session.get(User, user_id)
         if user is None or not user.active:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the account behind this token is deactivated")
-        get_camera(session, camera_id, user)  # 404 when the user can no longer see it
-        return user.id
+        get_camera(session, camera_id, user)
 
 
 @router.get("/cameras/{camera_id}/live", response_class=Response)
@@ -92,7 +98,14 @@ async def live_stream(
         with factory() as session:
             live_service.audit_session(session, ended, datetime.now().astimezone())
 
-    return MjpegStream(source, watch, settings, on_end=finished)
+    def still_allowed() -> bool:
+        try:
+            _viewer_by_id(factory, user_id, camera_id)
+        except (HTTPException, ServiceError):
+            return False
+        return True
+
+    return MjpegStream(source, watch, settings, on_end=finished, still_allowed=still_allowed)
 
 
 @router.get("/cameras/{camera_id}/live/frame", response_class=Response)
