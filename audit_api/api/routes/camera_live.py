@@ -12,7 +12,7 @@ they answer 503. Deployed mode will forward the same paths to the worker that ow
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
@@ -91,12 +91,12 @@ async def live_stream(
     source = live_service.require_source(_source(request), camera_id)
     slots = _slots(request)
     slots.acquire(camera_id, settings.live_max_viewers)  # 429 when full
-    watch = LiveSession(user_id, camera_id, datetime.now().astimezone())
+    watch = LiveSession(user_id, camera_id, datetime.now(UTC))
 
     def finished(ended: LiveSession) -> None:
         slots.release(camera_id)
         with factory() as session:
-            live_service.audit_session(session, ended, datetime.now().astimezone())
+            live_service.audit_session(session, ended, datetime.now(UTC))
 
     def still_allowed() -> bool:
         try:
