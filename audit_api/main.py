@@ -21,6 +21,7 @@ from audit_api.api.routes import (
     auth,
     camera_config,
     camera_health,
+    camera_live,
     events,
     health,
     live,
@@ -42,7 +43,20 @@ from audit_api.storage import ObjectStore, open_store
 from ingest._frame import Frame
 from ingest.whip import WhipHub
 
-API_MODULES = (auth, users, sites, camera_config, camera_health, events, actions, live, alerts, audit, health)
+API_MODULES = (
+    auth,
+    users,
+    sites,
+    camera_config,
+    camera_health,
+    camera_live,
+    events,
+    actions,
+    live,
+    alerts,
+    audit,
+    health,
+)
 
 
 def build_store(settings: Settings) -> ObjectStore:

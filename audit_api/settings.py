@@ -146,6 +146,25 @@ class Settings(BaseSettings):
         'network (JSON list, e.g. ["169.254.10.0/24"]).',
     )
 
+    live_max_viewers: int = Field(
+        10, description="Live viewers per camera at once (in this worker process); one more gets 429.",
+        ge=1, le=100,
+    )  # fmt: skip
+    live_max_fps: float = Field(
+        5.0, description="Frames per second sent to each live viewer (the ring holds at most 10 fps).",
+        ge=0.5, le=10.0,
+    )  # fmt: skip
+    live_token_seconds: int = Field(
+        60, description="Lifetime of a live-view token (it only has to start a stream).", ge=10, le=3600
+    )
+    live_stall_timeout_s: float = Field(
+        10.0, description="A live viewer that takes no frame for this long is disconnected.", ge=1, le=300
+    )
+    live_max_session_s: float = Field(
+        1800.0, description="A live stream ends after this long (the page asks for a new token).",
+        ge=10, le=24 * 3600,
+    )  # fmt: skip
+
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:
         secret = self.secret_key.get_secret_value()

@@ -23,7 +23,8 @@ from detect.rules_config import CameraRules
 from ingest._frame import Frame
 from ingest._sink import EventSink, Evidence
 from ingest.clips import ClipRecorder, EncodedClip
-from ingest.preroll import PreRollBuffer
+from ingest.live import LiveDetections
+from ingest.preroll import PreRollBuffer, StoredFrame
 from ingest.sampler import FrameSampler, MotionGate, SamplingConfig
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,11 @@ class CameraPipeline:
         self.published: list[Future[None]] = []  # pending (or failed) evidence/close hand-overs
         # Counters since start: due at the analysis rate, skipped as still (motion gate), analysed.
         self.sampled = self.gated = self.analysed = 0
+        self.latest_detections: LiveDetections | None = None  # the newest analysed frame's boxes (live view)
+
+    def latest_frame(self) -> StoredFrame | None:
+        """The newest JPEG of the pre-roll ring: what live viewers are sent (no decode, no re-encode)."""
+        return self._clips.buffer.latest()
 
     # -- decode thread -------------------------------------------------------------------------
     def offer(self, frame: Frame) -> bool:
@@ -102,6 +108,7 @@ class CameraPipeline:
                 )
             analysis = self._analyzer.analyze(detections, frame.ts)
             self.analysed += 1
+            self.latest_detections = LiveDetections(frame.ts, size, detections, tuple(analysis.violations))
             updates = self._builder.update(analysis, frame.image)
             self._apply(updates)
         self._clips.flush_overdue(frame.ts)

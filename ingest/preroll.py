@@ -100,6 +100,11 @@ class PreRollBuffer:
         with self._lock:
             return [s for s in self._frames if start_ts <= s.ts <= end_ts]
 
+    def latest(self) -> StoredFrame | None:
+        """The newest stored frame (what a live viewer is shown), or None when empty."""
+        with self._lock:
+            return self._frames[-1] if self._frames else None
+
     @property
     def bytes_used(self) -> int:
         with self._lock:

@@ -22,7 +22,9 @@ from detect.rules_config import CameraRules
 from ingest._frame import Frame
 from ingest._sink import EventSink
 from ingest.health import CameraHealth, CameraWatchdog, UnmonitoredInterval, WatchdogConfig
+from ingest.live import LiveDetections
 from ingest.pipeline import CameraPipeline, PipelineConfig
+from ingest.preroll import StoredFrame
 from ingest.source import FrameSource
 
 log = logging.getLogger(__name__)
@@ -189,6 +191,22 @@ class Worker:
             }
             for cam in cameras
         }
+
+    def live_frame(self, camera_id: str) -> StoredFrame | None:
+        """The camera's newest JPEG (live view); None when it is not run here or has no frame yet."""
+        with self._lock:
+            camera = self._cameras.get(camera_id)
+        return None if camera is None else camera.pipeline.latest_frame()
+
+    def live_detections(self, camera_id: str) -> LiveDetections | None:
+        """The boxes and violations of the camera's newest analysed frame, if any."""
+        with self._lock:
+            camera = self._cameras.get(camera_id)
+        return None if camera is None else camera.pipeline.latest_detections
+
+    def runs(self, camera_id: str) -> bool:
+        with self._lock:
+            return camera_id in self._cameras
 
     def camera_ids(self) -> list[str]:
         with self._lock:

@@ -65,8 +65,8 @@ def record_event(
     ended_at: datetime,
     violations: list[dict[str, Any]],
     snapshot: StoredObject,
-    clip: StoredObject,
-    clip_duration_s: float,
+    clip: StoredObject | None,
+    clip_duration_s: float | None,
     model_version: str,
     rule_snapshot: dict[str, Any],
     lease: LeaseToken | None = None,
@@ -74,6 +74,7 @@ def record_event(
     """Store a finished event with its evidence, violations and site alert, then commit (all or nothing).
 
     Every kind must be evidenced by at least one violation (the kind filter of list_events relies on it).
+    A manual event (opened by an inspector from a live capture) has no clip: its evidence is the still.
     Raises NotFound for an unknown camera, Invalid for inconsistent input and Conflict when the evidence
     keys are already recorded; nothing is written then. With `lease` (a worker's write), raises LeaseLost
     and writes nothing unless that token still holds the camera's lease, checked in this transaction.
@@ -110,7 +111,7 @@ def record_event(
             best_confidence=max(confidences, default=None),
             violations=[EventViolation(**v.model_dump()) for v in parsed],
             clips=[
-                _clip_row(ClipKind.CLIP, clip, clip_duration_s),
+                *([_clip_row(ClipKind.CLIP, clip, clip_duration_s)] if clip is not None else []),
                 _clip_row(ClipKind.SNAPSHOT, snapshot, None),
             ],
         )
@@ -127,7 +128,7 @@ def record_event(
                 "kinds": event.kinds,
                 "started_at": started_at,
                 "ended_at": ended_at,
-                "clip_sha256": clip.sha256,
+                "clip_sha256": clip.sha256 if clip is not None else None,
                 "snapshot_sha256": snapshot.sha256,
                 "model_version": model_version,
                 "rule_version": event.rule_version,
@@ -136,7 +137,8 @@ def record_event(
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        raise Conflict(f"evidence {clip.key} or {snapshot.key} already belongs to another event") from exc
+        keys = " or ".join(o.key for o in (clip, snapshot) if o is not None)
+        raise Conflict(f"evidence {keys} already belongs to another event") from exc
     except Exception:
         session.rollback()
         raise

@@ -48,15 +48,18 @@ def review_event(session: Session, event_id: int, inspector: User, verdict: Verd
 
 
 def _check_evidence(event: Event, store: ObjectStore | None) -> str | None:
-    """The clip's recorded SHA-256, after re-reading the object to prove it still matches."""
-    clip = event.clip_of(ClipKind.CLIP)
+    """The clip's recorded SHA-256, after re-reading the object to prove it still matches. A manual event
+    (opened from a live capture) has no clip: its still is the evidence signed."""
+    clip = event.clip_of(ClipKind.CLIP) or event.clip_of(ClipKind.SNAPSHOT)
     if clip is None:
         return None
     if store is not None:
         try:
             store.get(clip.object_key, sha256=clip.sha256)
         except (ObjectCorrupted, ObjectNotFound) as exc:
-            raise Conflict(f"evidence clip of event {event.id} failed its integrity check: {exc}") from exc
+            raise Conflict(
+                f"evidence {clip.kind.value} of event {event.id} failed its integrity check: {exc}"
+            ) from exc
     return clip.sha256
 
 

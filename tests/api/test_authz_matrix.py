@@ -41,6 +41,7 @@ class Access(enum.Enum):
     SITE_SUPERVISOR = "the site's supervisors: 403 for admins and inspectors, 404 for other supervisors"
     CAMERA_TOKEN = "a camera's own WHIP token, never a user's bearer token (401)"
     PREFLIGHT = "a CORS preflight without credentials; with an Authorization header, the camera's token (401)"
+    VIEWER_TOKEN = "a live-view token in ?token= (POST .../live-token), never a bearer token (401)"
 
 
 Body = Callable[[SiteObjects], dict[str, Any]]
@@ -89,6 +90,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/cameras/{camera_id}/token"): Rule(A.ADMIN, 409),  # an rtsp camera has no token
     ("DELETE", "/api/cameras/{camera_id}"): Rule(A.ADMIN, 409),  # it has events
     ("GET", "/api/cameras/{camera_id}/health"): Rule(A.SITE_VIEW),
+    # Live view needs the worker running the camera in this process: the test app runs none (503).
+    ("POST", "/api/cameras/{camera_id}/live-token"): Rule(A.SITE_VIEW, 201),
+    ("GET", "/api/cameras/{camera_id}/live"): Rule(A.VIEWER_TOKEN),
+    ("GET", "/api/cameras/{camera_id}/live/frame"): Rule(A.SITE_VIEW, 503),
+    ("GET", "/api/cameras/{camera_id}/detections"): Rule(A.SITE_VIEW, 503),
+    ("POST", "/api/cameras/{camera_id}/captures"): Rule(A.AUDIT, 503, json=lambda o: {}),
     ("GET", "/api/cameras/{camera_id}/zones"): Rule(A.SITE_VIEW),
     ("POST", "/api/cameras/{camera_id}/zones"): Rule(A.ADMIN, 201, json=lambda o: ZONE | {"name": "new"}),
     ("GET", "/api/zones/{zone_id}"): Rule(A.SITE_VIEW),
@@ -146,7 +153,7 @@ def expected(rule: Rule, role: str, site: str | None) -> int:
         return rule.ok
     if access is Access.PREFLIGHT:
         return rule.ok if role == "anonymous" else 401
-    if role == "anonymous" or access is Access.CAMERA_TOKEN:
+    if role == "anonymous" or access in (Access.CAMERA_TOKEN, Access.VIEWER_TOKEN):
         return 401
     staff = role in ("admin", "inspector")
     granted = {
