@@ -14,6 +14,7 @@ from audit_api import ice
 from audit_api.api.params import parse_id
 from audit_api.api.routes import (
     actions,
+    alert_channels,
     alerts,
     audit,
     auth,
@@ -32,13 +33,27 @@ from audit_api.limits import BodySizeLimit
 from audit_api.metrics import Metrics
 from audit_api.metrics import router as metrics_router
 from audit_api.models import Camera
+from audit_api.services.alerting.sender import AlertSender
 from audit_api.services.errors import ServiceError
 from audit_api.settings import Settings
 from audit_api.storage import ObjectStore, open_store
 from ingest._frame import Frame
 from ingest.whip import WhipHub
 
-API_MODULES = (auth, users, sites, camera_config, camera_health, events, actions, live, alerts, audit, health)
+API_MODULES = (
+    auth,
+    users,
+    sites,
+    camera_config,
+    camera_health,
+    events,
+    actions,
+    live,
+    alerts,
+    alert_channels,
+    audit,
+    health,
+)
 
 
 def build_store(settings: Settings) -> ObjectStore:
@@ -104,9 +119,15 @@ def create_app(
         if frame_sink is not None:
             hub = WhipHub(frame_sink, max_fps=whip_max_fps, ice_servers=lambda: ice.for_aiortc(settings))
         app.state.whip_hub = hub
+        sender = None
+        if settings.alert_sender:
+            sender = AlertSender(app.state.sessionmaker, settings, app.state.store)
+            sender.start()
         try:
             yield
         finally:
+            if sender is not None:
+                sender.stop()
             if hub is not None:
                 await hub.close()
             engine.dispose()

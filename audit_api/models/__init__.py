@@ -1,5 +1,6 @@
 """SQLAlchemy models; importing this package registers every table on Base.metadata."""
 
+from audit_api.models.alerting import AlertChannel, AlertDelivery, ChannelType, DeliveryStatus
 from audit_api.models.audit import AuditLog
 from audit_api.models.base import (
     ActionStatus,
@@ -27,6 +28,8 @@ from audit_api.models.sites import (
 __all__ = [
     "ActionStatus",
     "Alert",
+    "AlertChannel",
+    "AlertDelivery",
     "AuditLog",
     "Base",
     "Calibration",
@@ -34,9 +37,11 @@ __all__ = [
     "CameraHealthInterval",
     "CameraKind",
     "CameraStatus",
+    "ChannelType",
     "Clip",
     "ClipKind",
     "CorrectiveAction",
+    "DeliveryStatus",
     "Event",
     "EventStatus",
     "EventViolation",
