@@ -1,6 +1,12 @@
 """SQLAlchemy models; importing this package registers every table on Base.metadata."""
 
-from audit_api.models.alerting import AlertChannel, AlertDelivery, ChannelType, DeliveryStatus
+from audit_api.models.alerting import (
+    AlertChannel,
+    AlertDelivery,
+    ChannelType,
+    DeliveryStatus,
+    EscalationLevel,
+)
 from audit_api.models.audit import AuditLog
 from audit_api.models.base import (
     ActionStatus,
@@ -42,6 +48,7 @@ __all__ = [
     "ClipKind",
     "CorrectiveAction",
     "DeliveryStatus",
+    "EscalationLevel",
     "Event",
     "EventStatus",
     "EventViolation",

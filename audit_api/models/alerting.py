@@ -19,6 +19,15 @@ class ChannelType(enum.StrEnum):
     """An http(s) URL we POST the alert to as JSON, signed with HMAC-SHA256 (see docs/alerts.md)."""
 
 
+class EscalationLevel(enum.IntEnum):
+    """Who an alert reaches: first the site's supervisors, then (unacknowledged past the site's deadline)
+    its inspectors, then admins."""
+
+    SUPERVISORS = 0
+    INSPECTORS = 1
+    ADMINS = 2
+
+
 class DeliveryStatus(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
@@ -36,6 +45,7 @@ class AlertChannel(Base):
     url_redacted: Mapped[str] = mapped_column(Text)
     signing_secret: Mapped[str | None] = mapped_column(String(128))  # webhooks only; shown once
     kinds: Mapped[list[str]] = mapped_column(JSON, default=list)  # violation kinds; empty means all
+    level: Mapped[int] = mapped_column(default=0)  # escalation level it serves (see EscalationLevel)
     active: Mapped[bool] = mapped_column(default=True)  # deleting a channel keeps its delivery history
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

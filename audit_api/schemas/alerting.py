@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from audit_api.models import ChannelType, DeliveryStatus
+from audit_api.models import ChannelType, DeliveryStatus, EscalationLevel
 
 MAX_CHANNEL_URL = 2048
 MAX_KINDS = 32
@@ -27,6 +27,12 @@ class ChannelIn(BaseModel):
         max_length=MAX_KINDS,
         description="Violation kinds this channel gets (e.g. no_hardhat); empty means every kind.",
     )
+    level: EscalationLevel = Field(
+        EscalationLevel.SUPERVISORS,
+        description="0: the site's supervisors (at once); 1: inspectors and 2: admins, reached when the "
+        "alert "
+        "is still unacknowledged after 1 or 2 ack deadlines of the site.",
+    )
 
 
 class ChannelOut(BaseModel):
@@ -38,6 +44,7 @@ class ChannelOut(BaseModel):
     type: ChannelType
     url_redacted: str
     kinds: list[str]
+    level: int
     active: bool
     created_at: datetime
 

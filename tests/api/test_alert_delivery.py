@@ -266,3 +266,34 @@ def test_a_sender_killed_between_attempts_delivers_after_restart_once(
         time.sleep(2.5)  # past another backoff: no second delivery
         assert receiver.statuses() == [500, 200]
     assert deliveries(world)[0].attempts == 2
+
+
+def test_an_unacknowledged_alert_escalates_to_inspectors_an_acknowledged_one_does_not(
+    world: World, admin: dict[str, str], supervisor: dict[str, str], make_event: Callable[..., Event]
+) -> None:
+    with world.sessions() as session:
+        site = session.get(Site, world.site_id)
+        assert site is not None
+        site.ack_deadline_s = 4  # the API accepts 30 s at least; the column is set directly to keep it short
+        session.commit()
+    with webhook_receiver([200]) as supervisors, webhook_receiver([200]) as inspectors:
+        add_channel(world, admin, {"type": "webhook", "url": supervisors.url})
+        add_channel(world, admin, {"name": "office", "type": "webhook", "url": inspectors.url, "level": 1})
+        acked, ignored = make_event(), make_event()
+        alerts = {a["event_id"]: a for a in world.client.get("/api/alerts", headers=admin).json()}
+        ack = world.post(f"/api/alerts/{alerts[acked.id]['id']}/ack", supervisor)
+        assert ack.status_code == 200, ack.text
+        wait_until(lambda: len(supervisors.requests) == 2, "both alerts at the supervisors' channel")
+        wait_until(lambda: inspectors.requests, "the escalation to the inspectors' channel")
+        time.sleep(5)  # past another deadline: the acknowledged alert still does not escalate
+        assert [json.loads(r.body)["event_id"] for r in inspectors.requests] == [ignored.id]
+    shown = {a["event_id"]: a for a in world.client.get("/api/alerts", headers=admin).json()}
+    assert shown[acked.id]["escalation_level"] == 0 and shown[acked.id]["escalated_at"] is None
+    assert shown[ignored.id]["escalation_level"] == 2  # inspectors after 4 s, admins after 8 s
+    with world.sessions() as session:
+        steps = [
+            (row.entity, row.payload["level"])
+            for row in session.scalars(select(AuditLog).where(AuditLog.action == "alert.escalated"))
+        ]
+    ignored_alert = f"alert:{shown[ignored.id]['id']}"
+    assert steps == [(ignored_alert, "inspectors"), (ignored_alert, "admins")]

@@ -19,6 +19,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("sites", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("ack_deadline_s", sa.Integer(), nullable=False, server_default="600"))
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("escalation_level", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True))
 
     op.create_table(
         "alert_channels",
@@ -34,6 +39,7 @@ def upgrade() -> None:
         sa.Column("url_redacted", sa.Text(), nullable=False),
         sa.Column("signing_secret", sa.String(length=128), nullable=True),
         sa.Column("kinds", sa.JSON(), nullable=False),
+        sa.Column("level", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -91,3 +97,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_alert_channels_site_id"))
 
     op.drop_table("alert_channels")
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.drop_column("escalated_at")
+        batch_op.drop_column("escalation_level")
+    with op.batch_alter_table("sites", schema=None) as batch_op:
+        batch_op.drop_column("ack_deadline_s")

@@ -79,6 +79,7 @@ def create_channel(session: Session, site_id: int, body: ChannelIn, admin: User)
         if body.type == ChannelType.WEBHOOK
         else None,
         kinds=kinds,
+        level=int(body.level),
     )
     session.add(channel)
     session.flush()
@@ -88,6 +89,7 @@ def create_channel(session: Session, site_id: int, body: ChannelIn, admin: User)
         "type": body.type,
         "url": channel.url_redacted,
         "kinds": kinds,
+        "level": int(body.level),
     }
     audit_log.append(
         session, actor_of(admin), "alert_channel.created", f"alert_channel:{channel.id}", payload
@@ -112,9 +114,13 @@ def deactivate_channel(session: Session, channel_id: int, admin: User) -> None:
     session.commit()
 
 
-def channels_for(session: Session, site_id: int, kinds: Sequence[str]) -> Sequence[AlertChannel]:
-    """The site's active channels that want any of `kinds`."""
-    query = select(AlertChannel).where(AlertChannel.site_id == site_id, AlertChannel.active.is_(True))
+def channels_for(
+    session: Session, site_id: int, kinds: Sequence[str], level: int = 0
+) -> Sequence[AlertChannel]:
+    """The site's active channels of escalation `level` that want any of `kinds`."""
+    query = select(AlertChannel).where(
+        AlertChannel.site_id == site_id, AlertChannel.active.is_(True), AlertChannel.level == level
+    )
     wanted = set(kinds)
     return [
         c for c in session.scalars(query.order_by(AlertChannel.id)) if not c.kinds or wanted & set(c.kinds)

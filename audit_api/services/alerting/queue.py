@@ -21,12 +21,11 @@ from audit_api.services.alerting.channels import channels_for
 from audit_api.services.listing import Page, paginate
 
 
-def enqueue(session: Session, alert: Alert, kinds: Sequence[str]) -> list[AlertDelivery]:
-    """Queue the alert for every channel of its site that wants its kinds (in the caller's transaction,
-    so an alert and its deliveries are committed together or not at all)."""
-    rows = [
-        AlertDelivery(alert_id=alert.id, channel_id=c.id) for c in channels_for(session, alert.site_id, kinds)
-    ]
+def enqueue(session: Session, alert: Alert, kinds: Sequence[str], level: int = 0) -> list[AlertDelivery]:
+    """Queue the alert for every channel of its site at `level` that wants its kinds (in the caller's
+    transaction, so an alert and its deliveries are committed together or not at all)."""
+    wanted = channels_for(session, alert.site_id, kinds, level)
+    rows = [AlertDelivery(alert_id=alert.id, channel_id=c.id) for c in wanted]
     session.add_all(rows)
     return rows
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from audit_api.models import Alert, AlertDelivery, ClipKind, Event
-from audit_api.services.alerting import queue
+from audit_api.services.alerting import escalation, queue
 from audit_api.services.alerting.message import alert_message
 from audit_api.services.alerting.transports import DeliveryError, send
 from audit_api.settings import Settings
@@ -81,9 +81,12 @@ class AlertSender:
                 return
             message = alert_message(delivery.alert, s.web_base_url)
             snapshot = self._snapshot(delivery.alert.event)
+            delivery_id = delivery.id
+            session.expunge(channel)  # loaded: send it detached, holding no transaction during the attempt
+            session.commit()
             error: str | None = None
             try:
-                send(channel, message, snapshot, delivery_id=delivery.id, attempt=claimed.attempt,
+                send(channel, message, snapshot, delivery_id=delivery_id, attempt=claimed.attempt,
                      timeout_s=s.alert_timeout_s)  # fmt: skip
             except DeliveryError as exc:
                 error = str(exc)
@@ -94,7 +97,7 @@ class AlertSender:
                 max_attempts=s.alert_max_attempts, base_s=s.alert_backoff_s, max_s=s.alert_backoff_max_s,
             )  # fmt: skip
             if error is not None:
-                log.warning("alert delivery %s attempt %s failed (%s): %s", delivery.id, claimed.attempt,
+                log.warning("alert delivery %s attempt %s failed (%s): %s", delivery_id, claimed.attempt,
                             status, error)  # fmt: skip
 
     def _snapshot(self, event: Event) -> bytes | None:
@@ -111,10 +114,14 @@ class AlertSender:
         """Poll until stop(); a database outage is logged and retried at the next poll."""
         while not self._stop.wait(self._settings.alert_poll_s):
             try:
+                with self._sessions() as session:
+                    escalation.escalate_due(session)
                 while self.run_once():
                     pass
             except SQLAlchemyError as exc:
                 log.warning("alert sender: database unavailable (%s); retrying", exc.__class__.__name__)
+            except Exception:  # the loop must outlive any one bad row
+                log.exception("alert sender: unexpected error; retrying at the next poll")
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="alert-sender", daemon=True)
