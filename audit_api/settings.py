@@ -127,7 +127,7 @@ class Settings(BaseSettings):
         10.0, description="Time one delivery attempt may take (connect and read).", ge=0.1, le=120
     )
     alert_poll_s: float = Field(
-        1.0, description="How often the sender looks for due deliveries.", ge=0.02, le=60
+        0.25, description="How often the sender looks for due deliveries.", ge=0.02, le=60
     )
     alert_concurrency: int = Field(
         4, description="Deliveries sent at once (a hanging receiver holds only one).", ge=1, le=64

@@ -297,3 +297,16 @@ def test_an_unacknowledged_alert_escalates_to_inspectors_an_acknowledged_one_doe
         ]
     ignored_alert = f"alert:{shown[ignored.id]['id']}"
     assert steps == [(ignored_alert, "inspectors"), (ignored_alert, "admins")]
+
+
+@pytest.mark.parametrize(("deadline", "status"), [(None, 201), (30, 201), (29, 422), (86401, 422)])
+def test_the_ack_deadline_is_bounded(
+    world: World, admin: dict[str, str], deadline: int | None, status: int
+) -> None:
+    body: dict[str, object] = {"name": f"yard {deadline}"}
+    if deadline is not None:
+        body["ack_deadline_s"] = deadline
+    response = world.post("/api/sites", admin, body)
+    assert response.status_code == status, response.text
+    if status == 201:
+        assert response.json()["ack_deadline_s"] == (deadline or 600)

@@ -37,6 +37,7 @@ class AlertSender:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set when a slot frees up (or on stop): claim again without waiting
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
@@ -63,6 +64,7 @@ class AlertSender:
         finally:
             with self._lock:
                 self._in_flight -= 1
+            self._wake.set()
 
     def _attempt(self, claimed: queue.Claim) -> None:
         s = self._settings
@@ -112,7 +114,7 @@ class AlertSender:
 
     def run(self) -> None:
         """Poll until stop(); a database outage is logged and retried at the next poll."""
-        while not self._stop.wait(self._settings.alert_poll_s):
+        while not self._stop.is_set():
             try:
                 with self._sessions() as session:
                     escalation.escalate_due(session)
@@ -122,6 +124,8 @@ class AlertSender:
                 log.warning("alert sender: database unavailable (%s); retrying", exc.__class__.__name__)
             except Exception:  # the loop must outlive any one bad row
                 log.exception("alert sender: unexpected error; retrying at the next poll")
+            self._wake.wait(self._settings.alert_poll_s)
+            self._wake.clear()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="alert-sender", daemon=True)
@@ -130,6 +134,7 @@ class AlertSender:
     def stop(self) -> None:
         """Stop claiming; attempts under way finish (each bounded by alert_timeout_s)."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=self._settings.alert_poll_s + 5)
         self._pool.shutdown(wait=True, cancel_futures=False)
@@ -146,6 +151,7 @@ def main() -> None:  # pragma: no cover - exercised by tests as a subprocess
 
     def stop(signum: int, frame: FrameType | None) -> None:
         sender._stop.set()
+        sender._wake.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

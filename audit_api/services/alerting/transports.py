@@ -25,6 +25,9 @@ DELIVERY_HEADER = "X-Siteaudit-Delivery"
 MAX_ERROR_CHARS = 1000
 
 
+_client = httpx.Client()  # one connection pool and TLS context for every webhook attempt (thread-safe)
+
+
 class DeliveryError(Exception):
     """The attempt failed; the message is redacted and safe to store and show to admins."""
 
@@ -49,7 +52,7 @@ def send_webhook(
         DELIVERY_HEADER: str(delivery_id),
     }
     try:
-        response = httpx.post(channel.url, content=data, headers=headers, timeout=timeout_s)
+        response = _client.post(channel.url, content=data, headers=headers, timeout=timeout_s)
     except httpx.HTTPError as exc:
         raise DeliveryError(f"{exc.__class__.__name__}: {redact(str(exc))}"[:MAX_ERROR_CHARS]) from None
     if not response.is_success:
