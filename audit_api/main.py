@@ -119,15 +119,17 @@ def create_app(
         if frame_sink is not None:
             hub = WhipHub(frame_sink, max_fps=whip_max_fps, ice_servers=lambda: ice.for_aiortc(settings))
         app.state.whip_hub = hub
+        # One alert sender per app, however many servers run its lifespan (tests serve one app twice).
         sender = None
-        if settings.alert_sender:
-            sender = AlertSender(app.state.sessionmaker, settings, app.state.store)
+        if settings.alert_sender and getattr(app.state, "alert_sender", None) is None:
+            sender = app.state.alert_sender = AlertSender(app.state.sessionmaker, settings, app.state.store)
             sender.start()
         try:
             yield
         finally:
             if sender is not None:
                 sender.stop()
+                app.state.alert_sender = None
             if hub is not None:
                 await hub.close()
             engine.dispose()
