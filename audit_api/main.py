@@ -16,6 +16,7 @@ from audit_api.api.errors import validation_error
 from audit_api.api.params import parse_id
 from audit_api.api.routes import (
     actions,
+    alert_channels,
     alerts,
     audit,
     auth,
@@ -37,6 +38,7 @@ from audit_api.metrics import Metrics
 from audit_api.metrics import router as metrics_router
 from audit_api.models import Camera
 from audit_api.security_headers import SecurityHeaders, content_security_policy
+from audit_api.services.alerting.sender import AlertSender
 from audit_api.services.errors import ServiceError
 from audit_api.settings import Settings
 from audit_api.storage import ObjectStore, open_store
@@ -54,6 +56,7 @@ API_MODULES = (
     actions,
     live,
     alerts,
+    alert_channels,
     audit,
     health,
 )
@@ -122,9 +125,17 @@ def create_app(
         if frame_sink is not None:
             hub = WhipHub(frame_sink, max_fps=whip_max_fps, ice_servers=lambda: ice.for_aiortc(settings))
         app.state.whip_hub = hub
+        # One alert sender per app, however many servers run its lifespan (tests serve one app twice).
+        sender = None
+        if settings.alert_sender and getattr(app.state, "alert_sender", None) is None:
+            sender = app.state.alert_sender = AlertSender(app.state.sessionmaker, settings, app.state.store)
+            sender.start()
         try:
             yield
         finally:
+            if sender is not None:
+                sender.stop()
+                app.state.alert_sender = None
             if hub is not None:
                 await hub.close()
             app.state.login_guard.close()

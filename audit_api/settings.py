@@ -164,6 +164,30 @@ class Settings(BaseSettings):
         1800.0, description="A live stream ends after this long (the page asks for a new token).",
         ge=10, le=24 * 3600,
     )  # fmt: skip
+    public_url: str | None = Field(
+        None,
+        description="Base URL people open the web app at (links in alert messages); default http://host:port.",
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+    )
+    alert_sender: bool = Field(
+        True, description="Run the alert delivery loop in this API process (safe on several replicas)."
+    )
+    alert_max_attempts: int = Field(8, description="Attempts per delivery before it is failed.", ge=1, le=100)
+    alert_backoff_s: float = Field(
+        10.0, description="Delay after the first failed attempt; doubles after each.", ge=0.05, le=3600
+    )
+    alert_backoff_max_s: float = Field(
+        1800.0, description="Longest delay between two attempts of one delivery.", ge=0.05, le=86400
+    )
+    alert_timeout_s: float = Field(
+        10.0, description="Time one delivery attempt may take (connect and read).", ge=0.1, le=120
+    )
+    alert_poll_s: float = Field(
+        0.25, description="How often the sender looks for due deliveries.", ge=0.02, le=60
+    )
+    alert_concurrency: int = Field(
+        4, description="Deliveries sent at once (a hanging receiver holds only one).", ge=1, le=64
+    )
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:
@@ -198,6 +222,16 @@ class Settings(BaseSettings):
         if self.s3_retention_days is not None and not self.s3_object_lock:
             raise ValueError("SITEAUDIT_S3_RETENTION_DAYS needs SITEAUDIT_S3_OBJECT_LOCK=true")
         return self
+
+    @property
+    def alert_lease_s(self) -> float:
+        """How long a claimed delivery stays with its sender: well beyond one attempt's timeout."""
+        return self.alert_timeout_s * 3 + 30
+
+    @property
+    def web_base_url(self) -> str:
+        """The base URL of links in messages, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def camera_network_policy(self) -> CameraNetworkPolicy:

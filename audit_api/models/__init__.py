@@ -1,5 +1,12 @@
 """SQLAlchemy models; importing this package registers every table on Base.metadata."""
 
+from audit_api.models.alerting import (
+    AlertChannel,
+    AlertDelivery,
+    ChannelType,
+    DeliveryStatus,
+    EscalationLevel,
+)
 from audit_api.models.audit import AuditLog
 from audit_api.models.base import (
     ActionStatus,
@@ -29,6 +36,8 @@ from audit_api.models.sites import (
 __all__ = [
     "ActionStatus",
     "Alert",
+    "AlertChannel",
+    "AlertDelivery",
     "AuditLog",
     "AuthSession",
     "Base",
@@ -38,9 +47,12 @@ __all__ = [
     "CameraKind",
     "CameraLease",
     "CameraStatus",
+    "ChannelType",
     "Clip",
     "ClipKind",
     "CorrectiveAction",
+    "DeliveryStatus",
+    "EscalationLevel",
     "Event",
     "EventStatus",
     "EventViolation",

@@ -152,5 +152,7 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     acknowledged_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(default=0)  # 0 site supervisors, 1 inspectors, 2 admins
+    escalated_at: Mapped[datetime | None]
 
     event: Mapped[Event] = relationship()

@@ -19,6 +19,7 @@ class Site(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     address: Mapped[str] = mapped_column(String(500), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    ack_deadline_s: Mapped[int] = mapped_column(default=600)  # unacknowledged alerts escalate after it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     cameras: Mapped[list[Camera]] = relationship(back_populates="site", cascade="all, delete-orphan")

@@ -134,4 +134,6 @@ class AlertOut(_Orm):
     created_at: datetime
     acknowledged_by_id: int | None
     acknowledged_at: datetime | None
+    escalation_level: int
+    escalated_at: datetime | None
     event: EventSummary

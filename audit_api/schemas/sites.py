@@ -23,6 +23,9 @@ class SiteIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     address: str = Field("", max_length=500)
     timezone: TimeZoneName = "UTC"
+    ack_deadline_s: int = Field(
+        600, ge=30, le=86400, description="An alert not acknowledged in this time escalates one level."
+    )
 
 
 class SiteOut(BaseModel):
@@ -32,6 +35,7 @@ class SiteOut(BaseModel):
     name: str
     address: str
     timezone: str
+    ack_deadline_s: int
 
 
 class CameraIn(BaseModel):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from audit_api import audit_log
 from audit_api.audit_log import canonical_json
 from audit_api.models import Alert, Camera, Clip, ClipKind, Event, EventStatus, EventViolation, User
+from audit_api.services.alerting import queue as alert_queue
 from audit_api.services.errors import Conflict, Invalid, NotFound
 from audit_api.services.leases import LeaseToken, check_lease
 from audit_api.services.listing import Page, paginate
@@ -117,7 +118,10 @@ def record_event(
         )
         session.add(event)
         session.flush()
-        session.add(Alert(event_id=event.id, site_id=camera.site_id))
+        alert = Alert(event_id=event.id, site_id=camera.site_id)
+        session.add(alert)
+        session.flush()
+        deliveries = alert_queue.enqueue(session, alert, event.kinds)  # same transaction: nothing lost
         audit_log.append(
             session,
             WORKER_ACTOR,
@@ -132,6 +136,7 @@ def record_event(
                 "snapshot_sha256": snapshot.sha256,
                 "model_version": model_version,
                 "rule_version": event.rule_version,
+                "alert_deliveries": len(deliveries),
             },
         )
         session.commit()

@@ -177,13 +177,14 @@ class SiteObjects:
     action_id: int  # open, on a second event that is signed off
     alert_id: int  # the alert of event_id
     supervisor_id: int  # the user who supervises this site
+    channel_id: int  # an alert channel of this site (created after the events: nothing queued for it)
 
 
 @pytest.fixture
 def site_objects(world: World, make_event: Callable[..., Event]) -> dict[str, SiteObjects]:
     """'own' (supervised by boss@) and 'other' (by other-boss@): a camera with a zone, calibration and rules,
     a reviewed event with its alert, an open corrective action. Global rules are set too."""
-    from audit_api.models import Alert, Calibration, RuleConfig, Verdict, Zone
+    from audit_api.models import Alert, AlertChannel, Calibration, ChannelType, RuleConfig, Verdict, Zone
     from audit_api.schemas.geometry import RuleConfigIn
     from audit_api.services import workflow
 
@@ -203,7 +204,11 @@ def site_objects(world: World, make_event: Callable[..., Event]) -> dict[str, Si
                 image_points=[[0.1, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]],
                 world_points_m=[[0, 0], [10, 0], [10, 10], [0, 10]],
             )
-            session.add_all([zone, calibration, RuleConfig(camera_id=camera_id, config=rules)])
+            channel = AlertChannel(
+                site_id=site_id, name="ops", type=ChannelType.APPRISE, url="json://127.0.0.1:9/x",
+                url_redacted="json://127.0.0.1:9/x",
+            )  # fmt: skip
+            session.add_all([zone, calibration, channel, RuleConfig(camera_id=camera_id, config=rules)])
             session.commit()
             inspector = session.scalars(select(User).where(User.role == Role.INSPECTOR)).one()
             workflow.review_event(session, event.id, inspector, Verdict.CONFIRMED, "")
@@ -214,6 +219,6 @@ def site_objects(world: World, make_event: Callable[..., Event]) -> dict[str, Si
                 select(User).where(User.role == Role.SUPERVISOR, User.sites.any(Site.id == site_id))
             ).one()
             found[name] = SiteObjects(
-                site_id, camera_id, zone.id, event.id, action.id, alert_id, supervisor.id
+                site_id, camera_id, zone.id, event.id, action.id, alert_id, supervisor.id, channel.id
             )
     return found

@@ -125,6 +125,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/alerts"): Rule(A.SITE_VIEW),
     ("POST", "/api/alerts/{alert_id}/ack"): Rule(A.SITE_SUPERVISOR),
     ("GET", "/api/alerts/stream"): Rule(A.SITE_VIEW, stream=True),
+    ("GET", "/api/sites/{site_id}/alert-channels"): Rule(A.ADMIN),
+    ("POST", "/api/sites/{site_id}/alert-channels"): Rule(
+        A.ADMIN, 201, json=lambda o: {"name": "ops", "type": "webhook", "url": "http://127.0.0.1:9/hook"}
+    ),
+    ("DELETE", "/api/alert-channels/{channel_id}"): Rule(A.ADMIN, 204),
+    ("GET", "/api/alert-deliveries"): Rule(A.ADMIN),
     ("GET", "/api/audit"): Rule(A.AUDIT),
     ("GET", "/api/audit/verify"): Rule(A.AUDIT),
     ("POST", "/whip/{camera_id}"): Rule(A.CAMERA_TOKEN, headers={"Content-Type": "application/sdp"}),
@@ -140,6 +146,7 @@ PATH_IDS: dict[str, Callable[[SiteObjects], int | str]] = {
     "event_id": lambda o: o.event_id,
     "action_id": lambda o: o.action_id,
     "alert_id": lambda o: o.alert_id,
+    "channel_id": lambda o: o.channel_id,
     "user_id": lambda o: o.supervisor_id,
     "session_id": lambda o: "no-such-session",
 }

@@ -302,3 +302,32 @@ def test_admin_draws_a_zone_with_working_hours(server: AuditServer, admin: Page)
     zone.get_by_role("button", name="Save zone").click()
     expect(listed).to_contain_text("hours: always")
     assert api(server, "GET", f"/api/zones/{saved['id']}")["schedule"] is None
+
+
+def test_admin_routes_alerts_to_a_channel_and_never_sees_its_url_again(
+    server: AuditServer, admin: Page
+) -> None:
+    admin.get_by_role("tab", name="Alert channels").click()
+    expect(admin.locator("#channel-rows")).to_contain_text("No channels")
+    form = admin.locator("#channel-form")
+    form.get_by_label("Name").fill("Robot")
+    form.get_by_label("URL").fill("nosuch://abc")
+    form.get_by_role("button", name="Add channel").click()
+    expect(admin.locator("#channel-error")).to_contain_text("Unparseable URL")
+    form.get_by_label("Type").select_option("webhook")
+    form.get_by_label("URL").fill("https://hooks.example.cn/T0123/s3cr3t")
+    form.get_by_label("Violation kinds").fill("no_hardhat, no_vest")
+    form.get_by_label("Reaches").select_option("1")
+    form.get_by_role("button", name="Add channel").click()
+    row = admin.locator("#channel-rows tr", has_text="Robot")
+    expect(row).to_contain_text("https://hooks.example.cn/***")
+    expect(row).to_contain_text("no_hardhat, no_vest")
+    expect(row).to_contain_text("Inspectors")
+    expect(admin.locator("#channel-secret")).to_be_visible()
+    (channel,) = api(server, "GET", f"/api/sites/{server.site_id}/alert-channels")
+    assert channel["level"] == 1 and channel["kinds"] == ["no_hardhat", "no_vest"]
+    assert "s3cr3t" not in admin.content()
+    admin.screenshot(path=str(SHOTS / "admin-alert-channels.png"), full_page=True)
+    admin.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete").click()
+    expect(admin.locator("#channel-rows")).to_contain_text("No channels")

@@ -1,6 +1,7 @@
 // Administration: sites, cameras (RTSP or WHIP with its one-time enrolment link), users; camera health,
 // the zone and calibration editor and the rule thresholds live in admin-health.js, admin-zones.js and
 // admin-rules.js. API validation errors (422) show next to the form.
+import { AlertsPanel } from "./admin-alerts.js";
 import { HealthPanel } from "./admin-health.js";
 import { RulesPanel } from "./admin-rules.js";
 import { ZonesPanel } from "./admin-zones.js";
@@ -11,6 +12,7 @@ const data = { me: null, sites: [], cameras: [], users: [] };
 let zones = null;
 let health = null;
 let rules = null;
+let alerts = null;
 
 const siteName = (id) => data.sites.find((s) => s.id === id)?.name ?? `Site ${id}`;
 
@@ -29,6 +31,7 @@ function setupTabs() {
     else health.hide();
     if (tab.id === "tab-zones") zones.show();
     if (tab.id === "tab-rules") rules.show();
+    if (tab.id === "tab-alerts") alerts.show();
   };
   tabs.forEach((tab, i) => {
     tab.addEventListener("click", () => select(tab));
@@ -49,6 +52,7 @@ let editingSite = null;
 
 async function loadSites() {
   data.sites = await apiAll("/api/sites");
+  alerts?.setSites(data.sites);
   replace(
     $("site-rows"),
     data.sites.length
@@ -296,6 +300,7 @@ async function main() {
   zones = new ZonesPanel();
   health = new HealthPanel({ onCalibrate: (id) => zones.open(id, "calibration") });
   rules = new RulesPanel();
+  alerts = new AlertsPanel();
   await loadSites();
   await Promise.all([loadCameras(), loadUsers()]);
   setupTabs();

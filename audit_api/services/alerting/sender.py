@@ -1,0 +1,165 @@
+"""The sender: drains the delivery queue, a few deliveries at once, each attempt bounded by a timeout.
+
+It runs as a thread in every API process (Settings.alert_sender) or alone (`python -m
+audit_api.services.alerting.sender`). Several senders may run against one PostgreSQL database: each row is
+leased to one of them (see queue.py). Nothing lives only in memory: a sender killed at any point leaves
+rows that are pending (due again after their backoff or lease), so a restarted sender delivers them.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from audit_api.models import Alert, AlertDelivery, ClipKind, Event
+from audit_api.services.alerting import escalation, queue
+from audit_api.services.alerting.message import alert_message
+from audit_api.services.alerting.transports import DeliveryError, send
+from audit_api.settings import Settings
+from audit_api.storage import ObjectStore, StorageError
+from ingest.urls import redact
+
+log = logging.getLogger(__name__)
+
+
+class AlertSender:
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings, store: ObjectStore) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._store = store
+        self._pool = ThreadPoolExecutor(settings.alert_concurrency, thread_name_prefix="alert-send")
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._stop = threading.Event()
+        self._wake = threading.Event()  # set when a slot frees up (or on stop): claim again without waiting
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        """Claim as many due deliveries as there are free slots and start sending them; returns how many."""
+        with self._lock:
+            free = self._settings.alert_concurrency - self._in_flight
+        if free <= 0:
+            return 0
+        with self._sessions() as session:
+            claims = queue.claim(session, free, self._settings.alert_lease_s)
+        with self._lock:
+            self._in_flight += len(claims)
+        for claimed in claims:
+            self._pool.submit(self._deliver, claimed)
+        return len(claims)
+
+    def _deliver(self, claimed: queue.Claim) -> None:
+        try:
+            self._attempt(claimed)
+        except Exception:
+            log.exception(
+                "alert delivery %s: unexpected error (left for its lease to expire)", claimed.delivery_id
+            )
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+            self._wake.set()
+
+    def _attempt(self, claimed: queue.Claim) -> None:
+        s = self._settings
+        with self._sessions() as session:
+            delivery = session.get(
+                AlertDelivery,
+                claimed.delivery_id,
+                options=[
+                    selectinload(AlertDelivery.alert).selectinload(Alert.event).selectinload(Event.clips)
+                ],
+            )
+            assert delivery is not None  # rows are never deleted while leased
+            channel = delivery.channel
+            if not channel.active:
+                queue.give_up(session, claimed, "channel deleted")
+                return
+            message = alert_message(delivery.alert, s.web_base_url)
+            snapshot = self._snapshot(delivery.alert.event)
+            delivery_id = delivery.id
+            session.expunge(channel)  # loaded: send it detached, holding no transaction during the attempt
+            session.commit()
+            error: str | None = None
+            try:
+                send(channel, message, snapshot, delivery_id=delivery_id, attempt=claimed.attempt,
+                     timeout_s=s.alert_timeout_s)  # fmt: skip
+            except DeliveryError as exc:
+                error = str(exc)
+            except Exception as exc:  # a library bug must not kill the loop; the text may hold a URL
+                error = redact(f"{exc.__class__.__name__}: {exc}")[:1000]
+            status = queue.finish(
+                session, claimed, error,
+                max_attempts=s.alert_max_attempts, base_s=s.alert_backoff_s, max_s=s.alert_backoff_max_s,
+            )  # fmt: skip
+            if error is not None:
+                log.warning("alert delivery %s attempt %s failed (%s): %s", delivery_id, claimed.attempt,
+                            status, error)  # fmt: skip
+
+    def _snapshot(self, event: Event) -> bytes | None:
+        clip = event.clip_of(ClipKind.SNAPSHOT)
+        if clip is None:
+            return None
+        try:
+            return self._store.get(clip.object_key, sha256=clip.sha256)
+        except StorageError as exc:
+            log.warning("event %s: snapshot not attached (%s); the message links to it", event.id, exc)
+            return None
+
+    def run(self) -> None:
+        """Poll until stop(); a database outage is logged and retried at the next poll."""
+        while not self._stop.is_set():
+            try:
+                with self._sessions() as session:
+                    escalation.escalate_due(session)
+                while self.run_once():
+                    pass
+            except SQLAlchemyError as exc:
+                log.warning("alert sender: database unavailable (%s); retrying", exc.__class__.__name__)
+            except Exception:  # the loop must outlive any one bad row
+                log.exception("alert sender: unexpected error; retrying at the next poll")
+            self._wake.wait(self._settings.alert_poll_s)
+            self._wake.clear()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="alert-sender", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop claiming; attempts under way finish (each bounded by alert_timeout_s)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self._settings.alert_poll_s + 5)
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+def main() -> None:  # pragma: no cover - exercised by tests as a subprocess
+    from audit_api.db import make_engine, make_sessionmaker
+    from audit_api.main import build_store
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    engine = make_engine(settings.effective_database_url)
+    sender = AlertSender(make_sessionmaker(engine), settings, build_store(settings))
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        sender._stop.set()
+        sender._wake.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("alert sender running")
+    sender.run()
+    sender.stop()
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Sending one message over one channel: Apprise for every service, our own signed POST for webhooks.
+
+Each call either returns (delivered) or raises DeliveryError with a redacted, readable reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+
+import apprise
+import httpx
+from apprise.attachment.memory import AttachMemory
+
+from audit_api.models import AlertChannel, ChannelType
+from audit_api.schemas.alerting import AlertMessage, WebhookBody
+from audit_api.services.alerting.channels import apprise_plugin
+from ingest.urls import redact
+
+SIGNATURE_HEADER = "X-Siteaudit-Signature"
+TIMESTAMP_HEADER = "X-Siteaudit-Timestamp"
+DELIVERY_HEADER = "X-Siteaudit-Delivery"
+MAX_ERROR_CHARS = 1000
+
+
+_client = httpx.Client()  # one connection pool and TLS context for every webhook attempt (thread-safe)
+
+
+class DeliveryError(Exception):
+    """The attempt failed; the message is redacted and safe to store and show to admins."""
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=<hex>` of HMAC-SHA256(secret, timestamp + "." + body)."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def send_webhook(
+    channel: AlertChannel, message: AlertMessage, delivery_id: int, attempt: int, timeout_s: float
+) -> None:
+    assert channel.signing_secret is not None  # every webhook channel gets one at creation
+    body = WebhookBody(**message.model_dump(), delivery_id=delivery_id, attempt=attempt)
+    data = body.model_dump_json().encode()
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign(channel.signing_secret, timestamp, data),
+        DELIVERY_HEADER: str(delivery_id),
+    }
+    try:
+        response = _client.post(channel.url, content=data, headers=headers, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"{exc.__class__.__name__}: {redact(str(exc))}"[:MAX_ERROR_CHARS]) from None
+    if not response.is_success:
+        raise DeliveryError(f"HTTP {response.status_code}: {redact(response.text[:200])}")
+
+
+def send_apprise(
+    channel: AlertChannel, message: AlertMessage, snapshot_jpeg: bytes | None, timeout_s: float
+) -> None:
+    plugin = apprise_plugin(channel.url)
+    plugin.socket_connect_timeout = plugin.socket_read_timeout = timeout_s
+    attach = None
+    if snapshot_jpeg is not None and plugin.attachment_support:
+        attach = apprise.AppriseAttachment(
+            AttachMemory(  # type: ignore[no-untyped-call]
+                content=snapshot_jpeg, name=f"event-{message.event_id}.jpg", mimetype="image/jpeg"
+            )
+        )
+    with apprise.LogCapture(level=logging.WARNING) as output:  # type: ignore[no-untyped-call]
+        ok = plugin.notify(body=message.text, title=message.title, attach=attach)
+    if not ok:
+        lines = [line.split(" - ", 2)[-1] for line in output.getvalue().splitlines() if line.strip()]
+        reason = "; ".join(lines[-3:]) or "Apprise reported failure"
+        raise DeliveryError(redact(reason)[:MAX_ERROR_CHARS])
+
+
+def send(
+    channel: AlertChannel,
+    message: AlertMessage,
+    snapshot_jpeg: bytes | None,
+    *,
+    delivery_id: int,
+    attempt: int,
+    timeout_s: float,
+) -> None:
+    if channel.type == ChannelType.WEBHOOK:
+        send_webhook(channel, message, delivery_id, attempt, timeout_s)
+    else:
+        send_apprise(channel, message, snapshot_jpeg, timeout_s)
