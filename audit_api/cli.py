@@ -19,6 +19,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from audit_api._cli_open import load_detector as _load_detector
+from audit_api._cli_open import open_database as _open_database
+from audit_api._cli_open import open_services as _open_services
+from audit_api._cli_open import settings_from as _settings
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SITEAUDIT_SHARED", REPO.parent / "shared"))
 DEFAULT_DEMO_VIDEO = SHARED / "videos" / "ppe-2.mp4"
@@ -61,7 +66,12 @@ def _expected_error(exc: Exception) -> str | None:
     from ingest.urls import InvalidCameraURL
 
     expected = (
-        CliError | DatabaseUnavailable | StorageError | ModelError | InvalidCameraURL | CameraConfigError
+        CliError
+        | DatabaseUnavailable
+        | StorageError
+        | ModelError
+        | InvalidCameraURL
+        | CameraConfigError
         | ServiceError
     )
     if isinstance(exc, expected):
@@ -136,52 +146,6 @@ def _tls(args: argparse.Namespace) -> tuple[Path, Path] | None:
         if not path.is_file():
             raise CliError(f"TLS file not found: {path}")
     return args.tls_cert, args.tls_key
-
-
-def _settings(**overrides: Any) -> Any:
-    from audit_api.settings import Settings
-
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
-
-
-def _open_database(settings: Any) -> Any:
-    from audit_api.db import make_engine, make_sessionmaker, upgrade_to_head
-
-    if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade_to_head(settings.effective_database_url)
-    return make_sessionmaker(make_engine(settings.effective_database_url))
-
-
-def _open_store(settings: Any) -> Any:
-    from audit_api.main import build_store
-    from audit_api.storage import CredentialsRefused, SpoolingStore, StorageUnavailable
-
-    store = build_store(settings)
-    store.check()
-    if isinstance(store, SpoolingStore):  # an outage is spooled; wrong credentials are a setting to fix
-        try:
-            store.primary.check()
-        except CredentialsRefused:
-            raise
-        except StorageUnavailable:
-            pass
-    return store
-
-
-def _open_services(settings: Any) -> tuple[Any, Any]:
-    """Database (migrated) and the recorder that writes events into it and the (checked) object store."""
-    from audit_api.worker.recorder import EventRecorder
-
-    sessions = _open_database(settings)
-    return sessions, EventRecorder(sessions, _open_store(settings), settings.data_dir / "outbox")
-
-
-def _load_detector(settings: Any) -> Any:
-    """The detector from SITEAUDIT_MODELS_DIR (the shipped model's file name inside it)."""
-    from detect.model import DEFAULT_MODEL, Detector
-
-    return Detector.load(settings.models_dir / DEFAULT_MODEL.name)
 
 
 def _check_source(source: str) -> Path | str:

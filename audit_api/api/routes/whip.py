@@ -55,7 +55,7 @@ def get_whip_hub(request: Request) -> WhipHub:
     return hub
 
 
-def verify_camera_token(request: Request, camera_id: int | str, token: str) -> bool:
+def _token_matches(request: Request, camera_id: int | str, token: str) -> bool:
     """Ask the app's verifier whether `token` is `camera_id`'s; LookupError if no such camera."""
     verifier: CameraTokenVerifier | None = getattr(request.app.state, "camera_token_verifier", None)
     if verifier is None:
@@ -74,7 +74,7 @@ async def authorize_camera(
     if scheme.lower() != "bearer" or not token.strip():
         _fail(status.HTTP_401_UNAUTHORIZED, "missing bearer token", {"WWW-Authenticate": "Bearer"})
     try:
-        valid = await run_in_threadpool(verify_camera_token, request, camera_id, token.strip())
+        valid = await run_in_threadpool(_token_matches, request, camera_id, token.strip())
     except LookupError:
         _fail(status.HTTP_404_NOT_FOUND, f"unknown camera {camera_id!r}")
     if not valid:
