@@ -74,6 +74,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key=SecretStr(SECRET),
         max_upload_bytes=64 * 1024,
         web_dir=tmp_path / "no-web",
+        alert_sender=False,  # tests/api/test_alert_delivery.py runs the sender where it is tested
     )
 
 

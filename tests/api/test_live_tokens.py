@@ -9,7 +9,7 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from audit_api.auth import ALGORITHM, InvalidToken, create_access_token, decode_access_token
+from audit_api.auth import ALGORITHM, AccessClaims, InvalidToken, create_access_token, decode_access_token
 from audit_api.models import utcnow
 from audit_api.services.live import (
     InvalidLiveToken,
@@ -43,7 +43,7 @@ def test_a_live_token_opens_its_camera() -> None:
         pytest.param(lambda: _forged(exp=utcnow() - timedelta(seconds=1)), 3, id="expired"),
         pytest.param(lambda: _forged(typ="access"), 3, id="wrong type"),
         pytest.param(lambda: _forged(uid="7"), 3, id="uid not an int"),
-        pytest.param(lambda: create_access_token(7, SETTINGS), 3, id="an access token"),
+        pytest.param(lambda: create_access_token(AccessClaims(7, 1, 0), SETTINGS), 3, id="an access token"),
         pytest.param(lambda: "not-a-jwt", 3, id="garbage"),
     ],
 )

@@ -133,11 +133,14 @@ def cluster(postgres_server: str, small_camera: RtspServer, tmp_path: Path) -> I
         for proc in c.workers.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGCONT)
+        time.sleep(1.0)  # a resumed worker handles its pending timers before it is asked to stop
+        for proc in c.workers.values():
+            if proc.poll() is None:
                 proc.terminate()
-        for name, proc in c.workers.items():
+        for worker, proc in c.workers.items():
             if proc.wait(timeout=60) not in (0, -signal.SIGKILL):
-                pytest.fail(f"worker {name} exited {proc.returncode}:\n{c.log(name)[-3000:]}")
-            assert "Traceback" not in c.log(name), c.log(name)
+                pytest.fail(f"worker {worker} exited {proc.returncode}:\n{c.log(worker)[-3000:]}")
+            assert "Traceback" not in c.log(worker), c.log(worker)
         engine.dispose()
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

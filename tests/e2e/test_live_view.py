@@ -269,7 +269,7 @@ def test_inspector_watches_captures_and_signs_off_a_manual_event(live: Live, bro
     page = context.new_page()
     _login(page, live, "inspector")
     page.goto(f"{live.server.base}/live.html#camera={live.camera}")
-    page.wait_for_function("document.getElementById('stream').naturalWidth > 0", timeout=30_000)
+    page.wait_for_function("() => document.getElementById('stream').naturalWidth > 0", timeout=30_000)
     distinct = page.evaluate(DISTINCT_FRAMES_JS, [6000, 100])
     assert distinct >= 12, f"only {distinct} distinct pictures in 6 s"
     expect(page.locator("#state")).to_have_text("Live", timeout=15_000)
@@ -277,7 +277,9 @@ def test_inspector_watches_captures_and_signs_off_a_manual_event(live: Live, bro
 
     expect(page.locator("#overlay")).not_to_have_attribute("data-boxes", "1", timeout=1000)
     page.locator("#show-boxes").check()
-    page.wait_for_function("Number(document.getElementById('overlay').dataset.boxes) > 0", timeout=30_000)
+    page.wait_for_function(
+        "() => Number(document.getElementById('overlay').dataset.boxes) > 0", timeout=30_000
+    )
     page.screenshot(path="/tmp/siteaudit-live-view.png")
 
     page.locator("#capture-kind").select_option("other")
@@ -322,7 +324,8 @@ def test_supervisor_grid_on_a_phone(live: Live, browser: Browser) -> None:
     expect(thumb).to_have_attribute("data-state", "live", timeout=30_000)
     first = thumb.get_attribute("src")
     page.wait_for_function(
-        f"document.getElementById('thumb-{live.camera}').getAttribute('src') !== {first!r}", timeout=15_000
+        f"() => document.getElementById('thumb-{live.camera}').getAttribute('src') !== {first!r}",
+        timeout=15_000,
     )
     expect(page.locator("#capture-form")).to_be_hidden()
     page.screenshot(path="/tmp/siteaudit-live-grid-phone.png")
