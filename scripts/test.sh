@@ -17,5 +17,5 @@ command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2
   echo "PostgreSQL server binaries (initdb, pg_ctl) not found; install postgresql-15" >&2; exit 2; }
 bash scripts/install.sh --dev
 export SITEAUDIT_STRICT_TESTS=1  # a skipped test (missing server, browser) fails the run
-# -n 4: most tests wait on real servers, browsers and sockets, so 4 workers fit 2 cores (~14 min vs ~30)
-exec python3 -m pytest -n 4 "$@"
+# -n 3: most tests wait on real servers, browsers and sockets, so 3 workers fit 2 cores (~15 min vs ~30)
+exec python3 -m pytest -n 3 "$@"
