@@ -3,8 +3,6 @@ them; HSTS only over TLS; the CSP admits the S3 origin that presigned evidence U
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,10 +11,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
 
 from audit_api.db import upgrade_to_head
@@ -26,6 +20,7 @@ from audit_api.settings import Settings
 from tests.browser.live_app import PASSWORD, USERS, WEB, AuditServer, Evidence, serve_audit
 from tests.fixtures.net import serve_app
 from tests.fixtures.s3 import S3_ACCESS_KEY, S3_SECRET_KEY, unique_bucket
+from tests.fixtures.tls import self_signed
 
 EVIDENCE = Evidence(
     clip=b"\x00\x00\x00\x18ftypmp42" + bytes(2000), snapshot=b"\xff\xd8\xff" + bytes(500), duration_s=1
@@ -116,39 +111,12 @@ def test_the_alert_stream_keeps_streaming_with_the_headers(server: AuditServer) 
                 break
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
-
-
 def test_hsts_only_when_serving_tls(tmp_path: Path) -> None:
     """The way `siteaudit serve --tls-cert --tls-key` serves: uvicorn terminating TLS itself."""
     settings = Settings(dev_mode=True, data_dir=tmp_path / "data", web_dir=WEB)
     settings.data_dir.mkdir()
     upgrade_to_head(settings.effective_database_url)
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     trust = ssl.create_default_context(cafile=str(cert))
     with serve_app(create_app(settings), tls=(cert, key)) as base_url:
         assert base_url.startswith("https://")
