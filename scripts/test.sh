@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 apt_pkgs=(gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base
-          gstreamer1.0-plugins-good gstreamer1.0-plugins-bad ffmpeg chromium coturn)
+          gstreamer1.0-plugins-good gstreamer1.0-plugins-bad ffmpeg chromium coturn
+          fonts-noto-cjk poppler-utils)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
