@@ -26,6 +26,7 @@ from audit_api.api.routes import (
     events,
     health,
     live,
+    patrols,
     sites,
     users,
     whip,
@@ -57,6 +58,7 @@ API_MODULES = (
     live,
     alerts,
     alert_channels,
+    patrols,
     audit,
     health,
 )
