@@ -37,7 +37,7 @@ def _time_of_day(value: str) -> str:
 
 
 TimeOfDay = Annotated[
-    str, Field(min_length=5, max_length=5, examples=["09:00"]), AfterValidator(_time_of_day)
+    str, Field(max_length=5, examples=["09:00"]), AfterValidator(_time_of_day)
 ]
 """A time of day in the site's time zone, HH:MM from 00:00 to 23:59."""
 
