@@ -65,7 +65,9 @@ def cameras(world: World) -> list[int]:
 @pytest.fixture
 def other_camera(world: World) -> int:
     with world.sessions() as session:
-        camera = Camera(site_id=world.other_site_id, name="pit", kind=CameraKind.RTSP, url="rtsp://pit.local/s")
+        camera = Camera(
+            site_id=world.other_site_id, name="pit", kind=CameraKind.RTSP, url="rtsp://pit.local/s"
+        )
         session.add(camera)
         session.commit()
         return camera.id
@@ -115,7 +117,9 @@ def test_a_plan_round_trips_and_is_read_by_whoever_sees_the_site(
     duplicate = world.post("/api/patrol-plans", admin, plan_body(world, cameras))
     assert duplicate.status_code == 409, duplicate.text  # the same name in the same site
     with world.sessions() as session:
-        actions = session.scalars(select(AuditLog.action).where(AuditLog.entity == f"patrol_plan:{plan['id']}"))
+        actions = session.scalars(
+            select(AuditLog.action).where(AuditLog.entity == f"patrol_plan:{plan['id']}")
+        )
         assert list(actions) == ["patrol_plan.created", "patrol_plan.updated"]
 
 
@@ -186,7 +190,12 @@ def test_an_inspector_walks_a_slot_round_with_one_finding(
     slot_time = _now_slot("Asia/Shanghai")
     plan = world.post("/api/patrol-plans", admin, plan_body(world, cameras, times=[slot_time])).json()
     (slot,) = world.client.get("/api/patrols/schedule", headers=supervisor).json()
-    assert (slot["plan_id"], slot["time"], slot["state"], slot["round_id"]) == (plan["id"], slot_time, "due", None)
+    assert (slot["plan_id"], slot["time"], slot["state"], slot["round_id"]) == (
+        plan["id"],
+        slot_time,
+        "due",
+        None,
+    )
     local_start = datetime.fromisoformat(slot["slot_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
     assert f"{local_start:%H:%M}" == slot_time and slot["date"] == f"{local_start:%Y-%m-%d}"
 
@@ -212,7 +221,9 @@ def test_an_inspector_walks_a_slot_round_with_one_finding(
     finding = {"verdict": "finding", "finding": {"kind": "no_vest", "note": "man by the mixer, no vest"}}
     no_worker = world.post(f"/api/patrol-steps/{steps[1]['id']}/verdict", inspector, finding)
     assert no_worker.status_code == 503, no_worker.text  # this app runs no worker: nothing is written
-    no_note = world.post(f"/api/patrol-steps/{steps[1]['id']}/verdict", inspector, finding | {"finding": None})
+    no_note = world.post(
+        f"/api/patrol-steps/{steps[1]['id']}/verdict", inspector, finding | {"finding": None}
+    )
     assert no_note.status_code == 422
     world.app.state.worker = FootageSource(videos / "ppe-2.mp4", cameras)
     found = world.post(f"/api/patrol-steps/{steps[1]['id']}/verdict", inspector, finding)
@@ -229,10 +240,15 @@ def test_an_inspector_walks_a_slot_round_with_one_finding(
     (slot,) = world.client.get("/api/patrols/schedule", headers=inspector).json()
     assert (slot["state"], slot["round_id"]) == ("due", round_["id"])  # the window is still open
 
-    second = world.post("/api/patrol-rounds", inspector, {"plan_id": plan["id"], "slot_at": slot["slot_at"]}).json()
+    second = world.post(
+        "/api/patrol-rounds", inspector, {"plan_id": plan["id"], "slot_at": slot["slot_at"]}
+    ).json()
     for step in second["steps"]:
         world.post(f"/api/patrol-steps/{step['id']}/start", inspector)
-        assert world.post(f"/api/patrol-steps/{step['id']}/verdict", inspector, {"verdict": "ok"}).status_code == 200
+        assert (
+            world.post(f"/api/patrol-steps/{step['id']}/verdict", inspector, {"verdict": "ok"}).status_code
+            == 200
+        )
     assert world.post(f"/api/patrol-rounds/{second['id']}/end", inspector).json()["status"] == "complete"
     (slot,) = world.client.get("/api/patrols/schedule", headers=inspector).json()
     assert (slot["state"], slot["round_id"]) == ("done", second["id"])
@@ -244,7 +260,12 @@ def test_an_inspector_walks_a_slot_round_with_one_finding(
     assert entries[1].payload["still_sha256"] == still and entries[1].payload["event_id"] == event_id
     assert entries[0].payload["seconds"] >= 1.0
     summary = entries[2].payload
-    assert (summary["status"], summary["checked"], summary["cameras"], summary["findings"]) == ("incomplete", 2, 3, 1)
+    assert (summary["status"], summary["checked"], summary["cameras"], summary["findings"]) == (
+        "incomplete",
+        2,
+        3,
+        1,
+    )
     assert [s["still_sha256"] for s in summary["steps"]] == [None, still, None]
     captured = [e for e in _audit(world, f"camera:{cameras[1]}") if e.action == "live.captured"]
     assert captured[-1].payload["still"]["sha256"] == still  # the same capture service, not a copy
