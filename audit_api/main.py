@@ -138,6 +138,10 @@ def create_app(
             if sender is not None:
                 sender.stop()
                 app.state.alert_sender = None
+            grids = getattr(app.state, "live_grids", None)
+            if grids is not None:  # grid views still open are audited now
+                grids.close()
+                app.state.live_grids = None
             if hub is not None:
                 await hub.close()
             app.state.login_guard.close()

@@ -36,9 +36,7 @@ def _time_of_day(value: str) -> str:
     return value
 
 
-TimeOfDay = Annotated[
-    str, Field(max_length=5, examples=["09:00"]), AfterValidator(_time_of_day)
-]
+TimeOfDay = Annotated[str, Field(max_length=5, examples=["09:00"]), AfterValidator(_time_of_day)]
 """A time of day in the site's time zone, HH:MM from 00:00 to 23:59."""
 
 
