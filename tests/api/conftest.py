@@ -188,8 +188,20 @@ class SiteObjects:
 def site_objects(world: World, make_event: Callable[..., Event]) -> dict[str, SiteObjects]:
     """'own' (supervised by boss@) and 'other' (by other-boss@): a camera with a zone, calibration and rules,
     a reviewed event with its alert, an open corrective action. Global rules are set too."""
-    from audit_api.models import Alert, AlertChannel, Calibration, ChannelType, RuleConfig, Verdict, Zone
-    from audit_api.models import PatrolPlan, PatrolPlanCamera, PatrolRound, PatrolStep, utcnow
+    from audit_api.models import (
+        Alert,
+        AlertChannel,
+        Calibration,
+        ChannelType,
+        PatrolPlan,
+        PatrolPlanCamera,
+        PatrolRound,
+        PatrolStep,
+        RuleConfig,
+        Verdict,
+        Zone,
+        utcnow,
+    )
     from audit_api.schemas.geometry import RuleConfigIn
     from audit_api.services import workflow
 

@@ -17,8 +17,20 @@ import cv2
 import pytest
 from sqlalchemy import select
 
-from audit_api.models import Alert, AlertChannel, AlertDelivery, AuditLog, Camera, CameraKind, ChannelType
-from audit_api.models import PatrolMiss, PatrolPlan, Role, Site, User
+from audit_api.models import (
+    Alert,
+    AlertChannel,
+    AlertDelivery,
+    AuditLog,
+    Camera,
+    CameraKind,
+    ChannelType,
+    PatrolMiss,
+    PatrolPlan,
+    Role,
+    Site,
+    User,
+)
 from audit_api.services.patrols import schedule
 from ingest import Frame
 from ingest.live import LiveDetections
