@@ -70,7 +70,7 @@ def patrol(tmp_path_factory: pytest.TempPathFactory, rtsp_server: RtspServer) ->
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: _up(base), 60, "siteaudit serve to answer")
+        wait_until(lambda: _up(base), 240, "siteaudit serve to answer")
         form = {"username": "admin@site.test", "password": PASSWORD}
         token = httpx.post(base + "/api/auth/token", data=form, timeout=120).json()["access_token"]
         server = Server(base, {"Authorization": f"Bearer {token}"}, env)
