@@ -149,9 +149,9 @@ def test_inspector_walks_a_round_over_three_cameras_with_one_finding(
     sha = done.get_attribute("data-sha256")
     _wait_for_picture(page, third)
     page.locator("#verdict-ok").click()
-    expect(page.locator("#round-done")).to_have_text(
-        "Every camera has a verdict: end the round.", timeout=30_000
-    )
+    expect(page.locator("#step-panel")).to_be_hidden(timeout=30_000)  # the third verdict is in
+    expect(page.locator("#round-done")).to_be_visible()
+    expect(page.locator("#round-done")).to_have_text("Every camera has a verdict: end the round.")
     page.screenshot(path="/tmp/siteaudit-patrol-round.png")
     page.locator("#end-round").click()
     expect(page.locator("#round-done")).to_have_attribute("data-status", "complete", timeout=30_000)
