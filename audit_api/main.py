@@ -26,6 +26,7 @@ from audit_api.api.routes import (
     events,
     health,
     live,
+    patrols,
     sites,
     users,
     whip,
@@ -57,6 +58,7 @@ API_MODULES = (
     live,
     alerts,
     alert_channels,
+    patrols,
     audit,
     health,
 )
@@ -136,6 +138,10 @@ def create_app(
             if sender is not None:
                 sender.stop()
                 app.state.alert_sender = None
+            grids = getattr(app.state, "live_grids", None)
+            if grids is not None:  # grid views still open are audited now
+                grids.close()
+                app.state.live_grids = None
             if hub is not None:
                 await hub.close()
             app.state.login_guard.close()

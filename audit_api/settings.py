@@ -160,6 +160,10 @@ class Settings(BaseSettings):
     live_stall_timeout_s: float = Field(
         10.0, description="A live viewer that takes no frame for this long is disconnected.", ge=1, le=300
     )
+    live_grid_idle_s: float = Field(
+        10.0, description="A grid of thumbnails whose frames nobody fetched for this long has closed: its "
+        "viewing is audited once (`live.grid_watched`).", ge=2, le=300,
+    )  # fmt: skip
     live_max_session_s: float = Field(
         1800.0, description="A live stream ends after this long (the page asks for a new token).",
         ge=10, le=24 * 3600,

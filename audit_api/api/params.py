@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Response
 
-from audit_api.schemas.bounds import DEFAULT_LIMIT, MAX_INT, MAX_LIMIT, BoundedDateTime
+from audit_api.schemas.bounds import DEFAULT_LIMIT, MAX_INT, MAX_LIMIT, MAX_PATROL_DAYS, BoundedDateTime
 from audit_api.services.listing import Page
 
 Id = Annotated[int, Path(ge=1, le=MAX_INT, description=f"1 to {MAX_INT}")]
@@ -52,3 +52,9 @@ def parse_id(text: str) -> int | None:
         return None
     value = int(text)
     return value if 1 <= value <= MAX_INT else None
+
+
+PatrolDays = Annotated[
+    int, Query(ge=1, le=MAX_PATROL_DAYS, description=f"days back, today included, 1 to {MAX_PATROL_DAYS}")
+]
+"""How many local days of patrol slots a schedule answer covers."""

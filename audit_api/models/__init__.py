@@ -19,6 +19,16 @@ from audit_api.models.base import (
     utcnow,
 )
 from audit_api.models.events import Alert, Clip, CorrectiveAction, Event, EventViolation, Review, SignOff
+from audit_api.models.patrols import (
+    PatrolMiss,
+    PatrolPlan,
+    PatrolPlanCamera,
+    PatrolRound,
+    PatrolStep,
+    RoundStatus,
+    StepVerdict,
+    patrol_plan_inspectors,
+)
 from audit_api.models.people import User, supervised_sites
 from audit_api.models.sessions import AuthSession, RefreshToken
 from audit_api.models.sites import (
@@ -56,16 +66,24 @@ __all__ = [
     "Event",
     "EventStatus",
     "EventViolation",
+    "PatrolMiss",
+    "PatrolPlan",
+    "PatrolPlanCamera",
+    "PatrolRound",
+    "PatrolStep",
     "RefreshToken",
     "Review",
     "Role",
+    "RoundStatus",
     "RuleConfig",
     "SignOff",
     "Site",
+    "StepVerdict",
     "UnmonitoredInterval",
     "User",
     "Verdict",
     "Zone",
+    "patrol_plan_inspectors",
     "supervised_sites",
     "utcnow",
 ]

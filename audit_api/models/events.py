@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from audit_api.models.base import ActionStatus, Base, ClipKind, EventStatus, Verdict, str_enum, utcnow
 from audit_api.models.people import User
-from audit_api.models.sites import Camera
+from audit_api.models.sites import Camera, Site
 
 
 class Event(Base):
@@ -147,12 +147,16 @@ class Alert(Base):
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    # None for a notice that is no event (kind != "violation", e.g. patrol_missed; its text in `detail`)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32), default="violation", server_default="violation")
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     acknowledged_at: Mapped[datetime | None]
     escalation_level: Mapped[int] = mapped_column(default=0)  # 0 site supervisors, 1 inspectors, 2 admins
     escalated_at: Mapped[datetime | None]
 
-    event: Mapped[Event] = relationship()
+    event: Mapped[Event | None] = relationship()
+    site: Mapped[Site] = relationship()

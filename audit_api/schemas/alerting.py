@@ -70,27 +70,35 @@ class DeliveryOut(BaseModel):
 
 
 class AlertMessage(BaseModel):
-    """What a channel is told about one alert (the webhook's JSON body, less delivery_id)."""
+    """What a channel is told about one alert (the webhook's JSON body, less delivery_id). An event's alert
+    has kind `violation`; a notice (e.g. `patrol_missed`) has no event, camera or snapshot."""
 
     alert_id: int
-    event_id: int
+    kind: str = "violation"
+    event_id: int | None
     kinds: list[str]
     site_id: int
     site: str
-    camera_id: int
-    camera: str
+    camera_id: int | None
+    camera: str | None
     started_at: datetime = Field(description="UTC")
     started_at_local: str = Field(description="In the site's time zone, e.g. 2025-03-04 17:30:00 CST")
     timezone: str
-    event_url: str
-    snapshot_url: str
+    event_url: str = Field(description="the event's page; a notice's page")
+    snapshot_url: str | None
+    headline: str | None = Field(None, description="a notice's title")
+    lines: list[str] = Field(default_factory=list, description="a notice's text, line by line")
 
     @property
     def title(self) -> str:
+        if self.headline is not None:
+            return self.headline
         return f"[siteaudit] {', '.join(self.kinds)} · {self.site} / {self.camera}"
 
     @property
     def text(self) -> str:
+        if self.event_id is None:
+            return "\n".join([*self.lines, f"工地 Site: {self.site}", f"链接 Link: {self.event_url}"])
         return "\n".join(
             [
                 f"违规 Violation: {', '.join(self.kinds)}",

@@ -41,3 +41,19 @@ BoundedDateTime = Annotated[AwareDatetime, AfterValidator(_within_years)]
 
 BodyId = Annotated[int, Field(ge=1, le=MAX_INT)]
 """An id inside a request body."""
+
+MAX_PATROL_TIMES = 24
+"""The most times of day one patrol plan may name (e.g. 09:00 and 15:00)."""
+
+MAX_PATROL_CAMERAS = 64
+"""The most cameras one patrol plan may step through."""
+
+MAX_PATROL_INSPECTORS = 50
+"""The most inspectors one patrol plan may name as responsible."""
+
+MIN_PATROL_GRACE_MINUTES = 5
+MAX_PATROL_GRACE_MINUTES = 720
+"""A patrol slot's window: from its time of day to that time plus the grace (5 minutes to 12 hours)."""
+
+MAX_PATROL_DAYS = 31
+"""How many days back (today included) the patrol schedule reports on."""

@@ -11,7 +11,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import jwt
 from sqlalchemy.exc import IntegrityError
@@ -132,10 +132,8 @@ class LiveSession:
 
 
 def audit_session(session: Session, live: LiveSession, ended_at: datetime) -> None:
-    """The `live.watched` entry. Streams often end together (a page closing several), and on SQLite two
-    appends can race for the next seq: the entry is then retried rather than lost."""
+    """The `live.watched` entry of one stream."""
     user = session.get(User, live.user_id)
-    actor = actor_of(user)
     payload = {
         "started_at": live.started_at,
         "ended_at": ended_at,
@@ -143,10 +141,16 @@ def audit_session(session: Session, live: LiveSession, ended_at: datetime) -> No
         "frames": live.frames,
         "ended_because": live.ended_because,
     }
+    append_retrying(session, actor_of(user), "live.watched", f"camera:{live.camera_id}", payload)
+
+
+def append_retrying(session: Session, actor: str, action: str, entity: str, payload: dict[str, Any]) -> None:
+    """Append and commit one audit entry. Streams often end together (a page closing several), and on
+    SQLite two appends can race for the next seq: the entry is then retried rather than lost."""
     for attempt in range(AUDIT_ATTEMPTS):
         try:
             with _audit_lock:
-                audit_log.append(session, actor, "live.watched", f"camera:{live.camera_id}", payload)
+                audit_log.append(session, actor, action, entity, payload)
                 session.commit()
             return
         except IntegrityError:

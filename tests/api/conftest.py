@@ -179,13 +179,29 @@ class SiteObjects:
     alert_id: int  # the alert of event_id
     supervisor_id: int  # the user who supervises this site
     channel_id: int  # an alert channel of this site (created after the events: nothing queued for it)
+    plan_id: int  # a patrol plan of this site (its camera, 09:00)
+    round_id: int  # an open round of that plan walked by inspector@
+    step_id: int  # its first step, started (the camera is being looked at)
 
 
 @pytest.fixture
 def site_objects(world: World, make_event: Callable[..., Event]) -> dict[str, SiteObjects]:
     """'own' (supervised by boss@) and 'other' (by other-boss@): a camera with a zone, calibration and rules,
     a reviewed event with its alert, an open corrective action. Global rules are set too."""
-    from audit_api.models import Alert, AlertChannel, Calibration, ChannelType, RuleConfig, Verdict, Zone
+    from audit_api.models import (
+        Alert,
+        AlertChannel,
+        Calibration,
+        ChannelType,
+        PatrolPlan,
+        PatrolPlanCamera,
+        PatrolRound,
+        PatrolStep,
+        RuleConfig,
+        Verdict,
+        Zone,
+        utcnow,
+    )
     from audit_api.schemas.geometry import RuleConfigIn
     from audit_api.services import workflow
 
@@ -219,7 +235,14 @@ def site_objects(world: World, make_event: Callable[..., Event]) -> dict[str, Si
             supervisor = session.scalars(
                 select(User).where(User.role == Role.SUPERVISOR, User.sites.any(Site.id == site_id))
             ).one()
+            plan = PatrolPlan(site_id=site_id, name="daily", times=["09:00"])
+            plan.cameras = [PatrolPlanCamera(camera_id=camera_id, position=0)]
+            patrol = PatrolRound(plan=plan, inspector_id=inspector.id)
+            patrol.steps = [PatrolStep(camera_id=camera_id, position=0, started_at=utcnow())]
+            session.add_all([plan, patrol])
+            session.commit()
             found[name] = SiteObjects(
-                site_id, camera_id, zone.id, event.id, action.id, alert_id, supervisor.id, channel.id
-            )
+                site_id, camera_id, zone.id, event.id, action.id, alert_id, supervisor.id, channel.id,
+                plan.id, patrol.id, patrol.steps[0].id,
+            )  # fmt: skip
     return found

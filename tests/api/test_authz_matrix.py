@@ -64,6 +64,7 @@ CALIBRATION = {
     "image_points": [[0.1, 0.1], [0.8, 0.1], [0.8, 0.8], [0.1, 0.8]],
     "world_points_m": [[0, 0], [8, 0], [8, 8], [0, 8]],
 }
+PLAN = {"name": "another round", "times": ["10:00"], "grace_minutes": 30}
 A = Access
 POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/auth/token"): Rule(A.PUBLIC, form={"username": "admin@example.com", "password": PASSWORD}),
@@ -131,6 +132,22 @@ POLICY: dict[tuple[str, str], Rule] = {
     ),
     ("DELETE", "/api/alert-channels/{channel_id}"): Rule(A.ADMIN, 204),
     ("GET", "/api/alert-deliveries"): Rule(A.ADMIN),
+    ("GET", "/api/patrol-plans"): Rule(A.SITE_VIEW),
+    ("POST", "/api/patrol-plans"): Rule(
+        A.ADMIN, 201, json=lambda o: PLAN | {"site_id": o.site_id, "camera_ids": [o.camera_id]}
+    ),
+    ("GET", "/api/patrol-plans/{plan_id}"): Rule(A.SITE_VIEW),
+    ("PUT", "/api/patrol-plans/{plan_id}"): Rule(
+        A.ADMIN, json=lambda o: PLAN | {"camera_ids": [o.camera_id]}
+    ),
+    ("DELETE", "/api/patrol-plans/{plan_id}"): Rule(A.ADMIN, 204),  # it has a round: deactivated
+    ("GET", "/api/patrols/schedule"): Rule(A.SITE_VIEW),
+    ("GET", "/api/patrol-rounds"): Rule(A.SITE_VIEW),
+    ("POST", "/api/patrol-rounds"): Rule(A.INSPECTOR, 201, json=lambda o: {"plan_id": o.plan_id}),
+    ("GET", "/api/patrol-rounds/{round_id}"): Rule(A.SITE_VIEW),
+    ("POST", "/api/patrol-rounds/{round_id}/end"): Rule(A.INSPECTOR),
+    ("POST", "/api/patrol-steps/{step_id}/start"): Rule(A.INSPECTOR),
+    ("POST", "/api/patrol-steps/{step_id}/verdict"): Rule(A.INSPECTOR, json=lambda o: {"verdict": "ok"}),
     ("GET", "/api/audit"): Rule(A.AUDIT),
     ("GET", "/api/audit/verify"): Rule(A.AUDIT),
     ("POST", "/whip/{camera_id}"): Rule(A.CAMERA_TOKEN, headers={"Content-Type": "application/sdp"}),
@@ -148,6 +165,9 @@ PATH_IDS: dict[str, Callable[[SiteObjects], int | str]] = {
     "alert_id": lambda o: o.alert_id,
     "channel_id": lambda o: o.channel_id,
     "user_id": lambda o: o.supervisor_id,
+    "plan_id": lambda o: o.plan_id,
+    "round_id": lambda o: o.round_id,
+    "step_id": lambda o: o.step_id,
     "session_id": lambda o: "no-such-session",
 }
 
@@ -246,6 +266,8 @@ def _stream_status(world: World, url: str, headers: dict[str, str]) -> tuple[int
         ("/api/alerts", lambda item, o: item["site_id"]),
         ("/api/events", lambda item, o: item["site_id"]),
         ("/api/actions", lambda item, o: o[item["event_id"]]),
+        ("/api/patrol-plans", lambda item, o: item["site_id"]),
+        ("/api/patrol-rounds", lambda item, o: item["site_id"]),
     ],
 )
 def test_lists_show_supervisors_only_their_sites(

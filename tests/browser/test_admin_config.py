@@ -331,3 +331,30 @@ def test_admin_routes_alerts_to_a_channel_and_never_sees_its_url_again(
     admin.once("dialog", lambda dialog: dialog.accept())
     row.get_by_role("button", name="Delete").click()
     expect(admin.locator("#channel-rows")).to_contain_text("No channels")
+
+
+def test_admin_plans_a_patrol_and_sees_the_servers_refusals(server: AuditServer, admin: Page) -> None:
+    admin.get_by_role("tab", name="Patrol plans").click()
+    admin.locator("#plan-site").select_option(str(server.site_id))
+    expect(admin.locator("#plan-rows")).to_contain_text("No patrol plans")
+    form = admin.locator("#plan-form")
+    form.get_by_label("Name").fill("twice a day")
+    form.get_by_label("Times of day").fill("09:00, 25:00")
+    form.get_by_role("button", name="Add plan").click()
+    expect(admin.locator("#plan-error")).to_contain_text("out of range")
+    form.get_by_label("Times of day").fill("15:00, 09:00")
+    form.get_by_label("Grace (minutes)").fill("45")
+    form.get_by_label("Ivo Inspector").check()
+    form.get_by_role("button", name="Add plan").click()
+    row = admin.locator("#plan-rows tr", has_text="twice a day")
+    expect(row).to_contain_text("09:00, 15:00")
+    expect(row).to_contain_text("45 min")
+    expect(row).to_contain_text("Ivo Inspector")
+    (plan,) = api(server, "GET", "/api/patrol-plans", params={"site_id": server.site_id})
+    assert plan["camera_ids"] == [server.camera_id] and plan["grace_minutes"] == 45
+    admin.screenshot(path=str(SHOTS / "admin-patrol-plans.png"), full_page=True)
+    row.get_by_role("button", name="Edit").click()
+    form.get_by_label("Times of day").fill("08:30")
+    form.get_by_role("button", name="Save plan").click()
+    expect(row).to_contain_text("08:30")
+    assert api(server, "GET", f"/api/patrol-plans/{plan['id']}")["version"] == 2

@@ -12,7 +12,15 @@ from tests.browser.live_app import AuditServer, Evidence
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["index.html", "admin.html", "inspector.html", "supervisor.html", "camera.html"]
+PAGES = [
+    "index.html",
+    "admin.html",
+    "inspector.html",
+    "supervisor.html",
+    "camera.html",
+    "live.html",
+    "patrol.html",
+]
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 // the zone and calibration editor and the rule thresholds live in admin-health.js, admin-zones.js and
 // admin-rules.js. API validation errors (422) show next to the form.
 import { AlertsPanel } from "./admin-alerts.js";
+import { PatrolsPanel } from "./admin-patrols.js";
 import { HealthPanel } from "./admin-health.js";
 import { RulesPanel } from "./admin-rules.js";
 import { ZonesPanel } from "./admin-zones.js";
@@ -13,6 +14,7 @@ let zones = null;
 let health = null;
 let rules = null;
 let alerts = null;
+let patrols = null;
 
 const siteName = (id) => data.sites.find((s) => s.id === id)?.name ?? `Site ${id}`;
 
@@ -32,6 +34,7 @@ function setupTabs() {
     if (tab.id === "tab-zones") zones.show();
     if (tab.id === "tab-rules") rules.show();
     if (tab.id === "tab-alerts") alerts.show();
+    if (tab.id === "tab-patrols") patrols.show();
   };
   tabs.forEach((tab, i) => {
     tab.addEventListener("click", () => select(tab));
@@ -53,6 +56,7 @@ let editingSite = null;
 async function loadSites() {
   data.sites = await apiAll("/api/sites");
   alerts?.setSites(data.sites);
+  patrols?.setSites(data.sites);
   replace(
     $("site-rows"),
     data.sites.length
@@ -301,6 +305,7 @@ async function main() {
   health = new HealthPanel({ onCalibrate: (id) => zones.open(id, "calibration") });
   rules = new RulesPanel();
   alerts = new AlertsPanel();
+  patrols = new PatrolsPanel();
   await loadSites();
   await Promise.all([loadCameras(), loadUsers()]);
   setupTabs();

@@ -16,6 +16,7 @@ import {
   showError,
   statusBadge,
 } from "./app.js";
+import { PatrolsPanel } from "./inspector-patrols.js";
 
 const PAGE = 20;
 const $ = (id) => document.getElementById(id);
@@ -278,6 +279,7 @@ async function main() {
   state.me = await requireUser("inspector");
   mountHeader(state.me);
   state.places = await loadPlaces();
+  new PatrolsPanel(state.places).refresh();
   fillSelect($("f-site"), state.places.sites.map((s) => [s.id, s.name]), { placeholder: "Any" });
   fillCameraFilter();
   $("filters").addEventListener("change", (ev) => {

@@ -14,23 +14,11 @@ import {
   showError,
 } from "./app.js";
 
-const THUMB_MS = 1000;
-const BOXES_MS = 300;
-const HEALTH_MS = 2000;
-const RETRY_MS = 2000;
-const $ = (id) => document.getElementById(id);
-const state = { me: null, places: null, camera: null, timers: [], thumbs: new Map(), boxes: null };
+import { LiveViewer } from "./live-view.js";
 
-const STATES = {
-  streaming: "Live",
-  starting: "Starting…",
-  reconnecting: "Reconnecting…",
-  failed: "Camera unreachable",
-  stopped: "Stopped",
-  not_running: "Not running",
-  worker_silent: "Worker silent",
-  invalid_config: "Invalid configuration",
-};
+const THUMB_MS = 1000;
+const $ = (id) => document.getElementById(id);
+const state = { me: null, places: null, camera: null, timers: [], thumbs: new Map(), viewer: null };
 
 function stopTimers() {
   for (const timer of state.timers) clearInterval(timer);
@@ -101,25 +89,8 @@ async function refreshThumb(cameraId) {
 
 // -- one camera ----------------------------------------------------------------------------------
 function stopStream() {
-  const img = $("stream");
-  img.removeAttribute("src"); // closes the connection: the server audits the session
+  state.viewer?.stop();
   state.camera = null;
-}
-
-async function startStream(cameraId) {
-  if (state.camera !== cameraId) return;
-  const status = $("state");
-  try {
-    const live = await api(`/api/cameras/${cameraId}/live-token`, { method: "POST" });
-    if (state.camera !== cameraId) return;
-    $("stream").src = live.url;
-    showError($("page-error"), null);
-  } catch (exc) {
-    status.dataset.state = "failed";
-    status.textContent = exc.message;
-    if (exc.status === 404) return;
-    setTimeout(() => startStream(cameraId), RETRY_MS);
-  }
 }
 
 function showCamera(cameraId) {
@@ -129,66 +100,7 @@ function showCamera(cameraId) {
   $("viewer-title").textContent = camera ? camera.name : `Camera ${cameraId}`;
   if (camera) $("site").value = String(camera.site_id);
   state.camera = cameraId;
-  const img = $("stream");
-  img.onload = () => {
-    $("state").dataset.state = "live";
-  };
-  img.onerror = () => {
-    if (state.camera !== cameraId || !img.getAttribute("src")) return;
-    $("state").dataset.state = "reconnecting";
-    $("state").textContent = "Reconnecting…";
-    img.removeAttribute("src");
-    setTimeout(() => startStream(cameraId), RETRY_MS);
-  };
-  startStream(cameraId);
-  every(HEALTH_MS, () => refreshHealth(cameraId));
-  every(BOXES_MS, () => refreshBoxes(cameraId));
-}
-
-async function refreshHealth(cameraId) {
-  try {
-    const h = await api(`/api/cameras/${cameraId}/health`);
-    const status = $("state");
-    status.dataset.state = h.state === "streaming" ? "live" : h.state;
-    status.textContent = STATES[h.state] || h.state;
-    const fps = (v) => (v === null || v === undefined ? "–" : v.toFixed(1));
-    $("fps").textContent = `input ${fps(h.input_fps)} fps · analysed ${fps(h.analysed_fps)} fps`;
-  } catch (exc) {
-    showError($("page-error"), exc);
-  }
-}
-
-async function refreshBoxes(cameraId) {
-  const canvas = $("overlay");
-  const ctx = canvas.getContext("2d");
-  const img = $("stream");
-  if (!$("show-boxes").checked) {
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
-    canvas.dataset.boxes = "0";
-    return;
-  }
-  let det;
-  try {
-    det = await api(`/api/cameras/${cameraId}/detections`);
-  } catch {
-    return;
-  }
-  canvas.width = img.naturalWidth || det.width || 640;
-  canvas.height = img.naturalHeight || det.height || 360;
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
-  const line = Math.max(2, Math.round(canvas.width / 320));
-  ctx.lineWidth = line;
-  ctx.font = `${6 * line}px sans-serif`;
-  for (const b of det.boxes) {
-    const [x1, y1, x2, y2] = b.box;
-    const color = b.violation ? "#e62020" : "#40c840";
-    ctx.strokeStyle = color;
-    ctx.fillStyle = color;
-    ctx.strokeRect(x1 * canvas.width, y1 * canvas.height, (x2 - x1) * canvas.width, (y2 - y1) * canvas.height);
-    const label = b.confidence === null ? b.label : `${b.label} ${b.confidence.toFixed(2)}`;
-    ctx.fillText(label, x1 * canvas.width + line, Math.max(6 * line, y1 * canvas.height - line));
-  }
-  canvas.dataset.boxes = String(det.boxes.length);
+  state.viewer.show(cameraId);
 }
 
 async function capture(ev) {
@@ -220,7 +132,14 @@ async function main() {
   $("back").addEventListener("click", () => (location.hash = `site=${$("site").value}`));
   $("capture-form").hidden = !["admin", "inspector"].includes(state.me.role);
   $("capture-form").addEventListener("submit", capture);
-  $("show-boxes").addEventListener("change", () => state.camera && refreshBoxes(state.camera));
+  state.viewer = new LiveViewer({
+    img: $("stream"),
+    canvas: $("overlay"),
+    status: $("state"),
+    fps: $("fps"),
+    boxes: $("show-boxes"),
+    onError: (exc) => showError($("page-error"), exc),
+  });
   window.addEventListener("hashchange", route);
   window.addEventListener("pagehide", stopStream);
   route();

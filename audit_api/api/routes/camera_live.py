@@ -12,6 +12,7 @@ they answer 503. Deployed mode will forward the same paths to the worker that ow
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -28,11 +29,13 @@ from audit_api.schemas.live import BoxOut, CaptureIn, CaptureOut, DetectionsOut,
 from audit_api.services import live as live_service
 from audit_api.services.errors import ServiceError
 from audit_api.services.live import InvalidLiveToken, LiveSession, LiveSource, ViewerSlots
+from audit_api.services.live_grid import GridSessions
 from audit_api.services.sites import get_camera
 from audit_api.settings import Settings
 
 router = APIRouter(tags=["live"], route_class=DocumentedRoute)
 _NO_WORKER = error(503, "no worker runs this camera in this process")
+_GRIDS_LOCK = threading.Lock()
 StaffUser = Annotated[User, Depends(require_role(Role.ADMIN, Role.INSPECTOR))]
 
 
@@ -47,6 +50,15 @@ def _slots(request: Request) -> ViewerSlots:
         state.live_slots = ViewerSlots()
     slots: ViewerSlots = state.live_slots
     return slots
+
+
+def _grids(request: Request, settings: Settings) -> GridSessions:
+    state = request.app.state
+    with _GRIDS_LOCK:
+        if getattr(state, "live_grids", None) is None:
+            state.live_grids = GridSessions(state.sessionmaker, settings.live_grid_idle_s)
+    grids: GridSessions = state.live_grids
+    return grids
 
 
 @router.post("/cameras/{camera_id}/live-token", status_code=status.HTTP_201_CREATED)
@@ -126,13 +138,17 @@ async def live_stream(
     | error(409, "no live frame yet")
     | _NO_WORKER,
 )
-def live_frame(camera_id: Id, request: Request, session: SessionDep, user: ViewerUser) -> Response:
-    """The camera's newest frame as one JPEG (grid thumbnails); 409 before its first frame."""
-    get_camera(session, camera_id, user)
+def live_frame(
+    camera_id: Id, request: Request, session: SessionDep, settings: SettingsDep, user: ViewerUser
+) -> Response:
+    """The camera's newest frame as one JPEG (grid thumbnails); 409 before its first frame. A grid's
+    fetches are audited once per viewing (`live.grid_watched`), not per frame."""
+    camera = get_camera(session, camera_id, user)
     source = live_service.require_source(_source(request), camera_id)
     frame = source.live_frame(str(camera_id))
     if frame is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"camera {camera_id} has no live frame yet")
+    _grids(request, settings).touch(user.id, camera.site_id, camera_id)
     headers = {"Cache-Control": "no-store", "X-Frame-Ts": f"{frame.ts:.3f}"}
     return Response(frame.jpeg, media_type="image/jpeg", headers=headers)
 

@@ -92,7 +92,8 @@ class AlertFeed:
     def newer_than(self, cursor: int) -> list[AlertOut]:
         with self._factory() as session:
             scope = SiteScope.of(_viewer(session, self._token, self._settings))
-            query = select(Alert).where(Alert.id > cursor).order_by(Alert.id).limit(BATCH)
+            query = select(Alert).where(Alert.id > cursor, Alert.event_id.is_not(None))
+            query = query.order_by(Alert.id).limit(BATCH)
             query = scope.where(query, Alert.site_id)
             return [AlertOut.model_validate(a) for a in session.scalars(query)]
 

@@ -25,6 +25,7 @@ def escalate_due(session: Session) -> int:
         select(Alert, Site.ack_deadline_s)
         .join(Site, Alert.site_id == Site.id)
         .where(Alert.acknowledged_at.is_(None), Alert.escalation_level < int(EscalationLevel.ADMINS))
+        .where(Alert.event_id.is_not(None))  # notices reach every level at once (alerting.notices)
         .order_by(Alert.created_at)
         .limit(BATCH)
     ).all()
@@ -46,7 +47,7 @@ def escalate_due(session: Session) -> int:
             session.rollback()
             continue
         alert = session.get(Alert, alert_id)
-        assert alert is not None
+        assert alert is not None and alert.event is not None
         queued = enqueue(session, alert, alert.event.kinds, level + 1)
         payload = {
             "level": EscalationLevel(level + 1).name.lower(),

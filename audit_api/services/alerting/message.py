@@ -15,8 +15,35 @@ def site_zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def notice_message(alert: Alert, base_url: str) -> AlertMessage:
+    """A notice (no event): its text from `alert.detail`, its time the alert's."""
+    detail = alert.detail or {}
+    site = alert.site
+    zone = site_zone(site.timezone)
+    local = alert.created_at.astimezone(zone)
+    return AlertMessage(
+        alert_id=alert.id,
+        kind=alert.kind,
+        event_id=None,
+        kinds=[alert.kind],
+        site_id=site.id,
+        site=site.name,
+        camera_id=None,
+        camera=None,
+        started_at=alert.created_at,
+        started_at_local=f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}",
+        timezone=zone.key,
+        event_url=f"{base_url}{detail.get('link', '/')}",
+        snapshot_url=None,
+        headline=str(detail.get("title", alert.kind)),
+        lines=[str(line) for line in detail.get("lines", [])],
+    )
+
+
 def alert_message(alert: Alert, base_url: str) -> AlertMessage:
     event = alert.event
+    if event is None:
+        return notice_message(alert, base_url)
     camera = event.camera
     site = camera.site
     zone = site_zone(site.timezone)

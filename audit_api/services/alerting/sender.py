@@ -21,6 +21,7 @@ from audit_api.models import Alert, AlertDelivery, ClipKind, Event
 from audit_api.services.alerting import escalation, queue
 from audit_api.services.alerting.message import alert_message
 from audit_api.services.alerting.transports import DeliveryError, send
+from audit_api.services.patrols import schedule as patrol_schedule
 from audit_api.settings import Settings
 from audit_api.storage import ObjectStore, StorageError
 from ingest.urls import redact
@@ -82,7 +83,8 @@ class AlertSender:
                 queue.give_up(session, claimed, "channel deleted")
                 return
             message = alert_message(delivery.alert, s.web_base_url)
-            snapshot = self._snapshot(delivery.alert.event)
+            event = delivery.alert.event
+            snapshot = self._snapshot(event) if event is not None else None
             delivery_id = delivery.id
             session.expunge(channel)  # loaded: send it detached, holding no transaction during the attempt
             session.commit()
@@ -118,6 +120,7 @@ class AlertSender:
             try:
                 with self._sessions() as session:
                     escalation.escalate_due(session)
+                    patrol_schedule.flag_missed(session)  # closed slots without a complete round
                 while self.run_once():
                     pass
             except SQLAlchemyError as exc:

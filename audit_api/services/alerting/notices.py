@@ -1,0 +1,23 @@
+"""Alerts that are no event (e.g. `patrol_missed`): the same Alert row and delivery queue as events, with
+the message text kept in `Alert.detail`. They reach channels only (the supervisor page lists event alerts,
+which supervisors acknowledge) and do not escalate."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from audit_api.models import Alert, EscalationLevel
+from audit_api.services.alerting import queue
+
+
+def queue_notice(
+    session: Session, *, site_id: int, kind: str, title: str, lines: list[str], link: str
+) -> Alert:
+    """Queue a notice of `kind` for every channel of the site that wants that kind, at every escalation
+    level (in the caller's transaction). `link` is a path under the web base URL."""
+    alert = Alert(site_id=site_id, kind=kind, detail={"title": title, "lines": lines, "link": link})
+    session.add(alert)
+    session.flush()
+    for level in EscalationLevel:
+        queue.enqueue(session, alert, [kind], int(level))
+    return alert
