@@ -18,7 +18,9 @@ class ActionResponse(Base):
     __tablename__ = "action_responses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    action_id: Mapped[int] = mapped_column(ForeignKey("corrective_actions.id", ondelete="CASCADE"), index=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("corrective_actions.id", ondelete="CASCADE"), index=True
+    )
     supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     note: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -39,7 +41,9 @@ class ActionPhoto(Base):
     __tablename__ = "action_photos"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[int] = mapped_column(ForeignKey("action_responses.id", ondelete="CASCADE"), index=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("action_responses.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int]
     object_key: Mapped[str] = mapped_column(String(1024))  # content-addressed: the same photo, the same key
     sha256: Mapped[str] = mapped_column(String(64))
@@ -61,7 +65,9 @@ class ActionDecision(Base):
     __tablename__ = "action_decisions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    action_id: Mapped[int] = mapped_column(ForeignKey("corrective_actions.id", ondelete="CASCADE"), index=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("corrective_actions.id", ondelete="CASCADE"), index=True
+    )
     inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     accepted: Mapped[bool]
     note: Mapped[str] = mapped_column(Text, default="")
