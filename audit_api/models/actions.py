@@ -4,12 +4,16 @@ decision (verified or rejected), kept row by row so a rejection never overwrites
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from audit_api.models.base import Base, utcnow
 from audit_api.models.people import User
+
+if TYPE_CHECKING:
+    from audit_api.models.events import CorrectiveAction
 
 
 class ActionResponse(Base):
@@ -25,6 +29,7 @@ class ActionResponse(Base):
     note: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    action: Mapped[CorrectiveAction] = relationship(back_populates="responses")
     supervisor: Mapped[User] = relationship()
     photos: Mapped[list[ActionPhoto]] = relationship(
         back_populates="response", cascade="all, delete-orphan", order_by="ActionPhoto.position"
@@ -57,6 +62,10 @@ class ActionPhoto(Base):
     @property
     def action_id(self) -> int:
         return self.response.action_id
+
+    @property
+    def site_id(self) -> int:
+        return self.response.action.site_id
 
 
 class ActionDecision(Base):

@@ -148,7 +148,7 @@ class CorrectiveAction(Base):
     supervisor: Mapped[User | None] = relationship(foreign_keys=[supervisor_id])
     opened_by: Mapped[User | None] = relationship(foreign_keys=[opened_by_id])
     responses: Mapped[list[ActionResponse]] = relationship(
-        cascade="all, delete-orphan", order_by="ActionResponse.id"
+        back_populates="action", cascade="all, delete-orphan", order_by="ActionResponse.id"
     )
     decisions: Mapped[list[ActionDecision]] = relationship(
         cascade="all, delete-orphan", order_by="ActionDecision.id"

@@ -30,7 +30,7 @@ class PhotoOut(_Orm):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def url(self) -> str:
-        return f"/api/actions/{self.action_id}/photos/{self.id}"
+        return f"/api/action-photos/{self.id}"
 
 
 class ResponseOut(_Orm):

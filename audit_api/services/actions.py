@@ -26,7 +26,7 @@ from audit_api.models import (
     utcnow,
 )
 from audit_api.schemas.bounds import MAX_PHOTOS_PER_RESPONSE
-from audit_api.services.errors import Conflict, Invalid, NotFound
+from audit_api.services.errors import Conflict, Invalid
 from audit_api.services.listing import Page, paginate
 from audit_api.services.photos import clean_photo
 from audit_api.services.scope import SiteScope
@@ -101,12 +101,10 @@ def get_action(session: Session, action_id: int, viewer: User | None) -> Correct
     return SiteScope.of(viewer).found(action, lambda a: a.event.site_id, f"corrective action {action_id}")
 
 
-def get_photo(session: Session, action_id: int, photo_id: int, viewer: User | None) -> ActionPhoto:
-    action = get_action(session, action_id, viewer)
+def get_photo(session: Session, photo_id: int, viewer: User | None) -> ActionPhoto:
+    """A corrective action's photo if the viewer may see the action's site; NotFound otherwise."""
     photo = session.get(ActionPhoto, photo_id)
-    if photo is None or photo.action_id != action.id:
-        raise NotFound(f"photo {photo_id} of corrective action {action_id} not found")
-    return photo
+    return SiteScope.of(viewer).found(photo, lambda p: p.site_id, f"photo {photo_id}")
 
 
 def list_actions(

@@ -22,7 +22,9 @@ Headers = dict[str, str]
 
 def respond(world: World, action_id: int, headers: Headers, note: str) -> Any:
     files = [("photos", ("done.png", small_png(), "image/png"))]
-    return world.client.post(f"/api/actions/{action_id}/respond", data={"note": note}, files=files, headers=headers)
+    return world.client.post(
+        f"/api/actions/{action_id}/respond", data={"note": note}, files=files, headers=headers
+    )
 
 
 def test_full_inspector_flow(
@@ -52,7 +54,6 @@ def test_full_inspector_flow(
     assert again.status_code == 409
 
     assert world.post(f"/api/actions/{action['id']}/verify", inspector, {}).status_code == 409
-    actions_path = f"/api/actions/{action['id']}"
     answered = respond(world, action["id"], supervisor, "Toolbox talk held")
     assert answered.status_code == 200 and answered.json()["status"] == "answered"
     reopened = world.post(f"/api/actions/{action['id']}/reopen", inspector, {"note": "photo?"})

@@ -2,6 +2,7 @@
 // the zone and calibration editor and the rule thresholds live in admin-health.js, admin-zones.js and
 // admin-rules.js. API validation errors (422) show next to the form.
 import { AlertsPanel } from "./admin-alerts.js";
+import { mountAuditVerify } from "./audit-verify.js";
 import { HealthPanel } from "./admin-health.js";
 import { RulesPanel } from "./admin-rules.js";
 import { ZonesPanel } from "./admin-zones.js";
@@ -301,6 +302,7 @@ async function main() {
   health = new HealthPanel({ onCalibrate: (id) => zones.open(id, "calibration") });
   rules = new RulesPanel();
   alerts = new AlertsPanel();
+  mountAuditVerify($("audit-verify"));
   await loadSites();
   await Promise.all([loadCameras(), loadUsers()]);
   setupTabs();

@@ -18,7 +18,7 @@ from audit_api.schemas.bounds import MAX_PHOTOS_PER_RESPONSE
 from audit_api.services import actions as service
 from audit_api.services.reports import rectification
 
-router = APIRouter(prefix="/actions", tags=["corrective actions"], route_class=DocumentedRoute)
+router = APIRouter(tags=["corrective actions"], route_class=DocumentedRoute)
 
 PHOTO_UPLOAD_PATH = re.compile(r"/api/actions/[0-9]+/respond")
 """The one route whose body may be larger than Settings.max_upload_bytes (see photo_upload_limit)."""
@@ -30,7 +30,7 @@ def photo_upload_limit(max_photo_bytes: int) -> int:
     return MAX_PHOTOS_PER_RESPONSE * max_photo_bytes + _FORM_OVERHEAD
 
 
-@router.get("")
+@router.get("/actions")
 def list_actions(
     session: SessionDep,
     user: ViewerUser,
@@ -47,12 +47,12 @@ def list_actions(
     return [ActionOut.model_validate(a) for a in actions]
 
 
-@router.get("/{action_id}")
+@router.get("/actions/{action_id}")
 def get_action(action_id: Id, session: SessionDep, user: ViewerUser) -> ActionOut:
     return ActionOut.model_validate(service.get_action(session, action_id, user))
 
 
-@router.post("/{action_id}/respond", responses=CONFLICT | errors(413, 415))
+@router.post("/actions/{action_id}/respond", responses=CONFLICT | errors(413, 415))
 def respond(
     action_id: Id,
     session: SessionDep,
@@ -77,34 +77,31 @@ def respond(
     return ActionOut.model_validate(action)
 
 
-@router.post("/{action_id}/verify", responses=CONFLICT)
+@router.post("/actions/{action_id}/verify", responses=CONFLICT)
 def verify(action_id: Id, body: VerifyIn, session: SessionDep, inspector: InspectorUser) -> ActionOut:
     """Accept the latest answer: the action is closed (verified)."""
     return ActionOut.model_validate(service.decide(session, action_id, inspector, body.note, accept=True))
 
 
-@router.post("/{action_id}/reopen", responses=CONFLICT)
+@router.post("/actions/{action_id}/reopen", responses=CONFLICT)
 def reopen(action_id: Id, body: RejectIn, session: SessionDep, inspector: InspectorUser) -> ActionOut:
     """Reject the latest answer with a reason: the action is reopened for a new answer (history kept)."""
     return ActionOut.model_validate(service.decide(session, action_id, inspector, body.note, accept=False))
 
 
-@router.get(
-    "/{action_id}/photos/{photo_id}", response_class=Response, responses=evidence_responses("image/*")
-)
-def get_photo(
-    action_id: Id, photo_id: Id, session: SessionDep, user: ViewerUser, store: StoreDep
-) -> Response:
-    photo = service.get_photo(session, action_id, photo_id, user)
+@router.get("/action-photos/{photo_id}", response_class=Response, responses=evidence_responses("image/*"))
+def get_photo(photo_id: Id, session: SessionDep, user: ViewerUser, store: StoreDep) -> Response:
+    """A photo of a corrective action's answer (as stored: re-encoded, no metadata; SHA-256 checked)."""
+    photo = service.get_photo(session, photo_id, user)
     extension = "png" if photo.content_type == "image/png" else "jpg"
-    return serve(photo, store, None, f"action-{action_id}-photo-{photo_id}.{extension}")
+    return serve(photo, store, None, f"action-{photo.action_id}-photo-{photo_id}.{extension}")
 
 
 _PDF = {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
 
 
 @router.get(
-    "/{action_id}/report.pdf",
+    "/actions/{action_id}/report.pdf",
     response_class=Response,
     responses={200: {"description": "The rectification report", **_PDF}}
     | error(409, "The action is not closed (verified) yet, or its evidence fails its integrity check")
