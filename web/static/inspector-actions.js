@@ -28,26 +28,36 @@ function localInputValue(date) {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-// Fills the sign-off form's supervisor list (the event's site) and a default due date.
-export async function fillSignoffFields(event) {
+let supervisorsLoaded = Promise.resolve(); // the sign-off waits for the list it validates against
+
+// Fills the sign-off form's supervisor list (the event's site; preselected when there is only one) and a
+// default due date.
+export function fillSignoffFields(event) {
   const select = $("action-supervisor");
   const due = $("action-due");
-  if (!select || !due) return;
   const now = new Date();
   due.min = localInputValue(now);
   if (!due.value) due.value = localInputValue(new Date(now.getTime() + DEFAULT_DUE_DAYS * 86_400_000));
-  if (select.dataset.siteId === String(event.site_id)) return;
-  const people = await api(`/api/sites/${event.site_id}/supervisors`);
-  fillSelect(select, people.map((p) => [p.id, p.name ? `${p.name} (${p.email})` : p.email]), { placeholder: T.chooseSupervisor });
+  if (select.dataset.siteId === String(event.site_id)) return supervisorsLoaded;
   select.dataset.siteId = String(event.site_id);
-  $("action-supervisor-none").hidden = people.length > 0;
+  supervisorsLoaded = api(`/api/sites/${event.site_id}/supervisors`).then((people) => {
+    fillSelect(select, people.map((p) => [p.id, p.name ? `${p.name} (${p.email})` : p.email]), { placeholder: T.chooseSupervisor });
+    if (people.length === 1) select.value = String(people[0].id);
+    $("action-supervisor-none").hidden = people.length > 0;
+  });
+  supervisorsLoaded.catch(() => delete select.dataset.siteId); // retried on the next render
+  return supervisorsLoaded;
 }
 
-// The corrective-action part of the sign-off body (for a confirmed event).
-export function signoffFields(event) {
+// The corrective-action part of the sign-off body (for a confirmed event): a supervisor must be chosen
+// when the site has any.
+export async function signoffFields(event) {
   if (event.verdict !== "confirmed") return {};
-  const supervisor = $("action-supervisor")?.value;
-  const due = $("action-due")?.value;
+  await supervisorsLoaded;
+  const select = $("action-supervisor");
+  const supervisor = select.value;
+  if (!supervisor && select.options.length > 1) throw new Error(T.chooseSupervisor);
+  const due = $("action-due").value;
   return {
     ...(supervisor ? { action_supervisor_id: Number(supervisor) } : {}),
     ...(due ? { action_due: new Date(due).toISOString() } : {}),

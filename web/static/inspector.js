@@ -240,7 +240,7 @@ async function signOff(event) {
   await guarded($("signoff-error"), event.submitter, async () => {
     await api(`/api/events/${state.event.id}/signoff`, {
       method: "POST",
-      json: { ...(description ? { action_description: description } : {}), ...signoffFields(state.event) },
+      json: { ...(description ? { action_description: description } : {}), ...(await signoffFields(state.event)) },
     });
     $("action-description").value = "";
     resetSignoffFields();
