@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from audit_api.schemas.bounds import MAX_PHOTO_PIXELS
 from audit_api.services.errors import Invalid, TooLarge, UnsupportedMediaType
@@ -33,6 +33,9 @@ def clean_photo(raw: bytes, name: str, max_bytes: int) -> CleanPhoto:
     not a JPEG or PNG image, 422 when it claims to be one but does not decode."""
     if len(raw) > max_bytes:
         raise TooLarge(f"photo {name!r} is larger than {max_bytes} bytes")
+    # WeasyPrint sets this process-wide switch on import (audit_api.services.pdf); a truncated upload must
+    # still be refused. The reports only embed complete images this project wrote, so False suits both.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with Image.open(io.BytesIO(raw), formats=list(_FORMATS)) as image:
             if image.width * image.height > MAX_PHOTO_PIXELS:
@@ -43,11 +46,13 @@ def clean_photo(raw: bytes, name: str, max_bytes: int) -> CleanPhoto:
             fmt = image.format or ""
             image.load()
             upright = ImageOps.exif_transpose(image)
-    except Image.DecompressionBombError as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # warning: under -W error
         raise TooLarge(f"photo {name!r} is an image bomb: {exc}") from exc
     except UnidentifiedImageError as exc:
         raise UnsupportedMediaType(f"photo {name!r} is not a JPEG or PNG image") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except TooLarge:
+        raise
+    except Exception as exc:  # a decoder fed hostile bytes may fail in many ways (OSError, struct.error ...)
         raise Invalid(f"photo {name!r} could not be decoded: {exc}") from exc
     content_type, extension = _FORMATS[fmt]
     return CleanPhoto(_encode(upright, fmt), content_type, extension, upright.width, upright.height)

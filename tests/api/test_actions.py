@@ -186,11 +186,13 @@ BAD_PHOTOS: list[Any] = [
     pytest.param(lambda: [("notes.txt", b"not an image at all", "text/plain")], 415, "not a JPEG or PNG",
                  id="not-an-image"),
     pytest.param(lambda: [("anim.gif", photos.gif(), "image/gif")], 415, "not a JPEG or PNG", id="gif"),
-    pytest.param(lambda: [("a.jpg", b"\xff\xd8\xff\xe0" + b"x" * 50, "image/jpeg")], 422, "could not be decoded",
-                 id="jpeg-magic-only"),
+    pytest.param(lambda: [("a.jpg", b"\xff\xd8\xff\xe0" + b"x" * 50, "image/jpeg")], 422,
+                 "could not be decoded", id="jpeg-magic-only"),
     pytest.param(lambda: [("big.png", photos.noise_png(MAX_PHOTO + 1), "image/png")], 413,
                  f"larger than {MAX_PHOTO}", id="too-large"),
     pytest.param(lambda: [("bomb.png", photos.png_bomb(), "image/png")], 413, "pixels", id="image-bomb"),
+    pytest.param(lambda: [("big.png", photos.png_bomb(7_000), "image/png")], 413, "refused before decoding",
+                 id="more-pixels-than-allowed"),
     pytest.param(lambda: [("cut.jpg", photos.truncated_jpeg(), "image/jpeg")], 422, "could not be decoded",
                  id="truncated"),
     pytest.param(lambda: [_ok(), ("bomb.png", photos.png_bomb(), "image/png")], 413, "bomb.png",
@@ -367,3 +369,15 @@ def test_audit_verify_names_the_first_broken_entry_and_object(
     cli = _cli_verify(world, tmp_path)
     assert cli.returncode == 1, cli.stdout + cli.stderr
     assert f"BROKEN at entry {seq}" in cli.stdout and "edited" in cli.stdout and photo_key in cli.stdout
+
+
+def test_a_truncated_photo_is_refused_even_after_weasyprint_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on for the whole process when it is imported."""
+    from PIL import ImageFile
+
+    from audit_api.services.errors import Invalid
+    from audit_api.services.photos import clean_photo
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # as `import weasyprint` leaves it
+    with pytest.raises(Invalid, match="could not be decoded"):
+        clean_photo(photos.truncated_jpeg(), "cut.jpg", MAX_PHOTO)

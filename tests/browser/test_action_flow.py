@@ -9,6 +9,7 @@ import io
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,8 +18,8 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select, update
 
 from audit_api.models import AuditLog, CorrectiveAction, Site
-from tests.browser.live_app import AuditServer, Evidence, encode_evidence
-from tests.browser.test_pages import SHOTS, bearer, call, open_page, sign_in
+from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encode_evidence
+from tests.browser.test_pages import SHOTS, open_page, sign_in
 from tests.fixtures import photos
 
 pytestmark = pytest.mark.browser
@@ -28,6 +29,19 @@ SITE_NAME = "北京朝阳变电站"
 @pytest.fixture(scope="module")
 def evidence(videos: Path) -> Evidence:
     return encode_evidence(videos / "ppe-1.mp4", seconds=2.0)
+
+
+def _bearer(server: AuditServer, role: str) -> dict[str, str]:
+    form = {"username": USERS[role], "password": PASSWORD}  # argon2 on a busy machine: generous timeouts
+    token = httpx.post(f"{server.base_url}/api/auth/token", data=form, timeout=120).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _call(server: AuditServer, role: str, method: str, path: str, **kwargs: Any) -> Any:
+    url = f"{server.base_url}{path}"
+    response = httpx.request(method, url, headers=_bearer(server, role), timeout=120, **kwargs)
+    assert response.is_success, response.text
+    return response.json() if response.content else None
 
 
 def _photo_file(name: str, data: bytes) -> list[dict[str, object]]:
@@ -41,9 +55,7 @@ def _confirm_and_sign_off(page: Page, server: AuditServer, event_id: int) -> Non
     expect(page.locator("#detail-title")).to_contain_text("Confirmed")
     supervisor = page.get_by_label("Responsible supervisor")
     expect(supervisor.locator("option")).to_have_count(2)  # the placeholder and Sam, preselected
-    expect(supervisor).to_have_value(
-        str(call(server, "inspector", "GET", f"/api/sites/{server.site_id}/supervisors")[0]["id"])
-    )
+    expect(supervisor.locator("option:checked")).to_have_text("Sam (boss@example.com)")
     due = (datetime.now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
     page.get_by_label("Due").fill(due)
     page.get_by_label("Corrective action").fill("Hand out vests to the crew")
@@ -73,7 +85,7 @@ def test_supervisor_answers_on_a_phone_inspector_rejects_then_verifies(
     with open_page(browser) as desktop, open_page(browser, phone=True) as phone:
         sign_in(desktop, server, "inspector")
         _confirm_and_sign_off(desktop, server, event.id)
-        [action] = call(server, "inspector", "GET", "/api/actions")
+        [action] = _call(server, "inspector", "GET", "/api/actions")
         assert (
             action["supervisor_name"] == "Sam"
             and action["due"]
@@ -91,9 +103,11 @@ def test_supervisor_answers_on_a_phone_inspector_rejects_then_verifies(
         expect(image).to_have_js_property("complete", True)
         assert image.evaluate("img => img.naturalWidth") == 1280
         phone.screenshot(path=str(SHOTS / "siteaudit-supervisor-action-phone.png"), full_page=True)
-        [answered] = call(server, "supervisor", "GET", "/api/actions")
+        [answered] = _call(server, "supervisor", "GET", "/api/actions")
         [photo] = answered["responses"][0]["photos"]
-        stored = httpx.get(f"{server.base_url}{photo['url']}", headers=bearer(server, "inspector")).content
+        stored = httpx.get(
+            f"{server.base_url}{photo['url']}", headers=_bearer(server, "inspector"), timeout=120
+        ).content
         assert photos.EXIF_MAKE.encode() in frame and photos.EXIF_MAKE.encode() not in stored
         assert dict(Image.open(io.BytesIO(stored)).getexif()) == {}
 
@@ -133,21 +147,21 @@ def test_supervisor_answers_on_a_phone_inspector_rejects_then_verifies(
         timeout=120,
     )
     assert (tmp_path / "p-1.png").stat().st_size > 1000
-    [closed] = call(server, "inspector", "GET", "/api/actions")
+    [closed] = _call(server, "inspector", "GET", "/api/actions")
     assert closed["status"] == "verified" and [d["accepted"] for d in closed["decisions"]] == [False, True]
 
 
 def test_overdue_actions_are_flagged_on_both_pages(server: AuditServer, browser: Browser) -> None:
     event = server.record()
-    call(server, "inspector", "POST", f"/api/events/{event.id}/review", json={"verdict": "confirmed"})
-    call(
+    _call(server, "inspector", "POST", f"/api/events/{event.id}/review", json={"verdict": "confirmed"})
+    _call(
         server,
         "inspector",
         "POST",
         f"/api/events/{event.id}/signoff",
         json={"action_description": "Fence the pit"},
     )
-    [action] = call(server, "inspector", "GET", "/api/actions")
+    [action] = _call(server, "inspector", "GET", "/api/actions")
     with server.sessions() as session:
         past = datetime.now(UTC) - timedelta(hours=2)
         session.execute(update(CorrectiveAction).where(CorrectiveAction.id == action["id"]).values(due=past))

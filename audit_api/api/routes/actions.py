@@ -89,7 +89,11 @@ def reopen(action_id: Id, body: RejectIn, session: SessionDep, inspector: Inspec
     return ActionOut.model_validate(service.decide(session, action_id, inspector, body.note, accept=False))
 
 
-@router.get("/action-photos/{photo_id}", response_class=Response, responses=evidence_responses("image/*"))
+_PHOTO_RESPONSES = evidence_responses("image/jpeg")
+_PHOTO_RESPONSES[200]["content"]["image/png"] = _PHOTO_RESPONSES[200]["content"]["image/jpeg"]
+
+
+@router.get("/action-photos/{photo_id}", response_class=Response, responses=_PHOTO_RESPONSES)
 def get_photo(photo_id: Id, session: SessionDep, user: ViewerUser, store: StoreDep) -> Response:
     """A photo of a corrective action's answer (as stored: re-encoded, no metadata; SHA-256 checked)."""
     photo = service.get_photo(session, photo_id, user)
