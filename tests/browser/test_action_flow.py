@@ -57,8 +57,8 @@ def _confirm_and_sign_off(page: Page, server: AuditServer, event_id: int) -> Non
     expect(supervisor.locator("option")).to_have_count(2)  # the placeholder and Sam, preselected
     expect(supervisor.locator("option:checked")).to_have_text("Sam (boss@example.com)")
     due = (datetime.now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
-    page.get_by_label("Due").fill(due)
-    page.get_by_label("Corrective action").fill("Hand out vests to the crew")
+    page.get_by_label("Due", exact=True).fill(due)
+    page.locator("#action-description").fill("Hand out vests to the crew")
     page.get_by_role("button", name="Sign off").click()
     expect(page.locator("#signoff-done")).to_contain_text("Signed off by you")
 
