@@ -69,12 +69,13 @@ def sign_in(page: Page, server: AuditServer, role: str, password: str = PASSWORD
 
 def bearer(server: AuditServer, role: str) -> dict[str, str]:
     form = {"username": USERS[role], "password": PASSWORD}
-    token = httpx.post(f"{server.base_url}/api/auth/token", data=form).json()["access_token"]
+    token = httpx.post(f"{server.base_url}/api/auth/token", data=form, timeout=120).json()["access_token"]
     return {"Authorization": f"Bearer {token}"}
 
 
 def call(server: AuditServer, role: str, method: str, path: str, **kwargs: Any) -> Any:
-    response = httpx.request(method, f"{server.base_url}{path}", headers=bearer(server, role), **kwargs)
+    url = f"{server.base_url}{path}"  # argon2 sign-ins on a busy machine: generous timeouts
+    response = httpx.request(method, url, headers=bearer(server, role), timeout=120, **kwargs)
     assert response.is_success, response.text
     return response.json() if response.content else None
 
