@@ -48,8 +48,9 @@ def test_path_ids_are_bounded(
     got = {}
     for value in (HUGE, MAX_INT + 1, 0, -1, DIGITS_5000, MAX_INT):
         url = re.sub(r"\{\w+\}", str(value), path)
+        files = rule.files() if rule.files else None
         response = world.client.request(
-            method, url, headers=headers | rule.headers, json=body, data=rule.form
+            method, url, headers=headers | rule.headers, json=body, data=rule.form, files=files
         )
         got[str(value)[:20]] = response.status_code
     assert got == {str(v)[:20]: 422 for v in (HUGE, MAX_INT + 1, 0, -1, DIGITS_5000)} | {str(MAX_INT): 404}
