@@ -367,5 +367,5 @@ def test_admin_manages_users(server: AuditServer, desktop: Page) -> None:
     created = users["new.boss@example.com"]
     assert (created["role"], created["active"], len(created["site_ids"])) == ("inspector", False, 2)
     login = {"username": "new.boss@example.com", "password": "a long enough password"}
-    assert httpx.post(f"{server.base_url}/api/auth/token", data=login).status_code == 401
+    assert httpx.post(f"{server.base_url}/api/auth/token", data=login, timeout=120).status_code == 401
     desktop.screenshot(path=str(SHOTS / "siteaudit-admin-users.png"), full_page=True)
