@@ -163,6 +163,7 @@ def test_action_flow_with_photos_rejection_verification_and_report(
     }
     assert f"event{action['event_id']}" in flat and SITE_NAME in text and "Asia/Shanghai" in text
     assert "Wang Wei" in text and "Li Na" in text and "Show the whole crew" in text
+    assert "by Wang Wei <boss@example.com>" in text  # who generated it (the supervisor asked for it)
     for digest in clip_hashes + photo_hashes + [e.hash for e in entries]:
         assert digest in flat, digest
     subprocess.run(

@@ -116,7 +116,7 @@ def get_report(action_id: Id, session: SessionDep, user: ViewerUser, store: Stor
     photos, every decision, who did each step and when, and the SHA-256 of the evidence and of the
     audit-log entries it rests on."""
     action = service.get_action(session, action_id, user)
-    report = rectification.render(session, store, action)
+    report = rectification.render(session, store, action, user)
     headers = {
         "Content-Disposition": f'inline; filename="rectification-action-{action_id}.pdf"',
         "X-Content-SHA256": report.sha256,
