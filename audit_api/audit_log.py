@@ -80,6 +80,8 @@ class ChainCheck:
 
     checked: int
     first_bad_seq: int | None
+    reason: str | None = None
+    """What mismatched at first_bad_seq, in words."""
 
     def __bool__(self) -> bool:
         return self.first_bad_seq is None
@@ -89,7 +91,18 @@ def verify(session: Session) -> ChainCheck:
     """Recompute every hash in order; report the first row that was altered, removed or reordered."""
     prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
     for row in session.scalars(select(AuditLog).order_by(AuditLog.seq)):
-        if row.seq != expected_seq or row.prev_hash != prev_hash or row.hash != _row_hash(row):
-            return ChainCheck(checked=checked, first_bad_seq=expected_seq)
+        reason = _mismatch(row, expected_seq, prev_hash)
+        if reason is not None:
+            return ChainCheck(checked=checked, first_bad_seq=expected_seq, reason=reason)
         prev_hash, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
     return ChainCheck(checked=checked, first_bad_seq=None)
+
+
+def _mismatch(row: AuditLog, expected_seq: int, prev_hash: str) -> str | None:
+    if row.seq != expected_seq:
+        return f"entry {expected_seq} is missing (the next entry is {row.seq})"
+    if row.prev_hash != prev_hash:
+        return f"its prev_hash does not match the hash of entry {expected_seq - 1} (removed or reordered)"
+    if row.hash != _row_hash(row):
+        return "its content does not match its hash (the entry was edited)"
+    return None

@@ -86,6 +86,7 @@ def _expected_error(exc: Exception) -> str | None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from audit_api import _cli_audit as audit_cli
     from detect import cli as model_cli
 
     parser = argparse.ArgumentParser(prog="siteaudit", description=__doc__.splitlines()[0])
@@ -126,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     update.set_defaults(func=_user_update)
 
     model_cli.register(sub)
+    audit_cli.register(sub)
     return parser
 
 

@@ -157,7 +157,8 @@ def create_app(
     app.state.metrics = Metrics(app.state.store, settings.data_dir / "outbox")  # GET /metrics
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, validation_error)  # 422s quote only excerpts
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    photo_upload = (actions.PHOTO_UPLOAD_PATH, actions.photo_upload_limit(settings.max_photo_bytes))
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes, larger=[photo_upload])
     # Outermost, so 413s, static pages and streams get the headers too.
     docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
     app.add_middleware(

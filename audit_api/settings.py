@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         10 * 1024 * 1024, description="Largest accepted request body (413 above).", ge=1024
     )
+    max_photo_bytes: int = Field(
+        8 * 1024 * 1024, description="Largest accepted photo of a corrective action's answer, per photo "
+        "(413 above); the answer's request body may hold MAX_PHOTOS_PER_RESPONSE of them.",
+        ge=1024, le=64 * 1024 * 1024,
+    )  # fmt: skip
     host: str = Field("127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(8000, description="Port the HTTP server binds.", ge=1, le=65535)
     web_dir: Path = Field(_REPO_ROOT / "web", description="Static web pages served at /.")

@@ -1,5 +1,6 @@
 """SQLAlchemy models; importing this package registers every table on Base.metadata."""
 
+from audit_api.models.actions import ActionDecision, ActionPhoto, ActionResponse
 from audit_api.models.alerting import (
     AlertChannel,
     AlertDelivery,
@@ -44,6 +45,9 @@ from audit_api.models.sites import (
 )
 
 __all__ = [
+    "ActionDecision",
+    "ActionPhoto",
+    "ActionResponse",
     "ActionStatus",
     "Alert",
     "AlertChannel",

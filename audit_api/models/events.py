@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from audit_api.models.actions import ActionDecision, ActionResponse
 from audit_api.models.base import ActionStatus, Base, ClipKind, EventStatus, Verdict, str_enum, utcnow
 from audit_api.models.people import User
 from audit_api.models.sites import Camera, Site
@@ -139,8 +140,34 @@ class CorrectiveAction(Base):
     verification_note: Mapped[str | None] = mapped_column(Text)
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     verified_at: Mapped[datetime | None]
+    # Set by the inspector when the action opens (None on actions opened before they existed).
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
 
     event: Mapped[Event] = relationship(back_populates="actions")
+    supervisor: Mapped[User | None] = relationship(foreign_keys=[supervisor_id])
+    opened_by: Mapped[User | None] = relationship(foreign_keys=[opened_by_id])
+    responses: Mapped[list[ActionResponse]] = relationship(
+        back_populates="action", cascade="all, delete-orphan", order_by="ActionResponse.id"
+    )
+    decisions: Mapped[list[ActionDecision]] = relationship(
+        cascade="all, delete-orphan", order_by="ActionDecision.id"
+    )
+
+    AWAITING_RESPONSE: ClassVar[tuple[ActionStatus, ...]] = (ActionStatus.OPEN, ActionStatus.REOPENED)
+
+    @property
+    def site_id(self) -> int:
+        return self.event.site_id
+
+    @property
+    def supervisor_name(self) -> str | None:
+        return None if self.supervisor is None else self.supervisor.name or self.supervisor.email
+
+    @property
+    def overdue(self) -> bool:
+        """Past its due date while still waiting for the site's response (see services.actions)."""
+        return self.due is not None and self.status in self.AWAITING_RESPONSE and self.due < utcnow()
 
 
 class Alert(Base):

@@ -8,7 +8,7 @@ MIN_DATETIME and MAX_DATETIME, so converting them to UTC can never overflow.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field
@@ -57,3 +57,25 @@ MAX_PATROL_GRACE_MINUTES = 720
 
 MAX_PATROL_DAYS = 31
 """How many days back (today included) the patrol schedule reports on."""
+MAX_PHOTOS_PER_RESPONSE = 6
+"""The most photos one answer to a corrective action may carry (each at most Settings.max_photo_bytes)."""
+
+MAX_PHOTO_PIXELS = 40_000_000
+"""The most pixels (width × height) a photo may declare; more is refused (413) before it is decoded, so an
+image bomb (a small file that decodes to gigabytes) costs nothing. 40 MP covers every phone camera."""
+
+MAX_ACTION_DUE_DAYS = 366
+"""A corrective action's due date lies in the future, at most this many days ahead."""
+
+
+def _future_due(value: datetime) -> datetime:
+    now = datetime.now(UTC)
+    if value <= now:
+        raise ValueError("due date must be in the future")
+    if value > now + timedelta(days=MAX_ACTION_DUE_DAYS):
+        raise ValueError(f"due date must be at most {MAX_ACTION_DUE_DAYS} days ahead")
+    return value
+
+
+DueDateTime = Annotated[BoundedDateTime, AfterValidator(_future_due)]
+"""A corrective action's due date: timezone-aware, in the future, at most MAX_ACTION_DUE_DAYS ahead."""

@@ -7,8 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from audit_api.models import ActionStatus, ClipKind, EventStatus, Verdict
-from audit_api.schemas.bounds import BoundedDateTime
+from audit_api.models import ClipKind, EventStatus, Verdict
+from audit_api.schemas.actions import ActionOut
+from audit_api.schemas.bounds import BodyId, DueDateTime
 
 
 class _Orm(BaseModel):
@@ -75,21 +76,6 @@ class SignOffOut(_Orm):
     clip_sha256: str | None
 
 
-class ActionOut(_Orm):
-    id: int
-    event_id: int
-    description: str
-    due: datetime | None
-    status: ActionStatus
-    created_at: datetime
-    supervisor_response: str | None
-    responded_by_id: int | None
-    responded_at: datetime | None
-    verification_note: str | None
-    verified_by_id: int | None
-    verified_at: datetime | None
-
-
 class EventDetail(EventSummary):
     rule_snapshot: dict[str, Any]
     violations: list[ViolationOut]
@@ -112,19 +98,10 @@ class SignOffIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action_description: str | None = Field(None, min_length=1, max_length=5000)
-    action_due: BoundedDateTime | None = None
-
-
-class RespondIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    response: str = Field(min_length=1, max_length=5000)
-
-
-class VerifyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    note: str = Field("", max_length=5000)
+    action_due: DueDateTime | None = None
+    action_supervisor_id: BodyId | None = Field(
+        None, description="the supervisor responsible for the action: one of the event's site's supervisors"
+    )
 
 
 class AlertOut(_Orm):

@@ -25,3 +25,21 @@ class Invalid(ServiceError):
     """A value that passed schema validation is still unusable (422), e.g. an unknown site id."""
 
     status_code = 422
+
+
+class TooLarge(ServiceError):
+    """An upload above its size limit, in bytes or in pixels (413)."""
+
+    status_code = 413
+
+
+class UnsupportedMediaType(ServiceError):
+    """An upload that is not of an accepted kind, e.g. a photo that is not a JPEG or PNG image (415)."""
+
+    status_code = 415
+
+
+class Unavailable(ServiceError):
+    """A backing service (the evidence store) cannot be reached right now (503)."""
+
+    status_code = 503

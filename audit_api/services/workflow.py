@@ -1,5 +1,6 @@
-"""The inspector/supervisor workflow: review → sign-off → corrective action → response → verification,
-plus alert acknowledgement. Every step checks the state machine, commits and lands in the audit log."""
+"""The inspector/supervisor workflow: review → sign-off (opening a corrective action, see
+services.actions), plus alert acknowledgement. Every step checks the state machine, commits and lands in
+the audit log."""
 
 from __future__ import annotations
 
@@ -11,11 +12,8 @@ from sqlalchemy.orm import Session
 
 from audit_api import audit_log
 from audit_api.models import (
-    ActionStatus,
     Alert,
-    Camera,
     ClipKind,
-    CorrectiveAction,
     Event,
     EventStatus,
     Review,
@@ -24,6 +22,7 @@ from audit_api.models import (
     Verdict,
     utcnow,
 )
+from audit_api.services import actions
 from audit_api.services.errors import Conflict
 from audit_api.services.events import get_event
 from audit_api.services.listing import Page, paginate
@@ -71,8 +70,10 @@ def sign_off(
     *,
     action_description: str | None = None,
     action_due: datetime | None = None,
+    action_supervisor_id: int | None = None,
 ) -> SignOff:
-    """Sign off a reviewed event, recording the clip hash; a confirmed event opens a corrective action."""
+    """Sign off a reviewed event, recording the clip hash; a confirmed event opens a corrective action
+    (due date and responsible supervisor checked by services.actions; nothing is written when refused)."""
     event = get_event(session, event_id, inspector)
     if event.signoff is not None:
         raise Conflict(f"event {event_id} is already signed off")
@@ -86,58 +87,12 @@ def sign_off(
     if verdict == Verdict.CONFIRMED:
         kinds = ", ".join(event.kinds)
         description = action_description or f"Resolve {kinds} seen by camera {event.camera_id}"
-        action = CorrectiveAction(event=event, description=description, due=action_due)
-        session.add(action)
-        session.flush()
+        action = actions.open_action(session, event, inspector, description, action_due, action_supervisor_id)
         payload["corrective_action_id"] = action.id
     session.flush()
     audit_log.append(session, actor_of(inspector), "event.signed_off", f"event:{event_id}", payload)
     session.commit()
     return signoff
-
-
-def get_action(session: Session, action_id: int, viewer: User | None) -> CorrectiveAction:
-    """The corrective action if the viewer may see its event's site; NotFound otherwise."""
-    action = session.get(CorrectiveAction, action_id)
-    return SiteScope.of(viewer).found(action, lambda a: a.event.site_id, f"corrective action {action_id}")
-
-
-def list_actions(
-    session: Session, viewer: User, page: Page, status: ActionStatus | None = None
-) -> tuple[Sequence[CorrectiveAction], int]:
-    query = select(CorrectiveAction).join(CorrectiveAction.event).join(Event.camera)
-    query = SiteScope.of(viewer).where(query.order_by(CorrectiveAction.id), Camera.site_id)
-    if status is not None:
-        query = query.where(CorrectiveAction.status == status)
-    return paginate(session, query, page)
-
-
-def respond(session: Session, action_id: int, supervisor: User, response: str) -> CorrectiveAction:
-    action = get_action(session, action_id, supervisor)
-    if action.status not in (ActionStatus.OPEN, ActionStatus.REOPENED):
-        raise Conflict(f"corrective action {action_id} is {action.status.value}, not awaiting a response")
-    action.status = ActionStatus.ANSWERED
-    action.supervisor_response = response
-    action.responded_by_id, action.responded_at = supervisor.id, utcnow()
-    audit_log.append(
-        session, actor_of(supervisor), "action.responded", f"action:{action_id}", {"response": response}
-    )
-    session.commit()
-    return action
-
-
-def verify(session: Session, action_id: int, inspector: User, note: str, *, accept: bool) -> CorrectiveAction:
-    """Accept (verified) or reject (reopened) the supervisor's answer."""
-    action = get_action(session, action_id, inspector)
-    if action.status != ActionStatus.ANSWERED:
-        raise Conflict(f"corrective action {action_id} is {action.status.value}, not answered")
-    action.status = ActionStatus.VERIFIED if accept else ActionStatus.REOPENED
-    action.verification_note = note
-    action.verified_by_id, action.verified_at = inspector.id, utcnow()
-    verb = "action.verified" if accept else "action.reopened"
-    audit_log.append(session, actor_of(inspector), verb, f"action:{action_id}", {"note": note})
-    session.commit()
-    return action
 
 
 def list_alerts(

@@ -182,6 +182,7 @@ class SiteObjects:
     plan_id: int  # a patrol plan of this site (its camera, 09:00)
     round_id: int  # an open round of that plan walked by inspector@
     step_id: int  # its first step, started (the camera is being looked at)
+    photo_id: int = 0  # a photo of an answered corrective action (on a third, signed-off event)
 
 
 @pytest.fixture
@@ -203,7 +204,8 @@ def site_objects(world: World, make_event: Callable[..., Event]) -> dict[str, Si
         utcnow,
     )
     from audit_api.schemas.geometry import RuleConfigIn
-    from audit_api.services import workflow
+    from audit_api.services import actions, workflow
+    from tests.fixtures.photos import small_png
 
     rules = RuleConfigIn().model_dump(mode="json", exclude={"version"})
     with world.sessions() as session:
@@ -214,6 +216,7 @@ def site_objects(world: World, make_event: Callable[..., Event]) -> dict[str, Si
     found: dict[str, SiteObjects] = {}
     for name, (site_id, camera_id) in cameras.items():
         event, signed = make_event(camera_id=camera_id), make_event(camera_id=camera_id)
+        answered = make_event(camera_id=camera_id)
         with world.sessions() as session:
             zone = Zone(camera_id=camera_id, name="pit", polygon=[[0.1, 0.1], [0.6, 0.1], [0.6, 0.6]])
             calibration = Calibration(
@@ -231,6 +234,8 @@ def site_objects(world: World, make_event: Callable[..., Event]) -> dict[str, Si
             workflow.review_event(session, event.id, inspector, Verdict.CONFIRMED, "")
             workflow.review_event(session, signed.id, inspector, Verdict.CONFIRMED, "")
             action = workflow.sign_off(session, signed.id, inspector, world.store).event.actions[0]
+            workflow.review_event(session, answered.id, inspector, Verdict.CONFIRMED, "")
+            answerable = workflow.sign_off(session, answered.id, inspector, world.store).event.actions[0]
             alert_id = session.scalars(select(Alert.id).where(Alert.event_id == event.id)).one()
             supervisor = session.scalars(
                 select(User).where(User.role == Role.SUPERVISOR, User.sites.any(Site.id == site_id))
@@ -241,8 +246,13 @@ def site_objects(world: World, make_event: Callable[..., Event]) -> dict[str, Si
             patrol.steps = [PatrolStep(camera_id=camera_id, position=0, started_at=utcnow())]
             session.add_all([plan, patrol])
             session.commit()
+            upload = actions.PhotoUpload("done.png", small_png())
+            answer = actions.respond(
+                session, world.store, answerable.id, supervisor, "done", [upload], max_photo_bytes=10**6
+            )
+            photo_id = answer.responses[0].photos[0].id
             found[name] = SiteObjects(
                 site_id, camera_id, zone.id, event.id, action.id, alert_id, supervisor.id, channel.id,
-                plan.id, patrol.id, patrol.steps[0].id,
+                plan.id, patrol.id, patrol.steps[0].id, photo_id,
             )  # fmt: skip
     return found

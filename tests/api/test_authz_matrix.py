@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from tests.api.conftest import CRANE_URL, PASSWORD, SiteObjects, World
 from tests.fixtures.net import serve_app
+from tests.fixtures.photos import small_png
 
 ROLES = {
     "anonymous": None,
@@ -54,6 +55,7 @@ class Rule:
     """The status when access is granted (a 409 means the object was found but its state refuses)."""
     json: Body | None = None
     form: dict[str, str] | None = None
+    files: Callable[[], list[tuple[str, tuple[str, bytes, str]]]] | None = None
     stream: bool = False
     """An endless response (SSE): checked on a real server, reading the status only."""
     headers: dict[str, str] = field(default_factory=dict)
@@ -66,6 +68,7 @@ CALIBRATION = {
 }
 PLAN = {"name": "another round", "times": ["10:00"], "grace_minutes": 30}
 A = Access
+PHOTO = lambda: [("photos", ("a.png", small_png(), "image/png"))]  # noqa: E731
 POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/auth/token"): Rule(A.PUBLIC, form={"username": "admin@example.com", "password": PASSWORD}),
     ("POST", "/api/auth/refresh"): Rule(A.PUBLIC, 401, json=lambda o: {"refresh_token": "x" * 43}),
@@ -118,11 +121,18 @@ POLICY: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/api/events/{event_id}/signoff"): Rule(A.INSPECTOR, 201),
     ("GET", "/api/actions"): Rule(A.SITE_VIEW),
+    ("GET", "/api/actions/{action_id}"): Rule(A.SITE_VIEW),
     ("POST", "/api/actions/{action_id}/respond"): Rule(
-        A.SITE_SUPERVISOR, json=lambda o: {"response": "done"}
+        A.SITE_SUPERVISOR,
+        form={"note": "done"},
+        files=lambda: [("photos", ("a.png", small_png(), "image/png"))],
     ),
     ("POST", "/api/actions/{action_id}/verify"): Rule(A.INSPECTOR, 409, json=lambda o: {}),  # not answered
-    ("POST", "/api/actions/{action_id}/reopen"): Rule(A.INSPECTOR, 409, json=lambda o: {}),
+    ("POST", "/api/actions/{action_id}/reopen"): Rule(A.INSPECTOR, 409, json=lambda o: {"note": "why"}),
+    ("GET", "/api/actions/{action_id}/report.pdf"): Rule(A.SITE_VIEW, 409),  # not closed yet
+    ("GET", "/api/action-photos/{photo_id}"): Rule(A.SITE_VIEW),
+    ("GET", "/api/sites/{site_id}/supervisors"): Rule(A.SITE_VIEW),
+    ("GET", "/api/audit/integrity"): Rule(A.AUDIT),
     ("GET", "/api/alerts"): Rule(A.SITE_VIEW),
     ("POST", "/api/alerts/{alert_id}/ack"): Rule(A.SITE_SUPERVISOR),
     ("GET", "/api/alerts/stream"): Rule(A.SITE_VIEW, stream=True),
@@ -164,6 +174,7 @@ PATH_IDS: dict[str, Callable[[SiteObjects], int | str]] = {
     "action_id": lambda o: o.action_id,
     "alert_id": lambda o: o.alert_id,
     "channel_id": lambda o: o.channel_id,
+    "photo_id": lambda o: o.photo_id,
     "user_id": lambda o: o.supervisor_id,
     "plan_id": lambda o: o.plan_id,
     "round_id": lambda o: o.round_id,
@@ -242,6 +253,7 @@ def test_route_authorization(
                 headers=request_headers,
                 json=rule.json(objects) if rule.json else None,
                 data=rule.form,
+                files=rule.files() if rule.files else None,
             )
             status, text = response.status_code, response.text[:200]
         got.append((role, site, want, status, text))
@@ -348,7 +360,12 @@ def test_other_sites_ids_look_unknown(
     answers = []
     for value in (foreign, MAX_INT):
         response = world.client.request(
-            method, path.format(**{name: value}), headers=world.bearer("boss@example.com"), json=body
+            method,
+            path.format(**{name: value}),
+            headers=world.bearer("boss@example.com"),
+            json=body,
+            data=rule.form,
+            files=rule.files() if rule.files else None,
         )
         answers.append((response.status_code, response.json()["detail"].replace(str(value), "<id>")))
     assert answers[0] == answers[1] and answers[0][0] == 404, answers

@@ -8,6 +8,7 @@ Range header longer than MAX_RANGE_HEADER_CHARS is an unsatisfiable range (416).
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -47,8 +48,9 @@ def test_path_ids_are_bounded(
     got = {}
     for value in (HUGE, MAX_INT + 1, 0, -1, DIGITS_5000, MAX_INT):
         url = re.sub(r"\{\w+\}", str(value), path)
+        files = rule.files() if rule.files else None
         response = world.client.request(
-            method, url, headers=headers | rule.headers, json=body, data=rule.form
+            method, url, headers=headers | rule.headers, json=body, data=rule.form, files=files
         )
         got[str(value)[:20]] = response.status_code
     assert got == {str(v)[:20]: 422 for v in (HUGE, MAX_INT + 1, 0, -1, DIGITS_5000)} | {str(MAX_INT): 404}
@@ -184,7 +186,8 @@ def test_body_ids_are_bounded(
         ("0001-01-01T00:00:00+14:00", 422),
         ("9999-12-31T23:59:59-14:00", 422),
         ("2025-04-01T12:00:00", 422),  # naive
-        ("2025-04-01T12:00:00+08:00", 201),
+        ("2025-04-01T12:00:00+08:00", 422),  # in the past (a due date lies ahead: DueDateTime)
+        ((datetime.now(UTC) + timedelta(days=10)).astimezone(timezone(timedelta(hours=8))).isoformat(), 201),
     ],
 )
 def test_action_due_is_bounded(

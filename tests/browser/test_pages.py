@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.browser.conftest import click_canvas, watch_errors
 from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encode_evidence
+from tests.fixtures.photos import small_png
 
 pytestmark = pytest.mark.browser
 
@@ -68,12 +69,13 @@ def sign_in(page: Page, server: AuditServer, role: str, password: str = PASSWORD
 
 def bearer(server: AuditServer, role: str) -> dict[str, str]:
     form = {"username": USERS[role], "password": PASSWORD}
-    token = httpx.post(f"{server.base_url}/api/auth/token", data=form).json()["access_token"]
+    token = httpx.post(f"{server.base_url}/api/auth/token", data=form, timeout=120).json()["access_token"]
     return {"Authorization": f"Bearer {token}"}
 
 
 def call(server: AuditServer, role: str, method: str, path: str, **kwargs: Any) -> Any:
-    response = httpx.request(method, f"{server.base_url}{path}", headers=bearer(server, role), **kwargs)
+    url = f"{server.base_url}{path}"  # argon2 sign-ins on a busy machine: generous timeouts
+    response = httpx.request(method, url, headers=bearer(server, role), timeout=120, **kwargs)
     assert response.is_success, response.text
     return response.json() if response.content else None
 
@@ -160,14 +162,24 @@ def test_inspector_plays_the_clip_confirms_and_signs_off(server: AuditServer, de
 
 def test_inspector_verifies_or_reopens_a_response(server: AuditServer, desktop: Page) -> None:
     event_id, action_id = open_corrective_action(server)
-    call(server, "supervisor", "POST", f"/api/actions/{action_id}/respond", json={"response": "Vests issued"})
+    photo = [("photos", ("vests.png", small_png(), "image/png"))]
+    call(
+        server,
+        "supervisor",
+        "POST",
+        f"/api/actions/{action_id}/respond",
+        data={"note": "Vests issued"},
+        files=photo,
+    )
     sign_in(desktop, server, "inspector")
     expect(desktop.locator("#queue")).to_be_visible()
     desktop.goto(f"{server.base_url}/inspector.html#event={event_id}")
     card = desktop.locator(f"#actions [data-action-id='{action_id}']")
     expect(card).to_contain_text("Vests issued")
-    card.get_by_label(f"Note for action {action_id}").fill("Not everyone wears one")
-    card.get_by_role("button", name="Reopen").click()
+    card.get_by_label("Note (optional when verifying; the reason when rejecting)").fill(
+        "Not everyone wears one"
+    )
+    card.get_by_role("button", name="Reject (reopen)").click()
     expect(card).to_contain_text("Reopened")
     expect(card).to_contain_text("Not everyone wears one")
     assert call(server, "inspector", "GET", "/api/actions")[0]["status"] == "reopened"
@@ -230,8 +242,11 @@ def test_supervisor_sees_alerts_live_acknowledges_and_responds(server: AuditServ
     action = phone.locator(f"#actions [data-action-id='{action_id}']")
     expect(action).to_contain_text("Vests")
     action.get_by_label("What was done").fill("Vests handed out at the gate")
-    action.get_by_role("button", name="Send response").click()
-    expect(action).to_contain_text("Your response: Vests handed out at the gate")
+    action.get_by_label("Photos (JPEG or PNG, at least one)").set_input_files(
+        files=[{"name": "vests.png", "mimeType": "image/png", "buffer": small_png()}]
+    )
+    action.get_by_role("button", name="Send answer").click()
+    expect(action).to_contain_text("Vests handed out at the gate")
     expect(action).to_contain_text("Answered")
     [stored] = call(server, "supervisor", "GET", "/api/actions")
     assert stored["supervisor_response"] == "Vests handed out at the gate"
@@ -352,5 +367,5 @@ def test_admin_manages_users(server: AuditServer, desktop: Page) -> None:
     created = users["new.boss@example.com"]
     assert (created["role"], created["active"], len(created["site_ids"])) == ("inspector", False, 2)
     login = {"username": "new.boss@example.com", "password": "a long enough password"}
-    assert httpx.post(f"{server.base_url}/api/auth/token", data=login).status_code == 401
+    assert httpx.post(f"{server.base_url}/api/auth/token", data=login, timeout=120).status_code == 401
     desktop.screenshot(path=str(SHOTS / "siteaudit-admin-users.png"), full_page=True)

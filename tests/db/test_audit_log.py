@@ -46,18 +46,19 @@ def _row(seq: int) -> Update:
 
 
 @pytest.mark.parametrize(
-    ("statement", "first_bad"),
+    ("statement", "first_bad", "reason"),
     [
-        (_row(3).values(payload={"i": 99}), 3),
-        (_row(2).values(actor="user:0"), 2),
-        (_row(1).values(at=datetime(2020, 1, 1, tzinfo=UTC)), 1),
-        (_row(5).values(hash="f" * 64), 5),
-        (delete(AuditLog).where(AuditLog.seq == 4), 4),
+        (_row(3).values(payload={"i": 99}), 3, "the entry was edited"),
+        (_row(2).values(actor="user:0"), 2, "the entry was edited"),
+        (_row(1).values(at=datetime(2020, 1, 1, tzinfo=UTC)), 1, "the entry was edited"),
+        (_row(5).values(hash="f" * 64), 5, "the entry was edited"),
+        (delete(AuditLog).where(AuditLog.seq == 4), 4, "entry 4 is missing (the next entry is 5)"),
+        (_row(3).values(prev_hash="0" * 64), 3, "prev_hash does not match the hash of entry 2"),
     ],
-    ids=["payload-edited", "actor-edited", "time-moved", "hash-overwritten", "row-deleted"],
+    ids=["payload-edited", "actor-edited", "time-moved", "hash-overwritten", "row-deleted", "relinked"],
 )
 def test_tampering_is_detected(
-    sessions: sessionmaker[Session], statement: Executable, first_bad: int
+    sessions: sessionmaker[Session], statement: Executable, first_bad: int, reason: str
 ) -> None:
     _write_chain(sessions)
     with sessions() as session:
@@ -66,6 +67,7 @@ def test_tampering_is_detected(
     with sessions() as session:
         check = audit_log.verify(session)
     assert not check and check.first_bad_seq == first_bad and check.checked == first_bad - 1
+    assert check.reason is not None and reason in check.reason
 
 
 def test_appends_continue_the_chain_across_sessions(sessions: sessionmaker[Session]) -> None:

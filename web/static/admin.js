@@ -3,6 +3,7 @@
 // admin-rules.js. API validation errors (422) show next to the form.
 import { AlertsPanel } from "./admin-alerts.js";
 import { PatrolsPanel } from "./admin-patrols.js";
+import { mountAuditVerify } from "./audit-verify.js";
 import { HealthPanel } from "./admin-health.js";
 import { RulesPanel } from "./admin-rules.js";
 import { ZonesPanel } from "./admin-zones.js";
@@ -306,6 +307,7 @@ async function main() {
   rules = new RulesPanel();
   alerts = new AlertsPanel();
   patrols = new PatrolsPanel();
+  mountAuditVerify($("audit-verify"));
   await loadSites();
   await Promise.all([loadCameras(), loadUsers()]);
   setupTabs();

@@ -90,7 +90,7 @@ export async function api(path, { method = "GET", json, form, query, as = "json"
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(json);
   } else if (form !== undefined) {
-    body = new URLSearchParams(form);
+    body = form instanceof FormData ? form : new URLSearchParams(form); // FormData: multipart (files)
   }
   const send = async () => {
     const current = token.get();

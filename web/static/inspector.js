@@ -17,6 +17,8 @@ import {
   statusBadge,
 } from "./app.js";
 import { PatrolsPanel } from "./inspector-patrols.js";
+import { fillSignoffFields, loadOverdue, renderActionCards, resetSignoffFields, signoffFields } from "./inspector-actions.js";
+import { mountAuditVerify } from "./audit-verify.js";
 
 const PAGE = 20;
 const $ = (id) => document.getElementById(id);
@@ -181,7 +183,11 @@ function renderDetail(event) {
   $("rule-snapshot").textContent = JSON.stringify(event.rule_snapshot, null, 2);
   renderReviews(event);
   renderSignoff(event);
-  renderActions(event);
+  renderActionCards($("actions"), event, refresh);
+}
+
+async function refresh() {
+  await Promise.all([loadDetail(), loadOverdue($("overdue"), state.places)]);
 }
 
 function renderReviews(event) {
@@ -212,43 +218,10 @@ function renderSignoff(event) {
   done.hidden = !event.signoff;
   $("signoff-form").hidden = Boolean(event.signoff) || !event.verdict;
   $("signoff-blocked").hidden = Boolean(event.signoff) || Boolean(event.verdict);
-}
-
-function renderActions(event) {
-  const cards = event.actions.map((a) => {
-    const note = el("input", { type: "text", "aria-label": `Note for action ${a.id}`, placeholder: "Note (optional)", maxlength: 5000 });
-    const error = el("div", { class: "error", role: "alert", hidden: true });
-    const decide = (verb) => (ev) =>
-      guarded(error, ev.currentTarget, async () => {
-        await api(`/api/actions/${a.id}/${verb}`, { method: "POST", json: { note: note.value } });
-        await loadDetail();
-      });
-    return el(
-      "div",
-      { class: "action-card", dataset: { actionId: a.id } },
-      el("div", { class: "actions" }, el("strong", {}, a.description), statusBadge(a.status)),
-      el("div", { class: "small muted" }, `Opened ${formatTime(a.created_at)}`, a.due ? ` · due ${formatTime(a.due)}` : ""),
-      a.supervisor_response
-        ? el("p", { class: "notice" }, el("strong", {}, "Supervisor: "), a.supervisor_response, el("span", { class: "small muted" }, ` (${formatTime(a.responded_at)})`))
-        : el("p", { class: "small muted" }, "Waiting for the site supervisor's response."),
-      a.verification_note ? el("p", { class: "small" }, `Inspector note: ${a.verification_note}`) : null,
-      a.status === "answered"
-        ? el(
-            "div",
-            {},
-            el("div", { class: "field" }, note),
-            el(
-              "div",
-              { class: "actions" },
-              el("button", { type: "button", class: "good", onclick: decide("verify") }, "Verify"),
-              el("button", { type: "button", class: "danger", onclick: decide("reopen") }, "Reopen"),
-            ),
-            error,
-          )
-        : null,
-    );
-  });
-  replace($("actions"), cards.length ? cards : el("p", { class: "muted small" }, "None. Signing off a confirmed event opens one."));
+  const opensAction = event.verdict === "confirmed";
+  $("action-fields").hidden = !opensAction;
+  for (const id of ["action-supervisor", "action-due"]) $(id).disabled = !opensAction; // not validated when hidden
+  if (!event.signoff && event.verdict === "confirmed") fillSignoffFields(event).catch((exc) => showError($("signoff-error"), exc));
 }
 
 async function review(verdict, button) {
@@ -268,10 +241,11 @@ async function signOff(event) {
   await guarded($("signoff-error"), event.submitter, async () => {
     await api(`/api/events/${state.event.id}/signoff`, {
       method: "POST",
-      json: description ? { action_description: description } : {},
+      json: { ...(description ? { action_description: description } : {}), ...(await signoffFields(state.event)) },
     });
     $("action-description").value = "";
-    await Promise.all([loadDetail(), loadQueue()]);
+    resetSignoffFields();
+    await Promise.all([refresh(), loadQueue()]);
   });
 }
 
@@ -301,8 +275,10 @@ async function main() {
   $("signoff-form").addEventListener("submit", signOff);
   window.addEventListener("hashchange", () => loadDetail());
   window.addEventListener("pagehide", releaseEvidence);
+  mountAuditVerify($("audit-verify"));
   await loadQueue();
   await loadDetail();
+  await loadOverdue($("overdue"), state.places).catch((exc) => showError($("overdue-error"), exc));
 }
 
 main().catch((exc) => showError($("queue-error"), exc));

@@ -1,8 +1,8 @@
 // Supervisor: live alerts for the user's sites (Server-Sent Events, with a polling fallback when the
-// stream is down), a visual + optional audible new-alert signal, acknowledgement, and corrective actions.
+// stream is down), a visual + optional audible new-alert signal, acknowledgement; corrective actions are
+// supervisor-actions.js.
 import {
   api,
-  apiAll,
   el,
   evidenceUrl,
   formatKind,
@@ -18,6 +18,7 @@ import {
   statusBadge,
   token,
 } from "./app.js";
+import { loadActions, mountActions } from "./supervisor-actions.js";
 
 const POLL_MS = 10_000; // only while the live stream is not open
 const RECONNECT_MS = 30_000; // a closed stream (e.g. server restart) is retried this often
@@ -193,49 +194,6 @@ function connect() {
   });
 }
 
-async function loadActions() {
-  const box = $("actions");
-  try {
-    const actions = await apiAll("/api/actions");
-    const sorted = actions.sort((a, b) => waiting(b) - waiting(a) || b.id - a.id);
-    replace(box, sorted.length ? sorted.map(actionCard) : el("p", { class: "empty" }, "No corrective actions."));
-  } catch (exc) {
-    replace(box, el("div", { class: "error", role: "alert" }, exc.message));
-  }
-}
-
-const waiting = (a) => Number(a.status === "open" || a.status === "reopened");
-
-function actionCard(action) {
-  const error = el("div", { class: "error", role: "alert", hidden: true });
-  const inputId = `response-${action.id}`;
-  const respond = async (ev) => {
-    ev.preventDefault();
-    const form = ev.currentTarget;
-    await guarded(error, form.querySelector("button"), async () => {
-      await api(`/api/actions/${action.id}/respond`, { method: "POST", json: { response: form.response.value.trim() } });
-      await loadActions();
-    });
-  };
-  return el(
-    "div",
-    { class: "action-card", dataset: { actionId: action.id } },
-    el("div", { class: "actions" }, el("strong", {}, action.description), statusBadge(action.status)),
-    el("div", { class: "small muted" }, `Event #${action.event_id} · opened ${formatTime(action.created_at)}`, action.due ? ` · due ${formatTime(action.due)}` : ""),
-    action.supervisor_response ? el("p", { class: "notice small" }, el("strong", {}, "Your response: "), action.supervisor_response) : null,
-    action.verification_note ? el("p", { class: "small" }, el("strong", {}, "Inspector: "), action.verification_note) : null,
-    waiting(action)
-      ? el(
-          "form",
-          { onsubmit: respond },
-          el("div", { class: "field" }, el("label", { for: inputId }, "What was done"), el("textarea", { id: inputId, name: "response", required: true, maxlength: 5000 })),
-          el("button", { type: "submit", class: "primary" }, "Send response"),
-          error,
-        )
-      : null,
-  );
-}
-
 // Keeps the "n min ago" labels current without rebuilding the cards.
 function refreshTimes() {
   for (const time of document.querySelectorAll("time[data-relative]")) {
@@ -255,7 +213,7 @@ async function main() {
   });
   addAlerts(await api("/api/alerts"), false);
   connect();
-  await loadActions();
+  await mountActions($("actions"), state.places, $("overdue-count"));
   setInterval(() => state.stream?.readyState !== EventSource.OPEN && poll(), POLL_MS);
   setInterval(() => state.stream?.readyState === EventSource.CLOSED && connect(), RECONNECT_MS);
   setInterval(loadActions, ACTIONS_MS);

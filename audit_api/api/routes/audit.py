@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from audit_api import audit_log
-from audit_api.api.deps import SessionDep, require_role
+from audit_api.api.deps import SessionDep, StoreDep, require_role
 from audit_api.api.params import AfterSeq, Limit, set_total
 from audit_api.api.route_docs import DocumentedRoute
 from audit_api.models import AuditLog, Role, User
 from audit_api.schemas.bounds import DEFAULT_LIMIT
+from audit_api.services import integrity
 from audit_api.services.listing import Page, paginate
 
 router = APIRouter(prefix="/audit", tags=["audit"], route_class=DocumentedRoute)
@@ -38,6 +39,31 @@ class ChainStatus(BaseModel):
     valid: bool
     checked: int
     first_bad_seq: int | None
+    reason: str | None = None
+    """What mismatched at first_bad_seq."""
+
+
+class BrokenObjectOut(BaseModel):
+    what: str
+    key: str
+    sha256: str
+    reason: str
+
+
+class IntegrityStatus(BaseModel):
+    """The chain and every stored object's hash; `valid` only when both are intact."""
+
+    valid: bool
+    chain: ChainStatus
+    objects_checked: int
+    objects_broken: int
+    first_broken_object: BrokenObjectOut | None
+
+
+def chain_status(check: audit_log.ChainCheck) -> ChainStatus:
+    return ChainStatus(
+        valid=bool(check), checked=check.checked, first_bad_seq=check.first_bad_seq, reason=check.reason
+    )
 
 
 @router.get("")
@@ -60,5 +86,23 @@ def list_entries(
 
 @router.get("/verify")
 def verify_chain(session: SessionDep, user: AuditReader) -> ChainStatus:
-    check = audit_log.verify(session)
-    return ChainStatus(valid=bool(check), checked=check.checked, first_bad_seq=check.first_bad_seq)
+    return chain_status(audit_log.verify(session))
+
+
+@router.get("/integrity")
+def verify_integrity(session: SessionDep, user: AuditReader, store: StoreDep) -> IntegrityStatus:
+    """The hash chain, and every stored evidence object re-read from the store and hashed again (clips,
+    snapshots, corrective-action photos, live captures). Names the first broken entry and object."""
+    return integrity_status(integrity.verify(session, store))
+
+
+def integrity_status(result: integrity.Integrity) -> IntegrityStatus:
+    first = result.first_broken_object
+    broken = None if first is None else BrokenObjectOut(**vars(first.ref), reason=first.reason)
+    return IntegrityStatus(
+        valid=bool(result),
+        chain=chain_status(result.chain),
+        objects_checked=result.objects_checked,
+        objects_broken=result.objects_broken,
+        first_broken_object=broken,
+    )

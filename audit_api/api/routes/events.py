@@ -116,5 +116,6 @@ def sign_off(
         store,
         action_description=body.action_description,
         action_due=body.action_due,
+        action_supervisor_id=body.action_supervisor_id,
     )
     return SignOffOut.model_validate(signoff)

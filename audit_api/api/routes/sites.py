@@ -11,6 +11,7 @@ from audit_api.api.params import Id, IdFilter, PageDep, set_total
 from audit_api.api.route_docs import CONFLICT, DocumentedRoute
 from audit_api.api.routes import whip
 from audit_api.models import Camera, Role, User
+from audit_api.schemas.actions import SupervisorOut
 from audit_api.schemas.sites import (
     CameraCreated,
     CameraIn,
@@ -19,6 +20,7 @@ from audit_api.schemas.sites import (
     SiteIn,
     SiteOut,
 )
+from audit_api.services import actions as actions_service
 from audit_api.services import sites as service
 from ingest.sampler import SamplingConfig
 from ingest.urls import redact
@@ -66,6 +68,13 @@ def list_sites(session: SessionDep, user: ViewerUser, page: PageDep, response: R
 @router.get("/sites/{site_id}")
 def get_site(site_id: Id, session: SessionDep, user: ViewerUser) -> SiteOut:
     return SiteOut.model_validate(service.get_site(session, site_id, user))
+
+
+@router.get("/sites/{site_id}/supervisors")
+def list_site_supervisors(site_id: Id, session: SessionDep, user: ViewerUser) -> list[SupervisorOut]:
+    """The site's active supervisors: who a corrective action of this site may be assigned to."""
+    site = service.get_site(session, site_id, user)
+    return [SupervisorOut.model_validate(u) for u in actions_service.site_supervisors(session, site.id)]
 
 
 @router.put("/sites/{site_id}", responses=CONFLICT)

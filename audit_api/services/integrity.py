@@ -1,0 +1,103 @@
+"""Is the record intact? The audit log's hash chain, and every stored evidence object re-read from the
+store and hashed again: event clips and snapshots, corrective-action photos, live captures (recorded only
+in their audit-log entries). Reports the first broken entry and the first broken object, in words."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit_api import audit_log
+from audit_api.models import ActionPhoto, AuditLog, Clip
+from audit_api.storage import ObjectCorrupted, ObjectNotFound, ObjectStore, StorageError
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """One stored object the database vouches for: what it is, where, and the SHA-256 it was stored with."""
+
+    what: str
+    key: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class BrokenObject:
+    ref: ObjectRef
+    reason: str
+
+
+@dataclass(frozen=True)
+class Integrity:
+    chain: audit_log.ChainCheck
+    objects_checked: int
+    first_broken_object: BrokenObject | None
+    objects_broken: int
+
+    def __bool__(self) -> bool:
+        return bool(self.chain) and self.first_broken_object is None
+
+
+def _clips(session: Session) -> Iterator[ObjectRef]:
+    for clip in session.scalars(select(Clip).order_by(Clip.id)):
+        yield ObjectRef(f"{clip.kind.value} of event {clip.event_id}", clip.object_key, clip.sha256)
+
+
+def _photos(session: Session) -> Iterator[ObjectRef]:
+    for photo in session.scalars(select(ActionPhoto).order_by(ActionPhoto.id)):
+        yield ObjectRef(
+            f"photo {photo.id} of corrective action {photo.action_id}", photo.object_key, photo.sha256
+        )
+
+
+def _captures(session: Session) -> Iterator[ObjectRef]:
+    """Live captures: their stills are named (key + SHA-256) only by their `live.captured` entry."""
+    for entry in session.scalars(
+        select(AuditLog).where(AuditLog.action == "live.captured").order_by(AuditLog.seq)
+    ):
+        for part in ("still", "annotated"):
+            still = entry.payload.get(part)
+            if (
+                isinstance(still, dict)
+                and isinstance(still.get("key"), str)
+                and isinstance(still.get("sha256"), str)
+            ):
+                yield ObjectRef(f"capture {part} (audit entry {entry.seq})", still["key"], still["sha256"])
+
+
+SOURCES: tuple[Callable[[Session], Iterator[ObjectRef]], ...] = (_clips, _photos, _captures)
+"""Every kind of stored evidence; a new kind of object adds its lister here."""
+
+
+def _check(store: ObjectStore, ref: ObjectRef) -> str | None:
+    try:
+        store.get(ref.key, sha256=ref.sha256)
+    except ObjectCorrupted as exc:
+        return f"its bytes no longer match the recorded SHA-256 ({exc})"
+    except ObjectNotFound:
+        return "it is missing from the store"
+    except StorageError as exc:
+        return f"the store could not read it ({exc})"
+    return None
+
+
+def verify(session: Session, store: ObjectStore) -> Integrity:
+    """Check the chain, then every object (all of them, counting the broken ones)."""
+    chain = audit_log.verify(session)
+    checked = broken = 0
+    first: BrokenObject | None = None
+    seen: set[str] = set()
+    for source in SOURCES:
+        for ref in source(session):
+            if ref.key in seen:  # a content-addressed photo answered twice is one object
+                continue
+            seen.add(ref.key)
+            checked += 1
+            reason = _check(store, ref)
+            if reason is not None:
+                broken += 1
+                first = first or BrokenObject(ref, reason)
+    return Integrity(chain, checked, first, broken)
