@@ -63,7 +63,7 @@ class Cluster:
         port = free_port()
         env = self.env | {
             "SITEAUDIT_DATA_DIR": str(self.root / name),
-            "SITEAUDIT_WORKER_METRICS_PORT": str(port),
+            "SITEAUDIT_WORKER_HTTP_PORT": str(port),
             "SITEAUDIT_MAX_CAMERAS": str(max_cameras),
         }
         with (self.root / f"{name}.log").open("w") as log:  # the child keeps its own descriptor
