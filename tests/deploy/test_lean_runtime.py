@@ -102,7 +102,8 @@ def test_worker_http_port_in_use_is_one_clear_line(env: dict[str, str]) -> None:
         )  # fmt: skip
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("siteaudit: error: cannot serve the worker endpoint on 127.0.0.1:") and "Traceback" not in line
+    assert line.startswith("siteaudit: error: cannot serve the worker endpoint on 127.0.0.1:"), line
+    assert "SITEAUDIT_WORKER_HTTP_PORT" in line and "Traceback" not in line
 
 
 def _scrape(url: str, proc: subprocess.Popen[str]) -> str:

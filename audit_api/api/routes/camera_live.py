@@ -26,6 +26,7 @@ from audit_api.api.live_stream import MjpegStream
 from audit_api.api.params import Id
 from audit_api.api.route_docs import DocumentedRoute, error, errors
 from audit_api.models import Role, User
+from audit_api.schemas.bounds import MAX_TOKEN_CHARS
 from audit_api.schemas.live import BoxOut, CaptureIn, CaptureOut, DetectionsOut, LiveTokenOut
 from audit_api.services import live as live_service
 from audit_api.services.errors import ServiceError
@@ -93,7 +94,7 @@ async def live_stream(
     camera_id: Id,
     request: Request,
     settings: SettingsDep,
-    token: Annotated[str | None, Query(max_length=4096)] = None,
+    token: Annotated[str | None, Query(max_length=MAX_TOKEN_CHARS)] = None,
 ) -> Response:
     """`multipart/x-mixed-replace` JPEG stream of the camera (at most `live_max_fps` frames/s)."""
     if not token:

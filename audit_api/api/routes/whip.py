@@ -37,6 +37,7 @@ from audit_api import ice
 from audit_api.api.params import parse_id
 from audit_api.api.route_docs import DocumentedRoute, error, errors, raises
 from audit_api.auth import create_publish_grant
+from audit_api.schemas.bounds import MAX_TOKEN_CHARS
 from audit_api.services.worker_routing import NoLiveWorker, owner_url, retry_after_s
 from ingest.whip import BadOffer, WhipError, WhipHub
 
@@ -80,7 +81,7 @@ async def authorize_camera(
     camera_id: str,
     authorization: Annotated[str | None, Header()] = None,
     grant: Annotated[
-        str | None, Query(max_length=2048, description="publish grant from the API's WHIP redirect")
+        str | None, Query(max_length=MAX_TOKEN_CHARS, description="the publish grant of the API's redirect")
     ] = None,
 ) -> str:
     """Dependency: the path's camera id, once its bearer token (or the API's publish grant) was checked."""
