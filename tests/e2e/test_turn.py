@@ -102,6 +102,10 @@ def test_whip_answer_carries_the_ice_servers(server: Server, turn_server: TurnSe
     """RFC 9725 §4.6: the 201 answer lists the ICE servers too (for publishers that skip the OPTIONS)."""
     site = server.post("/api/sites", {"name": "Answer links"}).json()["id"]
     created = server.post("/api/cameras", {"site_id": site, "name": "encoder", "kind": "whip"}).json()
+    # Before the worker has taken the new camera, an offer gets 503 + Retry-After; then it is answered.
+    wait_until(
+        lambda: server.health_of(created["id"])["state"] != "not_running", 30, "the worker to run the encoder"
+    )
     loop = Loop()
     try:
         peer = Publisher(VideoStreamTrack())
