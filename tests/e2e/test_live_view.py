@@ -42,9 +42,8 @@ class Live:
             return self.server.headers
         if role not in self.tokens:
             form = {"username": USERS[role][0], "password": PASSWORD}
-            self.tokens[role] = httpx.post(self.server.base + "/api/auth/token", data=form).json()[
-                "access_token"
-            ]
+            login = httpx.post(self.server.base + "/api/auth/token", data=form, timeout=60)  # argon2, nice'd
+            self.tokens[role] = login.json()["access_token"]
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
     def call(self, role: str, method: str, path: str, **kw: Any) -> httpx.Response:
