@@ -12,5 +12,5 @@ COPY models models
 # models/ and web/ beside the packages are found.
 RUN pip install --no-cache-dir -e .
 ENV SITEAUDIT_MODELS_DIR=/app/models SITEAUDIT_WEB_DIR=/app/web
-# 8000: the API (siteaudit serve); 9100: a worker's /metrics (SITEAUDIT_WORKER_METRICS_PORT)
-EXPOSE 8000 9100
+# 8000: the API (siteaudit serve); 8100: a worker's endpoint: WHIP, live view, /metrics (SITEAUDIT_WORKER_HTTP_PORT)
+EXPOSE 8000 8100

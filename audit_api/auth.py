@@ -1,4 +1,5 @@
-"""Passwords (argon2 via pwdlib), signed access tokens (PyJWT, HS256) and per-camera WHIP tokens.
+"""Passwords (argon2 via pwdlib), signed access tokens (PyJWT, HS256), per-camera WHIP tokens and the
+short-lived publish grants the API puts in its WHIP redirect to the owning worker.
 
 Login sessions and refresh tokens are in audit_api.services.sessions; throttling in audit_api.login."""
 
@@ -129,3 +130,48 @@ def verify_camera_token(session: Session, camera_id: int, token: str) -> bool:
     if camera is None or camera.kind != CameraKind.WHIP or not camera.enabled or not camera.whip_token_hash:
         return False
     return hmac.compare_digest(camera.whip_token_hash, hash_opaque_token(token))
+
+
+PUBLISH_GRANT_TYPE = "whip"
+PUBLISH_GRANT_SECONDS = 60  # it only has to carry one redirected POST from the API to the worker
+
+
+def create_publish_grant(session: Session, camera_id: int, settings: Settings) -> str:
+    """A grant for one redirected WHIP offer, issued by the API once it checked the camera's token.
+
+    Browsers drop `Authorization` when fetch follows a cross-origin redirect, so the API's 307 to the
+    owning worker carries this instead (`?grant=`); it is bound to the camera's current token hash, so
+    rotating the token voids it too."""
+    camera = session.get(Camera, camera_id)
+    bound = (camera.whip_token_hash or "")[:16] if camera is not None else ""
+    now = utcnow()
+    claims = {
+        "typ": PUBLISH_GRANT_TYPE,
+        "cam": camera_id,
+        "th": bound,
+        "iat": now,
+        "exp": now + timedelta(seconds=PUBLISH_GRANT_SECONDS),
+    }
+    return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
+
+
+def verify_camera_credential(session: Session, camera_id: int, credential: str, settings: Settings) -> bool:
+    """THE check of WHIP requests, on the API and on the worker: the camera's token, or a publish grant
+    the API issued for this camera (and its current token)."""
+    if verify_camera_token(session, camera_id, credential):
+        return True
+    try:
+        claims = jwt.decode(
+            credential,
+            settings.secret_key.get_secret_value(),
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "typ", "cam", "th"]},
+        )
+    except jwt.InvalidTokenError:
+        return False
+    if claims["typ"] != PUBLISH_GRANT_TYPE or claims["cam"] != camera_id:
+        return False
+    camera = session.get(Camera, camera_id)
+    if camera is None or camera.kind != CameraKind.WHIP or not camera.enabled or not camera.whip_token_hash:
+        return False
+    return hmac.compare_digest(str(claims["th"]), camera.whip_token_hash[:16])

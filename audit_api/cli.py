@@ -61,6 +61,7 @@ def _expected_error(exc: Exception) -> str | None:
     from audit_api.services.camera_runtime import CameraConfigError
     from audit_api.services.errors import ServiceError
     from audit_api.storage import StorageError
+    from audit_api.worker.http import WorkerHttpError
     from detect.model import ModelError
     from ingest.source import SourceError
     from ingest.urls import InvalidCameraURL
@@ -73,6 +74,7 @@ def _expected_error(exc: Exception) -> str | None:
         | InvalidCameraURL
         | CameraConfigError
         | ServiceError
+        | WorkerHttpError
     )
     if isinstance(exc, expected):
         return str(exc)
@@ -234,55 +236,48 @@ def _serve(args: argparse.Namespace) -> int:
     return _run_server(settings, sessions, recorder, detector, with_worker=not args.no_worker, tls=tls)
 
 
-def _lease_keeper(settings: Any, sessions: Any) -> Any:
+def _lease_keeper(settings: Any, sessions: Any, worker_url: str | None = None) -> Any:
     """The worker's camera leases; on SQLite (embedded) it is the one worker and runs every camera."""
     from audit_api.worker.lease_keeper import LeaseKeeper
 
     sole = sessions.kw["bind"].dialect.name == "sqlite"
     return LeaseKeeper(
-        sessions, max_cameras=settings.max_cameras, ttl_s=settings.lease_ttl_s, sole_worker=sole
+        sessions,
+        max_cameras=settings.max_cameras,
+        ttl_s=settings.lease_ttl_s,
+        sole_worker=sole,
+        worker_url=worker_url,
     )
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from audit_api.metrics import Metrics
+    from audit_api.worker.http import WorkerHttp, advertised_url, bind, create_worker_app
     from audit_api.worker.sync import start_worker
 
     settings = _settings()
     sessions, recorder = _open_services(settings)
     detector = _load_detector(settings)
-    metrics = _serve_worker_metrics(settings, recorder)  # a busy port fails before any camera starts
-    leases = _lease_keeper(settings, sessions)
+    http = WorkerHttp(bind(settings))  # a busy port fails before any camera starts
+    url = advertised_url(settings, http.port)
+    leases = _lease_keeper(settings, sessions, worker_url=url)  # the API routes phones and viewers to it
     worker, stop_worker = start_worker(
         detector, sessions, recorder, leases, policy=settings.camera_network_policy
     )
+    metrics = Metrics(recorder.store, settings.data_dir / "outbox")
     metrics.watch(worker, recorder, leases)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    print(f"worker {leases.worker_id} running (up to {settings.max_cameras} camera leases); Ctrl-C to stop",
-          flush=True)  # fmt: skip
-    done.wait()
-    stop_worker()
-    return 0
-
-
-def _serve_worker_metrics(settings: Any, recorder: Any) -> Any:
-    """The worker's Metrics, served as /metrics on SITEAUDIT_WORKER_METRICS_PORT (when set)."""
-    from prometheus_client import start_http_server
-
-    from audit_api.metrics import Metrics
-
-    metrics = Metrics(recorder.store, settings.data_dir / "outbox")
-    if settings.worker_metrics_port is None:
-        return metrics
     try:
-        start_http_server(settings.worker_metrics_port, addr=settings.host, registry=metrics.registry)
-    except OSError as exc:
-        where = f"{settings.host}:{settings.worker_metrics_port}"
-        hint = "set SITEAUDIT_WORKER_METRICS_PORT"
-        raise CliError(f"cannot serve metrics on {where} ({exc.strerror}); {hint}") from None
-    print(f"metrics on http://{settings.host}:{settings.worker_metrics_port}/metrics", flush=True)
-    return metrics
+        http.start(create_worker_app(settings, sessions, recorder.store, worker, metrics, url))
+        print(f"worker {leases.worker_id} running (up to {settings.max_cameras} camera leases) at {url} "
+              "(WHIP, live view, /api/health, /metrics); Ctrl-C to stop", flush=True)  # fmt: skip
+        done.wait()
+    finally:
+        stop_worker()  # releases the leases: their worker_url is cleared, the API stops routing here
+        http.stop()
+    return 0
 
 
 def _run_server(

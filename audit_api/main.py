@@ -31,7 +31,7 @@ from audit_api.api.routes import (
     users,
     whip,
 )
-from audit_api.auth import verify_camera_token
+from audit_api.auth import verify_camera_credential
 from audit_api.db import make_engine, make_sessionmaker
 from audit_api.limits import BodySizeLimit
 from audit_api.login_guard import LoginGuard
@@ -84,22 +84,24 @@ def build_store(settings: Settings) -> ObjectStore:
     )
 
 
-def camera_token_verifier(factory: sessionmaker[Session]) -> whip.CameraTokenVerifier:
-    """The WHIP routes' token check: LookupError for an unknown camera, else whether the token matches."""
+def camera_token_verifier(factory: sessionmaker[Session], settings: Settings) -> whip.CameraTokenVerifier:
+    """The WHIP routes' credential check (API and worker alike): LookupError for an unknown camera, else
+    whether the camera's token or a publish grant for it matches (`verify_camera_credential`)."""
 
     def verify(camera_id: str, token: str) -> bool:
         number = parse_id(camera_id)
         with factory() as session:
             if number is None or session.get(Camera, number) is None:
                 raise LookupError(camera_id)
-            return verify_camera_token(session, number, token)
+            return verify_camera_credential(session, number, token, settings)
 
     return verify
 
 
-async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+async def service_error(request: Request, exc: Exception) -> JSONResponse:
     status_code = exc.status_code if isinstance(exc, ServiceError) else 500
-    return JSONResponse({"detail": str(exc)}, status_code=status_code)
+    headers: dict[str, str] | None = getattr(exc, "headers", None)  # e.g. Retry-After on a 503
+    return JSONResponse({"detail": str(exc)}, status_code=status_code, headers=headers)
 
 
 def create_app(
@@ -151,11 +153,12 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.camera_token_verifier = camera_token_verifier(app.state.sessionmaker)
+    app.state.camera_token_verifier = camera_token_verifier(app.state.sessionmaker, settings)
+    app.state.routes_to_workers = frame_sink is None  # deployed API: 307 to the owning worker
     app.state.login_guard = LoginGuard(settings, app.state.sessionmaker)
     app.state.store = store if store is not None else build_store(settings)
     app.state.metrics = Metrics(app.state.store, settings.data_dir / "outbox")  # GET /metrics
-    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)  # 422s quote only excerpts
     photo_upload = (actions.PHOTO_UPLOAD_PATH, actions.photo_upload_limit(settings.max_photo_bytes))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes, larger=[photo_upload])

@@ -3,8 +3,8 @@
 Per-camera figures come from `Worker.health()` (the same snapshot `/api/cameras/{id}/health` shows), the
 evidence queues from the recorder, the outbox directory and the spooling store — read at scrape time by
 a collector, so nothing on the video path counts twice. Only the detector latency is observed as it
-happens (`Detector.on_batch`). The API serves `GET /metrics`; `siteaudit worker` serves the same
-registry on `SITEAUDIT_WORKER_METRICS_PORT` with prometheus-client's own HTTP server.
+happens (`Detector.on_batch`). The API serves `GET /metrics`; `siteaudit worker` serves the same route
+on its own HTTP endpoint (`SITEAUDIT_WORKER_HTTP_PORT`, audit_api/worker/http.py).
 """
 
 from __future__ import annotations

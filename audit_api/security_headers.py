@@ -34,7 +34,8 @@ def content_security_policy(settings: Settings) -> str:
         "img-src": f"'self' data: blob: {extra}",  # data: for the enrolment QR code
         # Evidence is fetched (following a presigned redirect) and shown as blob: URLs.
         "media-src": f"'self' blob: {extra}",
-        "connect-src": f"'self' {extra}",  # the API, the SSE alert stream and WHIP (phone page)
+        # The API, the SSE alert stream and WHIP (phone page), which follows the API's redirect to a worker.
+        "connect-src": f"'self' {extra} {' '.join(settings.worker_origins)}",
         "font-src": "'self'",
         "object-src": "'none'",
         "base-uri": "'none'",

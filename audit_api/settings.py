@@ -20,6 +20,8 @@ MIN_SECRET_LENGTH = 32  # HS256 wants a key at least as long as its digest (RFC 
 _REPO_ROOT = Path(audit_api.__file__).resolve().parents[1]
 
 
+# A CSP source expression naming an origin (host wildcards and a port wildcard allowed), nothing else.
+CspOrigin = Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.*\[\]:-]+(:(\d{1,5}|\*))?$", max_length=300)]
 _ENDPOINT = re.compile(r"(https?://)?[A-Za-z0-9.-]+(:\d{1,5})?|(https?://)?\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 
 
@@ -111,10 +113,28 @@ class Settings(BaseSettings):
     turn_ttl_s: int = Field(
         DEFAULT_TURN_TTL_S, description="Lifetime of issued TURN credentials (seconds).", ge=60, le=7 * 86400
     )
-    worker_metrics_port: int | None = Field(
-        None, description="`siteaudit worker` serves Prometheus /metrics on this port (host: `host`).",
-        ge=1, le=65535,
+    worker_http_host: str = Field(
+        "127.0.0.1", description="Address `siteaudit worker` binds its HTTP endpoint to (WHIP media "
+        "signalling, live view, /api/health, /metrics).", min_length=1,
     )  # fmt: skip
+    worker_http_port: int = Field(
+        8100, description="Port of the worker's HTTP endpoint; 0 picks a free one (advertised in the "
+        "camera leases, so the API routes to it).", ge=0, le=65535,
+    )  # fmt: skip
+    worker_public_url: str | None = Field(
+        None,
+        description="Base URL phones and the API use to reach this worker (written into its camera leases; "
+        "the API redirects WHIP publishers there and forwards live view to it); `{host}` and `{port}` are "
+        "filled in (this machine's host name, the bound port), so scaled replicas share one setting. "
+        "Default: http://worker_http_host:port (the host name when bound to every address).",
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+    )
+    worker_origins: list[CspOrigin] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Origins of the workers' public URLs (CSP sources, e.g. https://*.workers.example.org) "
+        "that the phone page may connect to after the API's WHIP redirect (added to connect-src).",
+    )
     max_cameras: int = Field(
         8, description="Deployed mode (PostgreSQL): most cameras one `siteaudit worker` leases; N workers "
         "spread the cameras. The embedded SQLite worker runs every camera.", ge=1, le=256,

@@ -25,6 +25,9 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 """The largest `limit` a list accepts."""
 
+MAX_TOKEN_CHARS = 4096
+"""The longest token accepted in a query string (live-view tokens, SSE access tokens, WHIP publish grants)."""
+
 MIN_DATETIME = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_DATETIME = datetime(2100, 1, 1, tzinfo=UTC)
 

@@ -99,9 +99,9 @@ def test_worker_scales_and_both_siteaudit_services_are_health_checked() -> None:
     worker = SERVICES["worker"]
     assert "container_name" not in worker and "ports" not in worker, "fixed names/ports block --scale"
     assert all(":" not in str(v) for v in worker.get("volumes", [])), "a named volume would be shared"
-    metrics_port = siteaudit_env(worker)["SITEAUDIT_WORKER_METRICS_PORT"]
-    assert siteaudit_env(worker)["SITEAUDIT_HOST"] == "0.0.0.0"
-    assert f"127.0.0.1:{metrics_port}/metrics" in " ".join(worker["healthcheck"]["test"])
+    http_port = siteaudit_env(worker)["SITEAUDIT_WORKER_HTTP_PORT"]
+    assert siteaudit_env(worker)["SITEAUDIT_WORKER_HTTP_HOST"] == "0.0.0.0"
+    assert f"127.0.0.1:{http_port}/api/health" in " ".join(worker["healthcheck"]["test"])
     api_port = _parser().parse_args(shlex.split(SERVICES["api"]["command"])[1:]).port
     assert f"127.0.0.1:{api_port}/api/health" in " ".join(SERVICES["api"]["healthcheck"]["test"])
     assert worker["depends_on"]["api"]["condition"] == "service_healthy"

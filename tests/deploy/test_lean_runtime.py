@@ -67,7 +67,7 @@ def test_training_commands_name_the_extra(env: dict[str, str], command: list[str
 
 def test_worker_starts_lean_and_serves_metrics(env: dict[str, str]) -> None:
     port = free_port()
-    env = env | {"SITEAUDIT_WORKER_METRICS_PORT": str(port)}
+    env = env | {"SITEAUDIT_WORKER_HTTP_PORT": str(port)}
     worker = subprocess.Popen(
         [sys.executable, "-c", BLOCK + "from audit_api.cli import main; sys.exit(main(['worker']))"],
         env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -88,21 +88,22 @@ def test_worker_starts_lean_and_serves_metrics(env: dict[str, str]) -> None:
     assert worker.returncode == 0 and "Traceback" not in out, out
 
 
-def test_worker_metrics_port_in_use_is_one_clear_line(env: dict[str, str]) -> None:
+def test_worker_http_port_in_use_is_one_clear_line(env: dict[str, str]) -> None:
     import socket
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = env | {"SITEAUDIT_WORKER_METRICS_PORT": str(port)}
+        env = env | {"SITEAUDIT_WORKER_HTTP_PORT": str(port)}
         result = subprocess.run(
             [sys.executable, "-m", "audit_api.cli", "worker"], env=env, text=True, capture_output=True,
             timeout=120,
         )  # fmt: skip
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("siteaudit: error: cannot serve metrics on 127.0.0.1:") and "Traceback" not in line
+    assert line.startswith("siteaudit: error: cannot serve the worker endpoint on 127.0.0.1:"), line
+    assert "SITEAUDIT_WORKER_HTTP_PORT" in line and "Traceback" not in line
 
 
 def _scrape(url: str, proc: subprocess.Popen[str]) -> str:

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api.db import make_engine, make_sessionmaker, upgrade_to_head
 from audit_api.models import Camera, CameraKind, CameraLease, CameraStatus, Event, Site
-from tests.e2e.test_live import wait_until
 from tests.fixtures.net import free_port
+from tests.fixtures.processes import wait_until
 from tests.fixtures.rtsp import RtspServer, gst_rtsp_available
 
 pytestmark = [pytest.mark.slow, pytest.mark.rtsp, pytest.mark.postgres]
@@ -63,7 +63,7 @@ class Cluster:
         port = free_port()
         env = self.env | {
             "SITEAUDIT_DATA_DIR": str(self.root / name),
-            "SITEAUDIT_WORKER_METRICS_PORT": str(port),
+            "SITEAUDIT_WORKER_HTTP_PORT": str(port),
             "SITEAUDIT_MAX_CAMERAS": str(max_cameras),
         }
         with (self.root / f"{name}.log").open("w") as log:  # the child keeps its own descriptor

@@ -4,14 +4,8 @@ RTSP camera (GStreamer on loopback) and a WHIP publisher (aiortc) each raise the
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -19,72 +13,18 @@ from aiortc.contrib.media import MediaPlayer
 from playwright.sync_api import expect
 
 from tests.browser.conftest import launch_chromium
-from tests.fixtures.net import free_port
+from tests.fixtures.processes import Server, siteaudit, wait_until
 from tests.fixtures.rtsp import RtspServer
 from tests.fixtures.whip_client import Loop, Publisher
 from tests.fixtures.y4m import make_y4m
 
 pytestmark = [pytest.mark.slow, pytest.mark.rtsp]
-PASSWORD = "correct horse battery staple"
-
-
-@dataclass
-class Server:
-    base: str
-    headers: dict[str, str]
-    env: dict[str, str]
-
-    def get(self, path: str, **kw: Any) -> httpx.Response:
-        return httpx.get(self.base + path, headers=self.headers, timeout=30, **kw)
-
-    def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        return httpx.post(self.base + path, headers=self.headers, json=body, timeout=30)
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data = tmp_path_factory.mktemp("serve")
-    port = free_port()
-    env = os.environ | {
-        "SITEAUDIT_DATA_DIR": str(data),
-        "SITEAUDIT_SECRET_KEY": "e2e-" + "x" * 40,
-        "SITEAUDIT_PORT": str(port),
-    }
-    cli = [sys.executable, "-m", "audit_api.cli"]
-    subprocess.run(
-        [*cli, "user", "create", "admin@site.test", "--role", "admin"],
-        input=PASSWORD + "\n", env=env, text=True, check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
-    proc = subprocess.Popen(
-        [*cli, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: _up(base), 60, "siteaudit serve to answer")
-        token = httpx.post(
-            base + "/api/auth/token", data={"username": "admin@site.test", "password": PASSWORD}
-        ).json()["access_token"]
-        yield Server(base, {"Authorization": f"Bearer {token}"}, env)
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-        assert "Traceback" not in out, out
-
-
-def _up(base: str) -> bool:
-    try:
-        return httpx.get(base + "/api/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+    with siteaudit(tmp_path_factory.mktemp("serve")) as processes:
+        yield processes.serve()
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +32,6 @@ def site(server: Server) -> int:
     response = server.post("/api/sites", {"name": "Tower crane yard"})
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
-
-
-def events_of(server: Server, camera_id: int) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = server.get("/api/events", params={"camera_id": camera_id}).json()["items"]
-    return items
 
 
 def test_rtsp_camera_added_through_the_api_raises_the_no_vest_event(
@@ -112,7 +47,7 @@ def test_rtsp_camera_added_through_the_api_raises_the_no_vest_event(
     )
     assert created.status_code == 201, created.text
     camera = int(created.json()["id"])
-    (event,) = wait_until(lambda: events_of(server, camera), 120, "an event from the RTSP camera")
+    (event,) = wait_until(lambda: server.events_of(camera), 120, "an event from the RTSP camera")
     assert event["kinds"] == ["no_vest"]
     detail = server.get(f"/api/events/{event['id']}").json()
     clip = next(c for c in detail["clips"] if c["kind"] == "clip")
@@ -138,13 +73,18 @@ def test_phone_publishing_over_whip_raises_the_no_vest_event(server: Server, sit
     try:
         player = MediaPlayer(str(videos / "ppe-2.mp4"), loop=True)
         peer = loop.run(_publish(loop, player, server.base, camera, token))
-        (event,) = wait_until(lambda: events_of(server, camera), 120, "an event from the WHIP camera")
+        (event,) = wait_until(lambda: server.events_of(camera), 120, "an event from the WHIP camera")
         assert event["kinds"] == ["no_vest"]
-        health = server.get(f"/api/cameras/{camera}/health").json()
-        assert health["state"] == "streaming" and health["analysed_fps"] > 0, health
+        # analysed_fps is a moving rate: wait for the condition rather than sample it once.
+        wait_until(lambda: _analysing(server, camera), 60, "the WHIP camera to be streaming and analysed")
         loop.run(peer.pc.close())
     finally:
         loop.close()
+
+
+def _analysing(server: Server, camera: int) -> bool:
+    health = server.health_of(camera)
+    return health["state"] == "streaming" and (health.get("analysed_fps") or 0) > 0
 
 
 def _refuses_wrong_token(server: Server, camera: int) -> bool:
@@ -183,8 +123,7 @@ def test_phone_page_in_chromium_feeds_the_pipeline(
         page = browser.new_page()
         page.goto(link)  # http://127.0.0.1 counts as a secure context, like https on a real phone
         expect(page.locator("#status")).to_have_attribute("data-state", "live", timeout=30_000)
-        (event,) = wait_until(lambda: events_of(server, camera), 120, "an event from the phone camera")
+        (event,) = wait_until(lambda: server.events_of(camera), 120, "an event from the phone camera")
         assert event["kinds"] == ["no_vest"]
-        health = server.get(f"/api/cameras/{camera}/health").json()
-        assert health["state"] == "streaming" and health["analysed_fps"] > 0, health
+        wait_until(lambda: _analysing(server, camera), 60, "the phone camera to be streaming and analysed")
         page.get_by_role("button", name="Stop").click()

@@ -6,11 +6,9 @@ viewer neither grows the server's memory nor slows the camera's analysis. Every 
 from __future__ import annotations
 
 import hashlib
-import os
 import socket
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +19,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import launch_chromium
-from tests.e2e.test_live import Server, _up, wait_until
-from tests.fixtures.net import free_port
+from tests.fixtures.processes import PASSWORD, Server, siteaudit, wait_until
 from tests.fixtures.rtsp import RtspServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.rtsp]
-PASSWORD = "correct horse battery staple"
 MAX_VIEWERS = 3
 STALL_S = 4.0
 USERS = {
@@ -46,9 +42,8 @@ class Live:
             return self.server.headers
         if role not in self.tokens:
             form = {"username": USERS[role][0], "password": PASSWORD}
-            self.tokens[role] = httpx.post(self.server.base + "/api/auth/token", data=form).json()[
-                "access_token"
-            ]
+            login = httpx.post(self.server.base + "/api/auth/token", data=form, timeout=60)  # argon2, nice'd
+            self.tokens[role] = login.json()["access_token"]
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
     def call(self, role: str, method: str, path: str, **kw: Any) -> httpx.Response:
@@ -78,29 +73,10 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, rtsp_server: RtspServer) -> Iterator[Live]:
-    data = tmp_path_factory.mktemp("serve-live")
-    port = free_port()
-    env = os.environ | {
-        "SITEAUDIT_DATA_DIR": str(data),
-        "SITEAUDIT_SECRET_KEY": "e2e-live-" + "x" * 40,
-        "SITEAUDIT_PORT": str(port),
-        "SITEAUDIT_LIVE_MAX_VIEWERS": str(MAX_VIEWERS),
-        "SITEAUDIT_LIVE_STALL_TIMEOUT_S": str(STALL_S),
-    }
-    cli = [sys.executable, "-m", "audit_api.cli"]
-    subprocess.run(
-        [*cli, "user", "create", "admin@site.test", "--role", "admin"],
-        input=PASSWORD + "\n", env=env, text=True, check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
-    proc = subprocess.Popen(
-        [*cli, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: _up(base), 60, "siteaudit serve to answer")
-        form = {"username": "admin@site.test", "password": PASSWORD}
-        token = httpx.post(base + "/api/auth/token", data=form).json()["access_token"]
-        server = Server(base, {"Authorization": f"Bearer {token}"}, env)
+    root = tmp_path_factory.mktemp("serve-live")
+    env = {"SITEAUDIT_LIVE_MAX_VIEWERS": str(MAX_VIEWERS), "SITEAUDIT_LIVE_STALL_TIMEOUT_S": str(STALL_S)}
+    with siteaudit(root, env) as processes:
+        server = processes.serve()
         site = int(server.post("/api/sites", {"name": "North yard"}).json()["id"])
         other = int(server.post("/api/sites", {"name": "South yard"}).json()["id"])
         for role, (email, kind) in USERS.items():
@@ -112,14 +88,11 @@ def live(tmp_path_factory: pytest.TempPathFactory, rtsp_server: RtspServer) -> I
             {"site_id": site, "name": "crane", "kind": "rtsp", "url": rtsp_server.url("ppe-2")},
         )
         assert created.status_code == 201, created.text
-        result = Live(server, proc, int(created.json()["id"]), site, data)
+        data = Path(processes.env["SITEAUDIT_DATA_DIR"])
+        result = Live(server, processes.process("serve").proc, int(created.json()["id"]), site, data)
         wait_until(lambda: result.health()["state"] == "streaming", 90, "the RTSP camera to stream")
         wait_until(lambda: (result.health().get("analysed_fps") or 0) > 0, 60, "analysis to run")
         yield result
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-        assert "Traceback" not in out, out
 
 
 def read_parts(url: str, seconds: float) -> list[tuple[float, float, bytes]]:

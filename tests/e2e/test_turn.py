@@ -5,10 +5,7 @@ event is recorded; the same process's Prometheus /metrics shows the camera, the 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,43 +16,22 @@ from playwright.sync_api import expect
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.browser.conftest import launch_chromium
-from tests.e2e.test_live import PASSWORD, Server, _up, events_of, wait_until
-from tests.fixtures.net import free_port
+from tests.fixtures.processes import Server, siteaudit, wait_until
 from tests.fixtures.turn import TurnServer
 from tests.fixtures.whip_client import Loop, Publisher
 from tests.fixtures.y4m import make_y4m
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-CLI = [sys.executable, "-m", "audit_api.cli"]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, turn_server: TurnServer) -> Iterator[Server]:
-    port = free_port()
-    env = os.environ | {
-        "SITEAUDIT_DATA_DIR": str(tmp_path_factory.mktemp("turn-serve")),
-        "SITEAUDIT_SECRET_KEY": "turn-" + "t" * 40,
-        "SITEAUDIT_PORT": str(port),
+    env = {
         "SITEAUDIT_ICE_SERVERS": json.dumps([{"urls": [turn_server.url]}]),
         "SITEAUDIT_TURN_SECRET": turn_server.secret,
     }
-    subprocess.run(
-        [*CLI, "user", "create", "admin@site.test", "--role", "admin"],
-        input=PASSWORD + "\n", env=env, text=True, check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
-    proc = subprocess.Popen(
-        [*CLI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: _up(base), 60, "siteaudit serve to answer")
-        form = {"username": "admin@site.test", "password": PASSWORD}
-        token = httpx.post(base + "/api/auth/token", data=form).json()["access_token"]
-        yield Server(base, {"Authorization": f"Bearer {token}"}, env)
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-        assert "Traceback" not in out, out
+    with siteaudit(tmp_path_factory.mktemp("turn-serve"), env) as processes:
+        yield processes.serve()
 
 
 def _metrics(server: Server) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
@@ -99,7 +75,7 @@ def test_phone_forced_to_relay_reaches_the_worker_through_turn(
         expect(page.locator("#status")).to_have_attribute("data-state", "live", timeout=60_000)
         # The selected candidate pair (RTCPeerConnection.getStats) uses the phone's relay candidate.
         expect(page.locator("#route")).to_have_attribute("data-candidate", "relay", timeout=15_000)
-        (event,) = wait_until(lambda: events_of(server, camera), 180, "an event from the relayed phone")
+        (event,) = wait_until(lambda: server.events_of(camera), 180, "an event from the relayed phone")
         assert event["kinds"] == ["no_vest"]
 
         metrics = _metrics(server)
@@ -126,6 +102,10 @@ def test_whip_answer_carries_the_ice_servers(server: Server, turn_server: TurnSe
     """RFC 9725 §4.6: the 201 answer lists the ICE servers too (for publishers that skip the OPTIONS)."""
     site = server.post("/api/sites", {"name": "Answer links"}).json()["id"]
     created = server.post("/api/cameras", {"site_id": site, "name": "encoder", "kind": "whip"}).json()
+    # Before the worker has taken the new camera, an offer gets 503 + Retry-After; then it is answered.
+    wait_until(
+        lambda: server.health_of(created["id"])["state"] != "not_running", 30, "the worker to run the encoder"
+    )
     loop = Loop()
     try:
         peer = Publisher(VideoStreamTrack())

@@ -158,7 +158,9 @@
     }
     if (response.status === 201) {
       const location = response.headers.get("Location");
-      session.resource = location ? new URL(location, endpoint).href : null;
+      // Deployed mode: the API redirected the offer (307) to the worker that runs the camera; the
+      // session lives there, so a relative Location resolves against the final URL.
+      session.resource = location ? new URL(location, response.url || endpoint).href : null;
       return response.text();
     }
     const detail = await response.json().then((body) => body.detail).catch(() => response.statusText);

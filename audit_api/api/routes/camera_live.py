@@ -6,8 +6,9 @@ no encode); an `<img>` plays it natively on every browser (phones included) with
 viewer is just a slow TCP socket. The browser cannot send a header from `<img>`, hence the short-lived
 viewer token in `?token=` (POST .../live-token; scoped to one camera, no use as an access token).
 
-These routes need the worker that runs the camera in this process (embedded `serve`/`demo`); elsewhere
-they answer 503. Deployed mode will forward the same paths to the worker that owns the camera.
+These routes need the worker that runs the camera: in this process (embedded `serve`/`demo`), or — in an
+API process without a worker (deployed mode) — the worker holding the camera's lease, to which the API
+forwards the same path once it has checked the viewer (`api.worker_proxy`). No such worker: 503.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from audit_api.api import worker_proxy
 from audit_api.api.deps import SessionDep, SettingsDep, StoreDep, ViewerUser, require_role
 from audit_api.api.live_stream import MjpegStream
 from audit_api.api.params import Id
 from audit_api.api.route_docs import DocumentedRoute, error, errors
 from audit_api.models import Role, User
+from audit_api.schemas.bounds import MAX_TOKEN_CHARS
 from audit_api.schemas.live import BoxOut, CaptureIn, CaptureOut, DetectionsOut, LiveTokenOut
 from audit_api.services import live as live_service
 from audit_api.services.errors import ServiceError
@@ -34,7 +37,7 @@ from audit_api.services.sites import get_camera
 from audit_api.settings import Settings
 
 router = APIRouter(tags=["live"], route_class=DocumentedRoute)
-_NO_WORKER = error(503, "no worker runs this camera in this process")
+_NO_WORKER = error(503, "no worker runs this camera (here, or in deployed mode none holds its lease)")
 _GRIDS_LOCK = threading.Lock()
 StaffUser = Annotated[User, Depends(require_role(Role.ADMIN, Role.INSPECTOR))]
 
@@ -103,7 +106,7 @@ async def live_stream(
     camera_id: Id,
     request: Request,
     settings: SettingsDep,
-    token: Annotated[str | None, Query(max_length=4096)] = None,
+    token: Annotated[str | None, Query(max_length=MAX_TOKEN_CHARS)] = None,
 ) -> Response:
     """`multipart/x-mixed-replace` JPEG stream of the camera (at most `live_max_fps` frames/s)."""
     if not token:
@@ -111,6 +114,8 @@ async def live_stream(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail)
     factory: sessionmaker[Session] = request.app.state.sessionmaker
     user_id = await run_in_threadpool(_viewer, factory, token, camera_id, settings)
+    if worker_proxy.forwards(request):  # the owning worker re-checks the token and audits the session
+        return await worker_proxy.forward_stream(request, camera_id)
     source = live_service.require_source(_source(request), camera_id)
     slots = _slots(request)
     slots.acquire(camera_id, settings.live_max_viewers)  # 429 when full
@@ -142,8 +147,14 @@ def live_frame(
     camera_id: Id, request: Request, session: SessionDep, settings: SettingsDep, user: ViewerUser
 ) -> Response:
     """The camera's newest frame as one JPEG (grid thumbnails); 409 before its first frame. A grid's
-    fetches are audited once per viewing (`live.grid_watched`), not per frame."""
+    fetches are audited once per viewing (`live.grid_watched`, by the process the viewer talks to), not
+    per frame."""
     camera = get_camera(session, camera_id, user)
+    if worker_proxy.forwards(request):
+        forwarded = worker_proxy.forward(request, camera_id)
+        if forwarded.status_code == status.HTTP_200_OK:
+            _grids(request, settings).touch(user.id, camera.site_id, camera_id)
+        return forwarded
     source = live_service.require_source(_source(request), camera_id)
     frame = source.live_frame(str(camera_id))
     if frame is None:
@@ -153,10 +164,14 @@ def live_frame(
     return Response(frame.jpeg, media_type="image/jpeg", headers=headers)
 
 
-@router.get("/cameras/{camera_id}/detections", responses=_NO_WORKER)
-def detections(camera_id: Id, request: Request, session: SessionDep, user: ViewerUser) -> DetectionsOut:
+@router.get("/cameras/{camera_id}/detections", response_model=DetectionsOut, responses=_NO_WORKER)
+def detections(
+    camera_id: Id, request: Request, session: SessionDep, user: ViewerUser
+) -> DetectionsOut | Response:
     """The detector's boxes on the camera's newest analysed frame (normalised), for the live overlay."""
     get_camera(session, camera_id, user)
+    if worker_proxy.forwards(request):
+        return worker_proxy.forward(request, camera_id)
     source = live_service.require_source(_source(request), camera_id)
     latest = source.live_detections(str(camera_id))
     frame = source.live_frame(str(camera_id))
@@ -174,7 +189,12 @@ def detections(camera_id: Id, request: Request, session: SessionDep, user: Viewe
     )
 
 
-@router.post("/cameras/{camera_id}/captures", status_code=status.HTTP_201_CREATED, responses=_NO_WORKER)
+@router.post(
+    "/cameras/{camera_id}/captures",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CaptureOut,
+    responses=_NO_WORKER,
+)
 def capture(
     camera_id: Id,
     request: Request,
@@ -182,10 +202,13 @@ def capture(
     store: StoreDep,
     user: StaffUser,
     body: CaptureIn | None = None,
-) -> CaptureOut:
+) -> CaptureOut | Response:
     """Store the current frame (as held and with boxes, SHA-256 recorded); `event` also opens a manual
     event with it, which then follows review → sign-off → corrective action."""
     camera = get_camera(session, camera_id, user)
+    if worker_proxy.forwards(request):
+        content = body.model_dump_json(exclude_unset=True).encode() if body is not None else None
+        return worker_proxy.forward(request, camera_id, content)
     source = live_service.require_source(_source(request), camera_id)
     manual = body.event if body is not None else None
     return live_service.capture(session, store, source, camera, user, manual)

@@ -23,7 +23,7 @@ from audit_api.api.deps import SettingsDep
 from audit_api.api.route_docs import DocumentedRoute, errors
 from audit_api.auth import InvalidToken, user_for_token
 from audit_api.models import Alert, Role, User
-from audit_api.schemas.bounds import MAX_INT
+from audit_api.schemas.bounds import MAX_INT, MAX_TOKEN_CHARS
 from audit_api.schemas.events import AlertOut
 from audit_api.services.scope import SiteScope
 from audit_api.settings import Settings
@@ -151,7 +151,7 @@ def _token_from(access_token: str | None, authorization: str | None) -> str:
 async def stream_alerts(
     request: Request,
     settings: SettingsDep,
-    access_token: Annotated[str | None, Query(max_length=4096)] = None,
+    access_token: Annotated[str | None, Query(max_length=MAX_TOKEN_CHARS)] = None,
     authorization: Annotated[str | None, Header()] = None,
     last_event_id: Annotated[int | None, Header(ge=0, le=MAX_INT)] = None,
 ) -> StreamingResponse:
