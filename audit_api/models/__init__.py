@@ -1,11 +1,16 @@
 """SQLAlchemy models; importing this package registers every table on Base.metadata."""
 
 from audit_api.models.alerting import (
+    AckLink,
     AlertChannel,
     AlertDelivery,
+    AlertKind,
     ChannelType,
+    DeliveryPurpose,
     DeliveryStatus,
     EscalationLevel,
+    PushSubscription,
+    WebPushKeys,
 )
 from audit_api.models.audit import AuditLog
 from audit_api.models.base import (
@@ -22,6 +27,7 @@ from audit_api.models.events import Alert, Clip, CorrectiveAction, Event, EventV
 from audit_api.models.people import User, supervised_sites
 from audit_api.models.sessions import AuthSession, RefreshToken
 from audit_api.models.sites import (
+    CAMERA_STATUS_STALE_AFTER,
     Calibration,
     Camera,
     CameraHealthInterval,
@@ -34,10 +40,13 @@ from audit_api.models.sites import (
 )
 
 __all__ = [
+    "CAMERA_STATUS_STALE_AFTER",
+    "AckLink",
     "ActionStatus",
     "Alert",
     "AlertChannel",
     "AlertDelivery",
+    "AlertKind",
     "AuditLog",
     "AuthSession",
     "Base",
@@ -51,11 +60,13 @@ __all__ = [
     "Clip",
     "ClipKind",
     "CorrectiveAction",
+    "DeliveryPurpose",
     "DeliveryStatus",
     "EscalationLevel",
     "Event",
     "EventStatus",
     "EventViolation",
+    "PushSubscription",
     "RefreshToken",
     "Review",
     "Role",
@@ -65,6 +76,7 @@ __all__ = [
     "UnmonitoredInterval",
     "User",
     "Verdict",
+    "WebPushKeys",
     "Zone",
     "supervised_sites",
     "utcnow",
