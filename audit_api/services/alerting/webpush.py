@@ -7,7 +7,7 @@ import base64
 from collections.abc import Sequence
 
 from cryptography.hazmat.primitives import serialization
-from py_vapid import Vapid01
+from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -38,7 +38,7 @@ def ensure_keys(session: Session) -> WebPushKeys:
     keys = session.get(WebPushKeys, KEYS_ID)
     if keys is not None:
         return keys
-    vapid = Vapid01()
+    vapid = Vapid02()
     vapid.generate_keys()  # type: ignore[no-untyped-call]
     point = vapid.public_key.public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
@@ -85,7 +85,8 @@ def subscribe(session: Session, body: PushSubscriptionIn, user: User) -> PushSub
 
 
 def unsubscribe(session: Session, endpoint: str, user: User) -> None:
-    """Remove the caller's subscription with this endpoint, if any (idempotent)."""
+    """Stop pushing to the caller's subscription with this endpoint, if any (idempotent); the row stays
+    for the delivery history (subscribing again revives it)."""
     gone = session.scalars(
         select(PushSubscription).where(
             PushSubscription.endpoint == endpoint, PushSubscription.user_id == user.id
@@ -95,7 +96,7 @@ def unsubscribe(session: Session, endpoint: str, user: User) -> None:
         audit_log.append(
             session, actor_of(user), "push.unsubscribed", f"push_subscription:{subscription.id}", {}
         )
-        session.delete(subscription)
+        subscription.active = False
     session.commit()
 
 
@@ -118,7 +119,7 @@ def send_push(
     subscription: PushSubscription, payload: PushPayload, keys: WebPushKeys, subject: str, timeout_s: float
 ) -> None:
     """Encrypt and POST one push; raises PushGone (404/410), WebPushException or requests' errors."""
-    vapid = Vapid01.from_pem(keys.private_pem.encode())  # type: ignore[no-untyped-call]
+    vapid = Vapid02.from_pem(keys.private_pem.encode())  # type: ignore[no-untyped-call]
     try:
         webpush(
             {
