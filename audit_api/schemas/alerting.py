@@ -94,6 +94,7 @@ class AlertMessage(BaseModel):
     started_at_local: str = Field(description="In the site's time zone, e.g. 2025-03-04 17:30:00 CST")
     timezone: str
     event_url: str = Field(description="The event page, or the supervisor page until the event exists")
+    alert_url: str = Field(description="The alert on the supervisor page")
     snapshot_url: str | None
     clip_url: str | None
     ack_url: str | None = Field(description="Signed one-time acknowledge link for this recipient")

@@ -3,21 +3,15 @@ own on loopback decrypts the payload (http_ece, aes128gcm) and checks the VAPID 
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import http_ece
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -34,7 +28,8 @@ from audit_api.models import (
 )
 from audit_api.settings import Settings
 from tests.api.conftest import SECRET, World
-from tests.fixtures.receivers import Received, wait_until, webhook_receiver
+from tests.fixtures.push import PushEndpoint, check_vapid, unb64
+from tests.fixtures.receivers import wait_until, webhook_receiver
 
 PUBLIC_URL = "http://testserver"  # links in messages point at the TestClient's app
 SUBJECT = "mailto:ops@siteaudit.example"
@@ -55,14 +50,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         alert_poll_s=0.05,
         webpush_subject=SUBJECT,
     )
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def token_of(url: str) -> str:
@@ -155,43 +142,6 @@ def test_refused_links_change_nothing(
         assert session.scalars(select(AckLink)).one().used_at is None
 
 
-class PushEndpoint:
-    """The browser side of one subscription: its ECDH key pair and auth secret, to decrypt what arrives."""
-
-    def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        point = self.key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-        self.p256dh, self.auth = _b64(point), os.urandom(16)
-
-    def subscription(self, endpoint: str) -> dict[str, object]:
-        return {
-            "endpoint": endpoint,
-            "expirationTime": None,
-            "keys": {"p256dh": self.p256dh, "auth": _b64(self.auth)},
-        }
-
-    def decrypt(self, got: Received) -> dict[str, object]:
-        assert {k.lower(): v for k, v in got.headers.items()}["content-encoding"] == "aes128gcm"
-        plain = http_ece.decrypt(got.body, private_key=self.key, auth_secret=self.auth, version="aes128gcm")
-        payload: dict[str, object] = json.loads(plain)
-        return payload
-
-
-def check_vapid(got: Received, public_key: str, audience: str) -> None:
-    """`Authorization: vapid t=<ES256 JWT>, k=<our public key>` (RFC 8292), signed by the key we publish."""
-    headers = {k.lower(): v for k, v in got.headers.items()}
-    match = re.fullmatch(r"vapid t=([^,\s]+),\s*k=([A-Za-z0-9_-]+)", headers["authorization"])
-    assert match is not None, headers["authorization"]
-    token, k = match.groups()
-    assert k == public_key
-    key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), _unb64(public_key))
-    claims = jwt.decode(token, key, algorithms=["ES256"], audience=audience)
-    assert claims["sub"] == SUBJECT and claims["exp"] > time.time()
-    assert int(headers["ttl"]) > 0 and headers["urgency"] == "high"
-
-
 def boss_id(world: World) -> int:
     with world.sessions() as session:
         return session.scalars(select(User.id).where(User.email == "boss@example.com")).one()
@@ -205,7 +155,7 @@ def test_web_push_is_encrypted_vapid_signed_and_acknowledges_as_its_user(
 ) -> None:
     browser, other_browser = PushEndpoint(), PushEndpoint()
     key = world.client.get("/api/push/vapid-key", headers=supervisor)
-    assert key.status_code == 200 and len(_unb64(key.json()["public_key"])) == 65
+    assert key.status_code == 200 and len(unb64(key.json()["public_key"])) == 65
     with webhook_receiver([201]) as push_service:
         endpoint = push_service.url.replace("/hooks/", "/push/")
         subscribed = world.post("/api/push/subscriptions", supervisor, browser.subscription(endpoint))
@@ -217,10 +167,10 @@ def test_web_push_is_encrypted_vapid_signed_and_acknowledges_as_its_user(
         (got,) = wait_until(lambda: push_service.requests, "the push")
         wait_until(lambda: _statuses(world) == [DeliveryStatus.DELIVERED], "the push to be marked delivered")
     assert got.path.endswith("/push/T0123/s3cr3t-path")
-    check_vapid(got, key.json()["public_key"], audience=endpoint.split("/push/")[0])
+    check_vapid(got, key.json()["public_key"], audience=endpoint.split("/push/")[0], subject=SUBJECT)
     payload = browser.decrypt(got)
     assert "no_vest" in str(payload["title"]) and "North yard" in str(payload["title"])
-    assert payload["url"] == f"{PUBLIC_URL}/inspector.html#event={event.id}"
+    assert payload["url"] == f"{PUBLIC_URL}/supervisor.html#alert={alert_of(world, event).id}"
     with pytest.raises(Exception):  # noqa: B017 - the other browser's keys cannot read it
         other_browser.decrypt(got)
     # The push's ack link acknowledges as the subscription's user.

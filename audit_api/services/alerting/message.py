@@ -67,6 +67,7 @@ def alert_message(
         started_at_local=f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}",
         timezone=zone.key,
         event_url=event_url,
+        alert_url=f"{base_url}/supervisor.html#alert={alert.id}",
         snapshot_url=snapshot,
         clip_url=clip,
         ack_url=None if alert.acknowledged_at is not None or purpose == DeliveryPurpose.RESOLVED else ack_url,

@@ -93,7 +93,7 @@ def push(
         title=message.title,
         body=body,
         alert_id=message.alert_id,
-        url=message.event_url,
+        url=message.alert_url,
         ack_url=message.ack_url,
     )
     try:
