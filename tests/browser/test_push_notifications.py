@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import watch_errors
 from tests.browser.live_app import AuditServer, Evidence, encode_evidence
@@ -88,3 +88,37 @@ def test_pushed_alert_is_shown_by_the_service_worker_with_its_ack_action(
     assert notification["actions"] == ["ack"] and notification["tag"] == f"alert-{payload['alert_id']}"
     assert notification["data"]["ack_url"] == payload["ack_url"]
     page.screenshot(path=str(SHOTS / "siteaudit-supervisor-push.png"), full_page=True)
+
+
+def test_supervisor_page_shows_escalation_steps_and_offline_cameras(
+    server: AuditServer, phone_with_worker: tuple[Page, Any, list[dict[str, Any]]]
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from audit_api.models import Alert, AlertKind, utcnow
+    from audit_api.services.alerting import escalation
+
+    page = phone_with_worker[0]
+    event = server.record(kinds=("no_hardhat",))
+    with server.sessions() as session:
+        alert = session.scalars(select(Alert).where(Alert.event_id == event.id)).one()
+        alert.created_at = utcnow() - timedelta(hours=1)  # past the site's ack deadline (10 min)
+        session.add(
+            Alert(site_id=server.site_id, kind=AlertKind.CAMERA_OFFLINE, kinds=["camera_offline"],
+                  camera_id=server.camera_id, started_at=utcnow() - timedelta(minutes=12))
+        )  # fmt: skip
+        session.commit()
+        assert escalation.escalate_due(session) == 1  # the real escalation step: to the inspectors
+    sign_in(page, server, "supervisor")
+    escalated = page.locator(f"#alerts [data-alert-id='{alert.id}']")
+    expect(escalated.locator("ol.steps li")).to_have_count(1)
+    expect(escalated.locator("ol.steps")).to_contain_text("Escalated to inspectors")
+    offline = page.locator("#alerts [data-kind='camera_offline']")
+    expect(offline).to_contain_text("Camera offline")
+    expect(offline).to_contain_text("North yard · Gate")
+    expect(offline.get_by_role("button", name="Show evidence")).to_have_count(0)
+    offline.get_by_role("button", name="Acknowledge").click()  # one tap on the phone
+    expect(offline).to_be_hidden()
+    page.screenshot(path=str(SHOTS / "siteaudit-supervisor-steps.png"), full_page=True)
