@@ -143,6 +143,10 @@ class WebhookBody(AlertMessage):
     attempt: int
 
 
+PUSH_ENDPOINT_PATTERN = r"^https?://[\x21-\x7e]+$"
+"""A push service URL: http(s), printable ASCII only (what browsers hand out)."""
+
+
 class PushKeys(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -155,14 +159,14 @@ class PushSubscriptionIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")  # expirationTime and future fields
 
-    endpoint: str = Field(min_length=8, max_length=2048, pattern=r"^https?://\S+$")
+    endpoint: str = Field(min_length=8, max_length=2048, pattern=PUSH_ENDPOINT_PATTERN)
     keys: PushKeys
 
 
 class PushUnsubscribe(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    endpoint: str = Field(min_length=8, max_length=2048)
+    endpoint: str = Field(min_length=8, max_length=2048, pattern=PUSH_ENDPOINT_PATTERN)
 
 
 class PushSubscriptionOut(BaseModel):
