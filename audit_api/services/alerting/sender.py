@@ -18,7 +18,7 @@ from types import FrameType
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from audit_api.models import Alert, AlertDelivery, ClipKind, Event
+from audit_api.models import Alert, AlertDelivery, ClipKind, DeliveryPurpose, Event
 from audit_api.services.alerting import escalation, links, offline, queue, webpush
 from audit_api.services.alerting.message import alert_message
 from audit_api.services.alerting.transports import DeliveryError, push, send
@@ -87,7 +87,9 @@ class AlertSender:
             if subscription is not None and not subscription.active:
                 queue.give_up(session, claimed, "push subscription gone")
                 return
-            ack_url = links.link_url(links.issue(session, delivery, s), s)
+            ack_url = None
+            if delivery.purpose != DeliveryPurpose.RESOLVED and delivery.alert.acknowledged_at is None:
+                ack_url = links.link_url(links.issue(session, delivery, s), s)
             message = alert_message(
                 session, delivery.alert, s.web_base_url, purpose=delivery.purpose, ack_url=ack_url
             )
