@@ -22,10 +22,16 @@ from audit_api.services.errors import NotFound
 router = APIRouter(prefix="/alerts", tags=["alerts"], route_class=DocumentedRoute)
 
 NO_STORE = {"Cache-Control": "no-store"}
-HTML: Responses = {200: {"content": {"text/html": {}}, "description": "The page"}}
+HTML: Responses = {200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "The page"}}
 LINK_ERRORS: Responses = {
-    400: {"content": {"text/html": {}}, "description": "Not a valid acknowledge link"},
-    410: {"content": {"text/html": {}}, "description": "The link expired or was already used"},
+    400: {
+        "content": {"text/html": {"schema": {"type": "string"}}, "application/json": {}},
+        "description": "Not a valid acknowledge link (a page), or a body that cannot be parsed (JSON)",
+    },
+    410: {
+        "content": {"text/html": {"schema": {"type": "string"}}},
+        "description": "The link expired or was used",
+    },
 }
 
 
@@ -38,7 +44,7 @@ def list_alerts(
     return [AlertOut.model_validate(a) for a in alerts]
 
 
-@router.get("/ack-link", response_class=HTMLResponse, responses=HTML | LINK_ERRORS)
+@router.get("/ack-link", responses=HTML | LINK_ERRORS)
 def ack_link_page(token: AckToken, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     """The page a message's acknowledge link opens: what the alert is and one button. Changes nothing."""
     try:
@@ -48,7 +54,7 @@ def ack_link_page(token: AckToken, session: SessionDep, settings: SettingsDep) -
     return HTMLResponse(confirm_page(found.alert, token), headers=NO_STORE)
 
 
-@router.post("/ack-link", response_class=HTMLResponse, responses=HTML | LINK_ERRORS)
+@router.post("/ack-link", responses=HTML | LINK_ERRORS)
 def ack_link_use(
     token: Annotated[str, Form(min_length=1, max_length=MAX_ACK_TOKEN_CHARS)],
     session: SessionDep,
