@@ -27,6 +27,7 @@ from audit_api.api.routes import (
     health,
     live,
     patrols,
+    push,
     sites,
     users,
     whip,
@@ -39,6 +40,7 @@ from audit_api.metrics import Metrics
 from audit_api.metrics import router as metrics_router
 from audit_api.models import Camera
 from audit_api.security_headers import SecurityHeaders, content_security_policy
+from audit_api.services.alerting import webpush
 from audit_api.services.alerting.sender import AlertSender
 from audit_api.services.errors import ServiceError
 from audit_api.settings import Settings
@@ -59,6 +61,7 @@ API_MODULES = (
     alerts,
     alert_channels,
     patrols,
+    push,
     audit,
     health,
 )
@@ -129,6 +132,8 @@ def create_app(
         if frame_sink is not None:
             hub = WhipHub(frame_sink, max_fps=whip_max_fps, ice_servers=lambda: ice.for_aiortc(settings))
         app.state.whip_hub = hub
+        with app.state.sessionmaker() as session:
+            webpush.ensure_keys(session)  # VAPID keys, created on the first start and kept in the database
         # One alert sender per app, however many servers run its lifespan (tests serve one app twice).
         sender = None
         if settings.alert_sender and getattr(app.state, "alert_sender", None) is None:

@@ -217,6 +217,18 @@ class Settings(BaseSettings):
     alert_concurrency: int = Field(
         4, description="Deliveries sent at once (a hanging receiver holds only one).", ge=1, le=64
     )
+    alert_ack_link_s: int = Field(
+        86400, description="How long the one-time acknowledge link in a message stays valid.", ge=60,
+        le=30 * 86400,
+    )  # fmt: skip
+    alert_storm_cooldown_s: float = Field(
+        300.0, description="Camera-offline messages per site: at most one per this window; what arrives "
+        "meanwhile is folded into the next message, with its count.", ge=0.1, le=86400,
+    )  # fmt: skip
+    webpush_subject: str = Field(
+        "mailto:alerts@siteaudit.invalid", description="VAPID `sub` claim: a mailto: or https: contact "
+        "push services can reach the operator at.", pattern=r"^(mailto:|https://)\S+$", max_length=200,
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:

@@ -1,12 +1,14 @@
-"""Alert latency: event recorded (`record_event` committed) → signed webhook received on loopback.
+"""Alert latency: violation opened (the worker's opening alert committed: `open_alert`, as
+`audit_api.worker.opening` calls it when a review item opens) → signed webhook received on loopback.
 
-    python -m bench.alerts [--alerts 60] [--cameras 20] [--database-url URL]
+    python -m bench.alerts [--alerts 60] [--cameras 20] [--postgres | --database-url URL]
 
-A real migrated database (a temporary SQLite file unless --database-url names an empty PostgreSQL database),
-the real sender (AlertSender, default poll and concurrency) and an HTTP receiver on 127.0.0.1. Part one
-records one alert at a time; part two has `--cameras` cameras record an event at the same moment, repeated
-three times. The violation opened ≈ post-roll (5 s) earlier: that wait is the clip's, not measured here.
-Goal: p95 < 1 s.
+A real migrated database: a temporary SQLite file; with --postgres a throwaway PostgreSQL 15 cluster on
+loopback (the binaries in SITEAUDIT_PG_BIN, default /usr/local/bin; as the tests start it); or an empty
+database named by --database-url. The real sender (AlertSender, default poll and concurrency) and an HTTP
+receiver on 127.0.0.1. Part one raises one alert at a time; part two has `--cameras` cameras open a
+violation at the same moment, repeated three times. Since issue 14 the alert no longer waits for the clip's
+post-roll: this is the whole delay from the violation to the message. Goal: p95 < 1 s.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import statistics
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,8 +28,8 @@ from pydantic import SecretStr
 
 from audit_api.db import make_engine, make_sessionmaker, upgrade_to_head
 from audit_api.models import AlertChannel, Camera, CameraKind, ChannelType, Site
+from audit_api.services.alerting.opening import open_alert
 from audit_api.services.alerting.sender import AlertSender
-from audit_api.services.events import record_event
 from audit_api.settings import Settings
 from audit_api.storage import LocalStore
 
@@ -40,7 +43,7 @@ class Receiver(BaseHTTPRequestHandler):
 
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         with lock:
-            received[body["event_id"]] = time.perf_counter()
+            received[body["alert_id"]] = time.perf_counter()
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -58,10 +61,23 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--alerts", type=int, default=60)
     parser.add_argument("--cameras", type=int, default=20)
-    parser.add_argument("--database-url")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--postgres", action="store_true", help="run on a throwaway PostgreSQL cluster")
+    where.add_argument("--database-url", help="an empty database to run on")
     args = parser.parse_args()
+    with ExitStack() as stack:
+        url = args.database_url
+        if args.postgres:
+            from tests.fixtures.postgres import create_database, postgres_cluster
+
+            url = create_database(stack.enter_context(postgres_cluster()), "bench_alerts")
+        run(args, url)
+
+
+def run(args: argparse.Namespace, url: str | None) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
-    url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
+    url = url or f"sqlite:///{tmp / 'bench.db'}"
+    print(f"database: {url.split('://')[0]}")
     upgrade_to_head(url)
     settings = Settings(database_url=url, data_dir=tmp, secret_key=SecretStr("b" * 40))
     engine = make_engine(url)
@@ -86,24 +102,22 @@ def main() -> None:
 
     def fire(camera_id: int) -> tuple[int, float]:
         n = next(counter)
-        clip = store.put(f"b/{n}/clip.mp4", b"clip%d" % n, "video/mp4")
-        snap = store.put(f"b/{n}/snap.jpg", b"\xff\xd8snap%d" % n, "image/jpeg")
+        opened_at = time.perf_counter()
+        snap = store.put(f"b/{n}/opening.jpg", b"\xff\xd8snap%d" % n, "image/jpeg")
         t0 = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=n)
-        v = {"kind": "no_hardhat", "ts": t0, "box": [0.1, 0.1, 0.2, 0.2], "confidence": 0.9}
         with sessions() as session:
-            event = record_event(
-                session, camera_id=camera_id, kinds=["no_hardhat"], started_at=t0, ended_at=t0,
-                violations=[v], snapshot=snap, clip=clip, clip_duration_s=1.0, model_version="bench",
-                rule_snapshot={},
+            alert = open_alert(
+                session, camera_id=camera_id, kinds=["no_hardhat"], started_at=t0, review_item=f"item-{n}",
+                snapshot=snap,
             )  # fmt: skip
-            return event.id, time.perf_counter()
+            return alert.id, opened_at
 
     def latency(fired: list[tuple[int, float]]) -> list[float]:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             with lock:
-                if all(event_id in received for event_id, _ in fired):
-                    return [received[event_id] - at for event_id, at in fired]
+                if all(alert_id in received for alert_id, _ in fired):
+                    return [received[alert_id] - at for alert_id, at in fired]
             time.sleep(0.01)
         raise SystemExit("not every alert arrived within 120 s")
 

@@ -1,7 +1,7 @@
 """Ingest: camera sources (RTSP pull, WHIP push, files), watchdogs, sampling, pre-roll, clips, the worker."""
 
 from ingest._frame import Frame
-from ingest._sink import EventSink, Evidence
+from ingest._sink import EventSink, Evidence, Opening, OpeningSink
 from ingest.clips import ClipRecorder, ClipWriter, EncodedClip, encode_mp4
 from ingest.files import VideoFileSource
 from ingest.health import CameraHealth, CameraWatchdog, UnmonitoredInterval, WatchdogConfig
@@ -31,6 +31,8 @@ __all__ = [
     "InvalidCameraURL",
     "MotionGate",
     "NoVideoTrack",
+    "Opening",
+    "OpeningSink",
     "PipelineConfig",
     "PreRollBuffer",
     "RtspSource",

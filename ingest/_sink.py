@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from detect.events import ReviewItem
 from ingest.clips import EncodedClip
@@ -18,6 +18,27 @@ class Evidence:
     clip: EncodedClip
     snapshot_jpeg: bytes
     model_version: str
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A review item that just opened, with its annotated snapshot: enough to alert before the clip's
+    post-roll is recorded (issue 14). The same item's Evidence follows via `EventSink.publish`."""
+
+    camera_id: str
+    item_id: str
+    kinds: list[str]
+    started_at: float
+    snapshot_jpeg: bytes
+
+
+@runtime_checkable
+class OpeningSink(Protocol):
+    """A sink that also wants to hear of items as they open (optional: the pipeline checks for it)."""
+
+    def opened(self, opening: Opening) -> None:
+        """Called on the clip thread pool right after the item opened; must not raise."""
+        ...
 
 
 class EventSink(Protocol):

@@ -8,6 +8,7 @@ and — when a review item closes — clip encoding handed to a thread pool, the
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -21,7 +22,7 @@ from detect.annotate import draw_snapshot, encode_jpeg
 from detect.events import EventBuilder, EventUpdate, ReviewItem
 from detect.rules_config import CameraRules
 from ingest._frame import Frame
-from ingest._sink import EventSink, Evidence
+from ingest._sink import EventSink, Evidence, Opening, OpeningSink
 from ingest.clips import ClipRecorder, EncodedClip
 from ingest.live import LiveDetections
 from ingest.preroll import PreRollBuffer, StoredFrame
@@ -126,8 +127,9 @@ class CameraPipeline:
         for update in updates:
             item = update.event
             if update.type == "opened":
-                # Evidence goes out as soon as the post-roll is recorded, so supervisors are alerted
-                # within seconds; the item's final span and violations follow when it closes.
+                self._announce(item)  # alert now; the clip (after its post-roll) follows
+                # Evidence goes out as soon as the post-roll is recorded; the item's final span and
+                # violations follow when it closes.
                 clip = self._clips.open(item.started_at)
                 done = self._track()
                 self._opened[item.id] = done
@@ -138,6 +140,26 @@ class CameraPipeline:
                     continue
                 closed = self._track()
                 opened.add_done_callback(functools.partial(self._close, item, done=closed))
+
+    def _announce(self, item: ReviewItem) -> None:
+        """Tell an OpeningSink of the item with its snapshot, on the clip pool (the inference thread only
+        hands over the copy it was given). Best effort: the event's record alerts if this one fails."""
+        if not isinstance(self._sink, OpeningSink):
+            return
+        sink, snapshot = self._sink, item.best_snapshot
+        if snapshot is None or snapshot.image is None:
+            return
+        frame, detections, violations = snapshot.image, snapshot.detections, snapshot.violations
+
+        def run() -> None:
+            try:
+                image = draw_snapshot(frame, detections, violations)
+                sink.opened(Opening(self.camera_id, item.id, item.kinds, item.started_at, encode_jpeg(image)))
+            except Exception:
+                log.exception("camera %s: opening alert for review item %s failed", self.camera_id, item.id)
+
+        with contextlib.suppress(RuntimeError):  # shutting down: the event's record raises the alert
+            self._pool.submit(run)
 
     def _track(self) -> Future[None]:
         """A new hand-over to the sink; finished ones are forgotten unless they failed (a live camera

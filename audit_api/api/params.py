@@ -23,6 +23,11 @@ Since = Annotated[BoundedDateTime | None, Query(description="timezone-aware, yea
 
 AfterSeq = Annotated[int, Query(ge=0, le=MAX_INT, description="entries after this sequence number")]
 
+MAX_ACK_TOKEN_CHARS = 1000
+"""An acknowledge link's token (a short JWT, ~250 characters)."""
+
+AckToken = Annotated[str, Query(min_length=1, max_length=MAX_ACK_TOKEN_CHARS, description="the link's token")]
+
 MAX_RANGE_HEADER_CHARS = 100
 """A longer `Range` header is not parsed (416); a real single range is far shorter."""
 

@@ -2,11 +2,16 @@
 
 from audit_api.models.actions import ActionDecision, ActionPhoto, ActionResponse
 from audit_api.models.alerting import (
+    AckLink,
     AlertChannel,
     AlertDelivery,
+    AlertKind,
     ChannelType,
+    DeliveryPurpose,
     DeliveryStatus,
     EscalationLevel,
+    PushSubscription,
+    WebPushKeys,
 )
 from audit_api.models.audit import AuditLog
 from audit_api.models.base import (
@@ -33,6 +38,7 @@ from audit_api.models.patrols import (
 from audit_api.models.people import User, supervised_sites
 from audit_api.models.sessions import AuthSession, RefreshToken
 from audit_api.models.sites import (
+    CAMERA_STATUS_STALE_AFTER,
     Calibration,
     Camera,
     CameraHealthInterval,
@@ -48,10 +54,13 @@ __all__ = [
     "ActionDecision",
     "ActionPhoto",
     "ActionResponse",
+    "CAMERA_STATUS_STALE_AFTER",
+    "AckLink",
     "ActionStatus",
     "Alert",
     "AlertChannel",
     "AlertDelivery",
+    "AlertKind",
     "AuditLog",
     "AuthSession",
     "Base",
@@ -65,6 +74,7 @@ __all__ = [
     "Clip",
     "ClipKind",
     "CorrectiveAction",
+    "DeliveryPurpose",
     "DeliveryStatus",
     "EscalationLevel",
     "Event",
@@ -75,6 +85,7 @@ __all__ = [
     "PatrolPlanCamera",
     "PatrolRound",
     "PatrolStep",
+    "PushSubscription",
     "RefreshToken",
     "Review",
     "Role",
@@ -86,6 +97,7 @@ __all__ = [
     "UnmonitoredInterval",
     "User",
     "Verdict",
+    "WebPushKeys",
     "Zone",
     "patrol_plan_inspectors",
     "supervised_sites",

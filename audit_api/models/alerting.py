@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from audit_api.models.base import Base, str_enum, utcnow
 from audit_api.models.events import Alert
+from audit_api.models.people import User
 
 
 class ChannelType(enum.StrEnum):
@@ -26,6 +27,20 @@ class EscalationLevel(enum.IntEnum):
     SUPERVISORS = 0
     INSPECTORS = 1
     ADMINS = 2
+
+
+class AlertKind(enum.StrEnum):
+    VIOLATION = "violation"
+    CAMERA_OFFLINE = "camera_offline"
+    PATROL_MISSED = "patrol_missed"  # a notice: no event, not acknowledged, not escalated (alerting.notices)
+
+
+class DeliveryPurpose(enum.StrEnum):
+    """Which message of an alert a delivery carries."""
+
+    ALERT = "alert"  # the alert itself (violation at open; camera offline, with what was folded in)
+    CLIP = "clip"  # the follow-up once the violation's clip is stored
+    RESOLVED = "resolved"  # the offline camera(s) came back
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -50,16 +65,54 @@ class AlertChannel(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PushSubscription(Base):
+    """A browser's Web Push subscription (PushSubscription.toJSON()) for one signed-in user."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(2048), unique=True)  # the push service URL: a secret
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(default=True)  # False once the push service said it is gone
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class WebPushKeys(Base):
+    """The VAPID key pair, created once on first start (one row, id 1) and shared by every process."""
+
+    __tablename__ = "web_push_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    private_pem: Mapped[str] = mapped_column(Text)
+    public_key: Mapped[str] = mapped_column(String(200))  # base64url uncompressed P-256 point
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AlertDelivery(Base):
     __tablename__ = "alert_deliveries"
     __table_args__ = (
-        UniqueConstraint("alert_id", "channel_id"),
+        UniqueConstraint("alert_id", "channel_id", "purpose"),
+        UniqueConstraint("alert_id", "subscription_id", "purpose"),
         Index("ix_alert_deliveries_due", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
-    channel_id: Mapped[int] = mapped_column(ForeignKey("alert_channels.id", ondelete="CASCADE"), index=True)
+    # Exactly one of channel_id (a site's channel) and subscription_id (one user's Web Push) is set.
+    channel_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_channels.id", ondelete="CASCADE"), index=True
+    )
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("push_subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[int] = mapped_column(default=0, server_default="0")  # the recipients' escalation level
+    purpose: Mapped[DeliveryPurpose] = mapped_column(
+        str_enum(DeliveryPurpose), default=DeliveryPurpose.ALERT, server_default="alert"
+    )
     status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)  # counted when claimed, so a crash mid-send counts
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -70,4 +123,32 @@ class AlertDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     alert: Mapped[Alert] = relationship()
-    channel: Mapped[AlertChannel] = relationship()
+    channel: Mapped[AlertChannel | None] = relationship()
+    subscription: Mapped[PushSubscription | None] = relationship()
+
+    @property
+    def recipient(self) -> str:
+        """Who this delivery reaches, as the ack link's audit entry names it."""
+        level = EscalationLevel(self.level).name.lower()
+        if self.channel is not None:
+            return f"channel {self.channel.id} ({self.channel.name}, {level})"
+        assert self.subscription is not None
+        return f"web push of user {self.subscription.user_id} ({level})"
+
+
+class AckLink(Base):
+    """A signed one-time acknowledge link sent in one delivery: the token's `jti`, consumed on use."""
+
+    __tablename__ = "alert_ack_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    jti: Mapped[str] = mapped_column(String(64), unique=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_deliveries.id", ondelete="CASCADE"), unique=True
+    )
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    level: Mapped[int]
+    recipient: Mapped[str] = mapped_column(String(300))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

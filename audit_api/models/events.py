@@ -171,19 +171,35 @@ class CorrectiveAction(Base):
 
 
 class Alert(Base):
+    """Something a site's people must be told about: a violation (with its event once recorded) or a
+    camera that went offline. Delivered per channel and per push subscription (alert_deliveries)."""
+
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # None for a notice that is no event (kind != "violation", e.g. patrol_missed; its text in `detail`)
+    # NULL while a violation alert waits for its event (sent at open, before the clip's post-roll) and
+    # always for camera_offline alerts and notices (patrol_missed: its text in `detail`).
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32), default="violation", server_default="violation")
-    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    kinds: Mapped[list[str]] = mapped_column(JSON, default=list)  # violation kinds, or ["camera_offline"]
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # a notice's title, lines and link
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime | None]  # the violation's first frame / the outage's start
+    review_item: Mapped[str | None] = mapped_column(String(64))  # the worker's id, to find it at record
+    snapshot_key: Mapped[str | None] = mapped_column(String(1024))  # the opening snapshot (before the event)
+    snapshot_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     acknowledged_at: Mapped[datetime | None]
+    acknowledged_via: Mapped[str | None] = mapped_column(String(300))  # an ack link: whose link it was
     escalation_level: Mapped[int] = mapped_column(default=0)  # 0 site supervisors, 1 inspectors, 2 admins
     escalated_at: Mapped[datetime | None]
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # escalation steps, in order
+    resolved_at: Mapped[datetime | None]  # camera_offline: the camera came back
+    notified_at: Mapped[datetime | None]  # camera_offline: its message was queued (or folded into another)
+    folded_into_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
 
     event: Mapped[Event | None] = relationship()
     site: Mapped[Site] = relationship()
+    camera: Mapped[Camera | None] = relationship()

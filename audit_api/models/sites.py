@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
@@ -20,6 +20,9 @@ class Site(Base):
     address: Mapped[str] = mapped_column(String(500), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     ack_deadline_s: Mapped[int] = mapped_column(default=600)  # unacknowledged alerts escalate after it
+    # A camera unmonitored this long (inside working_hours, if set) alerts; NULL: no offline alerts.
+    offline_alert_s: Mapped[int | None] = mapped_column(default=600)
+    working_hours: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # weekly windows, local time
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     cameras: Mapped[list[Camera]] = relationship(back_populates="site", cascade="all, delete-orphan")
@@ -115,6 +118,10 @@ class UnmonitoredInterval(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     reason: Mapped[str] = mapped_column(String(500))
+
+
+CAMERA_STATUS_STALE_AFTER = timedelta(seconds=30)
+"""A camera_status row older than this: its worker is silent (it reports every 5 s)."""
 
 
 class CameraStatus(Base):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from audit_api.models import ChannelType, DeliveryStatus, EscalationLevel
+from audit_api.models import AlertKind, ChannelType, DeliveryPurpose, DeliveryStatus, EscalationLevel
 
 MAX_CHANNEL_URL = 2048
 MAX_KINDS = 32
@@ -60,7 +60,10 @@ class DeliveryOut(BaseModel):
 
     id: int
     alert_id: int
-    channel_id: int
+    channel_id: int | None
+    subscription_id: int | None = Field(description="A Web Push delivery: the user's subscription")
+    level: int
+    purpose: DeliveryPurpose
     status: DeliveryStatus
     attempts: int
     next_attempt_at: datetime
@@ -70,47 +73,124 @@ class DeliveryOut(BaseModel):
 
 
 class AlertMessage(BaseModel):
-    """What a channel is told about one alert (the webhook's JSON body, less delivery_id). An event's alert
-    has kind `violation`; a notice (e.g. `patrol_missed`) has no event, camera or snapshot."""
+    """What a channel is told about one alert (the webhook's JSON body, less delivery_id).
+
+    `purpose` says which message of the alert this is: `alert` (a violation, sent when it opens; or a
+    camera offline), `clip` (the violation's clip is stored: `clip_url`), `resolved` (the cameras are back).
+    """
 
     alert_id: int
-    kind: str = "violation"
-    event_id: int | None
+    alert_kind: AlertKind
+    purpose: DeliveryPurpose
+    event_id: int | None = Field(description="None until the violation's event is recorded")
     kinds: list[str]
     site_id: int
     site: str
     camera_id: int | None
-    camera: str | None
+    camera: str
+    cameras: list[str] = Field(description="camera_offline: every camera of this message (folded storm)")
+    count: int = Field(description="camera_offline: how many cameras this message covers (1 + folded)")
     started_at: datetime = Field(description="UTC")
     started_at_local: str = Field(description="In the site's time zone, e.g. 2025-03-04 17:30:00 CST")
     timezone: str
-    event_url: str = Field(description="the event's page; a notice's page")
+    event_url: str = Field(description="The event page, or the supervisor page until the event exists")
+    alert_url: str = Field(description="The alert on the supervisor page")
     snapshot_url: str | None
-    headline: str | None = Field(None, description="a notice's title")
-    lines: list[str] = Field(default_factory=list, description="a notice's text, line by line")
+    clip_url: str | None
+    ack_url: str | None = Field(description="Signed one-time acknowledge link for this recipient")
+    headline: str | None = Field(None, description="A notice's title (patrol_missed)")
+    lines: list[str] = Field(default_factory=list, description="A notice's text, line by line")
+
+    @property
+    def what(self) -> str:
+        if self.alert_kind == AlertKind.CAMERA_OFFLINE:
+            return "camera offline" if self.count == 1 else f"{self.count} cameras offline"
+        return ", ".join(self.kinds)
 
     @property
     def title(self) -> str:
         if self.headline is not None:
             return self.headline
-        return f"[siteaudit] {', '.join(self.kinds)} · {self.site} / {self.camera}"
+        prefix = {DeliveryPurpose.CLIP: "clip · ", DeliveryPurpose.RESOLVED: "resolved · "}.get(
+            self.purpose, ""
+        )
+        return f"[siteaudit] {prefix}{self.what} · {self.site} / {self.camera}"
 
     @property
     def text(self) -> str:
-        if self.event_id is None:
+        if self.alert_kind == AlertKind.PATROL_MISSED:
             return "\n".join([*self.lines, f"工地 Site: {self.site}", f"链接 Link: {self.event_url}"])
-        return "\n".join(
-            [
+        if self.alert_kind == AlertKind.CAMERA_OFFLINE:
+            head = [
+                f"摄像头离线 Camera offline: {', '.join(self.cameras)} ({self.count})"
+                if self.purpose != DeliveryPurpose.RESOLVED
+                else f"已恢复 Back online: {', '.join(self.cameras)} ({self.count})",
+                f"工地 Site: {self.site}",
+                f"自 Since: {self.started_at_local}",
+            ]
+        else:
+            head = [
                 f"违规 Violation: {', '.join(self.kinds)}",
                 f"工地 Site: {self.site}",
                 f"摄像头 Camera: {self.camera}",
                 f"时间 Time: {self.started_at_local}",
                 f"事件 Event: {self.event_url}",
-                f"截图 Snapshot: {self.snapshot_url}",
             ]
-        )
+        links = [
+            *([f"截图 Snapshot: {self.snapshot_url}"] if self.snapshot_url else []),
+            *([f"视频 Clip: {self.clip_url}"] if self.clip_url else []),
+            *([f"确认 Acknowledge: {self.ack_url}"] if self.ack_url else []),
+        ]
+        return "\n".join(head + links)
 
 
 class WebhookBody(AlertMessage):
     delivery_id: int
     attempt: int
+
+
+PUSH_ENDPOINT_PATTERN = r"^https?://[\x21-\x7e]+$"
+"""A push service URL: http(s), printable ASCII only (what browsers hand out)."""
+
+
+class PushKeys(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    p256dh: str = Field(min_length=16, max_length=200, pattern=r"^[A-Za-z0-9_-]+=*$")
+    auth: str = Field(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_-]+=*$")
+
+
+class PushSubscriptionIn(BaseModel):
+    """The browser's `PushSubscription.toJSON()`."""
+
+    model_config = ConfigDict(extra="ignore")  # expirationTime and future fields
+
+    endpoint: str = Field(min_length=8, max_length=2048, pattern=PUSH_ENDPOINT_PATTERN)
+    keys: PushKeys
+
+
+class PushUnsubscribe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str = Field(min_length=8, max_length=2048, pattern=PUSH_ENDPOINT_PATTERN)
+
+
+class PushSubscriptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    created_at: datetime
+
+
+class VapidKeyOut(BaseModel):
+    public_key: str = Field(description="base64url P-256 point: PushManager.subscribe's applicationServerKey")
+
+
+class PushPayload(BaseModel):
+    """What the service worker gets in a push (web/sw.js shows it with an Acknowledge action)."""
+
+    title: str
+    body: str
+    alert_id: int
+    url: str
+    ack_url: str | None

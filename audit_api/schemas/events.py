@@ -104,13 +104,27 @@ class SignOffIn(BaseModel):
     )
 
 
+class EscalationStep(BaseModel):
+    level: str = Field(description="inspectors or admins")
+    at: datetime
+    deliveries: int = Field(description="messages queued for that level")
+
+
 class AlertOut(_Orm):
     id: int
-    event_id: int
+    kind: str = Field(description="violation or camera_offline")
+    kinds: list[str]
+    event_id: int | None = Field(description="None while a violation alert waits for its event (clip)")
     site_id: int
+    camera_id: int | None
+    started_at: datetime | None
     created_at: datetime
     acknowledged_by_id: int | None
     acknowledged_at: datetime | None
+    acknowledged_via: str | None = Field(description="Acknowledged with a message's link: whose link")
     escalation_level: int
     escalated_at: datetime | None
-    event: EventSummary
+    steps: list[EscalationStep] = Field(description="Escalation steps taken, oldest first")
+    resolved_at: datetime | None = Field(description="camera_offline: when the camera came back")
+    folded_into_id: int | None = Field(description="camera_offline: the alert whose message covered this one")
+    event: EventSummary | None

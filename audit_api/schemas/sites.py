@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from audit_api.models import CameraKind
 from audit_api.schemas.bounds import BodyId
-from detect.rules_config import PPEKind, TimeZoneName, WorkingHours
+from detect.rules_config import PPEKind, ScheduleWindows, TimeZoneName, WorkingHours
 from ingest.sampler import SamplingConfig
 from ingest.urls import MAX_URL_LENGTH, validate_camera_url
 
@@ -26,6 +26,13 @@ class SiteIn(BaseModel):
     ack_deadline_s: int = Field(
         600, ge=30, le=86400, description="An alert not acknowledged in this time escalates one level."
     )
+    offline_alert_s: int | None = Field(
+        600, ge=1, le=86400, description="A camera unmonitored this long alerts the site's supervisors "
+        "and admins (only inside working_hours, if set); null: no camera-offline alerts.",
+    )  # fmt: skip
+    working_hours: ScheduleWindows | None = Field(
+        None, description="Weekly windows in the site's time zone when offline cameras alert; null: always."
+    )
 
 
 class SiteOut(BaseModel):
@@ -36,6 +43,8 @@ class SiteOut(BaseModel):
     address: str
     timezone: str
     ack_deadline_s: int
+    offline_alert_s: int | None
+    working_hours: list[WorkingHours] | None
 
 
 class CameraIn(BaseModel):

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from audit_api import audit_log
 from audit_api.audit_log import canonical_json
-from audit_api.models import Alert, Camera, Clip, ClipKind, Event, EventStatus, EventViolation, User
-from audit_api.services.alerting import queue as alert_queue
+from audit_api.models import Camera, Clip, ClipKind, Event, EventStatus, EventViolation, User
+from audit_api.services.alerting.opening import alert_for_event
 from audit_api.services.errors import Conflict, Invalid, NotFound
 from audit_api.services.leases import LeaseToken, check_lease
 from audit_api.services.listing import Page, paginate
@@ -118,10 +118,8 @@ def record_event(
         )
         session.add(event)
         session.flush()
-        alert = Alert(event_id=event.id, site_id=camera.site_id)
-        session.add(alert)
-        session.flush()
-        deliveries = alert_queue.enqueue(session, alert, event.kinds)  # same transaction: nothing lost
+        review_item = rule_snapshot.get("review_item")
+        _, deliveries = alert_for_event(session, event, str(review_item) if review_item else None)
         audit_log.append(
             session,
             WORKER_ACTOR,
@@ -136,7 +134,7 @@ def record_event(
                 "snapshot_sha256": snapshot.sha256,
                 "model_version": model_version,
                 "rule_version": event.rule_version,
-                "alert_deliveries": len(deliveries),
+                "alert_deliveries": deliveries,
             },
         )
         session.commit()

@@ -41,21 +41,25 @@ def list_sites(session: Session, viewer: User, page: Page) -> tuple[Sequence[Sit
 
 
 def create_site(session: Session, body: SiteIn, actor: User | None) -> Site:
-    site = Site(**body.model_dump())
+    site = Site(**body.model_dump(mode="json"))
     session.add(site)
     flush_or_conflict(session, f"site {body.name!r}")
-    audit_log.append(session, actor_of(actor), "site.created", f"site:{site.id}", body.model_dump())
+    audit_log.append(
+        session, actor_of(actor), "site.created", f"site:{site.id}", body.model_dump(mode="json")
+    )
     session.commit()
     return site
 
 
 def update_site(session: Session, site_id: int, body: SiteIn, actor: User) -> Site:
     site = get_site(session, site_id, actor)
-    for field, value in body.model_dump().items():
+    for field, value in body.model_dump(mode="json").items():
         setattr(site, field, value)
     flush_or_conflict(session, f"site {body.name!r}")
     require_runnable(session, [c for c in site.cameras if c.enabled])  # zone schedules use its time zone
-    audit_log.append(session, actor_of(actor), "site.updated", f"site:{site.id}", body.model_dump())
+    audit_log.append(
+        session, actor_of(actor), "site.updated", f"site:{site.id}", body.model_dump(mode="json")
+    )
     session.commit()
     return site
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from audit_api import audit_log
 from audit_api.models import (
     Alert,
+    AlertKind,
     ClipKind,
     Event,
     EventStatus,
@@ -100,16 +101,16 @@ def list_alerts(
 ) -> tuple[Sequence[Alert], int]:
     """Newest first."""
     query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())
-    query = SiteScope.of(viewer).where(query, Alert.site_id).where(Alert.event_id.is_not(None))
+    query = SiteScope.of(viewer).where(query, Alert.site_id).where(Alert.kind != AlertKind.PATROL_MISSED)
     if unacknowledged:
         query = query.where(Alert.acknowledged_at.is_(None))
     return paginate(session, query, page)
 
 
 def get_alert(session: Session, alert_id: int, viewer: User | None) -> Alert:
-    """The event alert if the viewer may see its site; NotFound otherwise (notices are not acknowledged)."""
+    """The alert if the viewer may see its site; NotFound otherwise (notices are not acknowledged)."""
     alert = session.get(Alert, alert_id)
-    alert = alert if alert is not None and alert.event_id is not None else None
+    alert = alert if alert is not None and alert.kind != AlertKind.PATROL_MISSED else None
     return SiteScope.of(viewer).found(alert, lambda a: a.site_id, f"alert {alert_id}")
 
 

@@ -30,10 +30,11 @@ from audit_api.models import Event, EventViolation
 from audit_api.services.events import WORKER_ACTOR, record_event
 from audit_api.services.leases import LeaseLost, LeaseToken, check_lease
 from audit_api.storage import ObjectStore, StorageUnavailable, StoredObject
+from audit_api.worker import opening as opening_alerts
 from audit_api.worker.lease_keeper import LeaseKeeper
 from detect.analyzer import Violation
 from detect.events import ReviewItem
-from ingest._sink import Evidence
+from ingest._sink import Evidence, Opening
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,10 @@ class EventRecorder:
                     log.error("evidence for review item %s dropped: retry queue full", oldest)
                 self._unstored.append((evidence, token))
             log.error("evidence for review item %s kept in memory for retry: %s", evidence.event.id, exc)
+
+    def opened(self, opening: Opening) -> None:
+        """An item opened: alert now, before its clip's post-roll (issue 14; see worker/opening.py)."""
+        opening_alerts.announce(self._sessions, self.store, opening, self.leases)
 
     def retry_unstored(self) -> int:
         """Store what the object store refused before (oldest first); returns how many went through."""

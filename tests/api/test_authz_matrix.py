@@ -69,6 +69,12 @@ CALIBRATION = {
 PLAN = {"name": "another round", "times": ["10:00"], "grace_minutes": 30}
 A = Access
 PHOTO = lambda: [("photos", ("a.png", small_png(), "image/png"))]  # noqa: E731
+PUSH_ENDPOINT = "http://127.0.0.1:9/push/matrix"
+PUSH_SUBSCRIPTION = {
+    "endpoint": PUSH_ENDPOINT,
+    # A real P-256 point (65 bytes) and a 16-byte auth secret, base64url.
+    "keys": {"p256dh": "B" + "A" * 85 + "Q", "auth": "AAAAAAAAAAAAAAAAAAAAAA"},
+}
 POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/auth/token"): Rule(A.PUBLIC, form={"username": "admin@example.com", "password": PASSWORD}),
     ("POST", "/api/auth/refresh"): Rule(A.PUBLIC, 401, json=lambda o: {"refresh_token": "x" * 43}),
@@ -135,6 +141,13 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/audit/integrity"): Rule(A.AUDIT),
     ("GET", "/api/alerts"): Rule(A.SITE_VIEW),
     ("POST", "/api/alerts/{alert_id}/ack"): Rule(A.SITE_SUPERVISOR),
+    ("GET", "/api/alerts/{alert_id}/snapshot"): Rule(A.SITE_VIEW),
+    # The token is the credential (no sign-in); without one: 422 for everybody.
+    ("GET", "/api/alerts/ack-link"): Rule(A.PUBLIC, 422),
+    ("POST", "/api/alerts/ack-link"): Rule(A.PUBLIC, 422),
+    ("GET", "/api/push/vapid-key"): Rule(A.SIGNED_IN),
+    ("POST", "/api/push/subscriptions"): Rule(A.SIGNED_IN, 201, json=lambda o: PUSH_SUBSCRIPTION),
+    ("POST", "/api/push/unsubscribe"): Rule(A.SIGNED_IN, 204, json=lambda o: {"endpoint": PUSH_ENDPOINT}),
     ("GET", "/api/alerts/stream"): Rule(A.SITE_VIEW, stream=True),
     ("GET", "/api/sites/{site_id}/alert-channels"): Rule(A.ADMIN),
     ("POST", "/api/sites/{site_id}/alert-channels"): Rule(

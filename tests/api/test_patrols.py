@@ -344,15 +344,15 @@ def test_a_missed_slot_is_flagged_once_and_alerts_the_channels_that_want_it(
         assert list(channels) == ["patrols"]
         audited = session.scalars(select(AuditLog).where(AuditLog.action == "patrol.missed")).all()
         assert len(audited) == len(flagged) and audited[0].entity == f"patrol_plan:{closed_slot['id']}"
-        message = alert_message(alert, "https://audit.example.cn")
-        assert (message.kind, message.event_id, message.snapshot_url) == ("patrol_missed", None, None)
+        message = alert_message(session, alert, "https://audit.example.cn")
+        assert (message.alert_kind, message.event_id, message.snapshot_url) == ("patrol_missed", None, None)
         assert message.title.startswith("[siteaudit] patrol twice a day") and "missed" in message.title
         assert (
             "巡查 Patrol: twice a day" in message.text
             and "https://audit.example.cn/inspector.html" in message.text
         )
         body = WebhookBody(**message.model_dump(), delivery_id=1, attempt=1).model_dump(mode="json")
-        assert body["kind"] == "patrol_missed" and body["lines"] == message.lines
+        assert body["alert_kind"] == "patrol_missed" and body["lines"] == message.lines
     # a notice is delivered to channels only: the supervisor page's alert list shows event alerts
     assert world.client.get("/api/alerts", headers=supervisor).json() == []
     assert world.client.post(f"/api/alerts/{miss.alert_id}/ack", headers=supervisor).status_code == 404

@@ -20,6 +20,19 @@ import {
 } from "./app.js";
 import { loadActions, mountActions } from "./supervisor-actions.js";
 
+import { registerWorker, setUpPush } from "./supervisor-push.js";
+
+// Every user-visible string of the alert cards, in one place (zh-CN catalogues come with issue 13).
+const T = {
+  offline: "Camera offline",
+  resolved: "back online",
+  escalated: (level, time, n) => `Escalated to ${level} · ${time} · ${n} message${n === 1 ? "" : "s"}`,
+  steps: "Escalation",
+  ackedVia: (via) => `by link: ${via}`,
+  waitingClip: "clip follows",
+  folded: (id) => `covered by the message of alert #${id}`,
+};
+
 const POLL_MS = 10_000; // only while the live stream is not open
 const RECONNECT_MS = 30_000; // a closed stream (e.g. server restart) is retried this often
 const ACTIONS_MS = 30_000;
@@ -95,6 +108,7 @@ function renderAlerts() {
 
 function alertCard(alert) {
   const event = alert.event;
+  const offline = alert.kind === "camera_offline";
   const error = el("div", { class: "error", role: "alert", hidden: true });
   const evidence = el("div", { class: "evidence", hidden: true });
   const fresh = state.fresh.has(alert.id);
@@ -113,49 +127,68 @@ function alertCard(alert) {
       return;
     }
     await guarded(error, button, async () => {
-      if (!evidence.childElementCount) await fillEvidence(evidence, event.id);
+      if (!evidence.childElementCount) await fillEvidence(evidence, alert);
       evidence.hidden = false;
       button.textContent = "Hide evidence";
       button.setAttribute("aria-expanded", "true");
     });
   };
+  const cameraId = alert.camera_id ?? event?.camera_id;
+  const kinds = alert.kinds?.length ? alert.kinds : event?.kinds ?? [];
+  const what = offline ? T.offline : kinds.map(formatKind).join(", ");
+  const details = [state.places.siteName(alert.site_id), state.places.cameraName(cameraId)];
+  if (event) details.push(`confidence ${formatPercent(event.best_confidence)}`, `event #${event.id}`);
+  else if (!offline) details.push(T.waitingClip);
+  if (alert.folded_into_id) details.push(T.folded(alert.folded_into_id));
+  const steps = (alert.steps || []).map((step) =>
+    el("li", {}, T.escalated(step.level, formatTime(step.at), step.deliveries)),
+  );
   return el(
     "li",
-    { class: `alert-card${alert.acknowledged_at ? " acked" : ""}${fresh ? " fresh" : ""}`, dataset: { alertId: alert.id } },
+    {
+      class: `alert-card${alert.acknowledged_at || alert.resolved_at ? " acked" : ""}${fresh ? " fresh" : ""}`,
+      dataset: { alertId: alert.id, kind: alert.kind },
+    },
     el(
       "header",
       {},
-      el("span", { class: "kinds" }, event.kinds.map(formatKind).join(", ")),
+      el("span", { class: "kinds" }, what),
       el("time", { datetime: alert.created_at, dataset: { relative: "" }, title: formatTime(alert.created_at), class: "small muted" }, relativeTime(alert.created_at)),
     ),
-    el(
-      "div",
-      { class: "small" },
-      `${state.places.siteName(alert.site_id)} · ${state.places.cameraName(event.camera_id)} · confidence ${formatPercent(event.best_confidence)} · event #${event.id}`,
-    ),
+    el("div", { class: "small" }, details.join(" · ")),
+    alert.resolved_at ? el("div", { class: "small" }, statusBadge("verified"), ` ${T.resolved} ${formatTime(alert.resolved_at)}`) : null,
     alert.acknowledged_at
-      ? el("div", { class: "small" }, statusBadge("acknowledged"), ` ${formatTime(alert.acknowledged_at)}`)
+      ? el(
+          "div",
+          { class: "small" },
+          statusBadge("acknowledged"),
+          ` ${formatTime(alert.acknowledged_at)}`,
+          alert.acknowledged_via ? ` · ${T.ackedVia(alert.acknowledged_via)}` : "",
+        )
       : null,
+    steps.length ? el("ol", { class: "steps small", "aria-label": T.steps }, ...steps) : null,
     el(
       "div",
       { class: "actions mt-half" },
       alert.acknowledged_at ? null : el("button", { type: "button", class: "primary", onclick: ack }, "Acknowledge"),
-      el("button", { type: "button", onclick: show, "aria-expanded": "false" }, "Show evidence"),
+      offline ? null : el("button", { type: "button", onclick: show, "aria-expanded": "false" }, "Show evidence"),
     ),
     error,
     evidence,
   );
 }
 
-async function fillEvidence(target, eventId) {
+async function fillEvidence(target, alert) {
+  const eventId = alert.event_id;
   const [snapshot, clip] = await Promise.all([
-    evidenceUrl(`/api/events/${eventId}/snapshot`).catch(() => null),
-    evidenceUrl(`/api/events/${eventId}/clip`).catch(() => null),
+    evidenceUrl(eventId ? `/api/events/${eventId}/snapshot` : `/api/alerts/${alert.id}/snapshot`).catch(() => null),
+    eventId ? evidenceUrl(`/api/events/${eventId}/clip`).catch(() => null) : null,
   ]);
   if (!snapshot && !clip) throw new Error("The evidence of this event could not be loaded.");
+  const label = eventId ? `event ${eventId}` : `alert ${alert.id}`;
   replace(
     target,
-    snapshot ? el("img", { src: snapshot, alt: `Snapshot of event ${eventId}` }) : null,
+    snapshot ? el("img", { src: snapshot, alt: `Snapshot of ${label}` }) : null,
     clip ? el("video", { src: clip, controls: true, playsinline: true, preload: "metadata", "aria-label": `Clip of event ${eventId}` }) : null,
   );
 }
@@ -214,6 +247,9 @@ async function main() {
   addAlerts(await api("/api/alerts"), false);
   connect();
   await mountActions($("actions"), state.places, $("overdue-count"));
+  await registerWorker();
+  setUpPush($("push"), $("push-status"), $("page-error"));
+  await loadActions();
   setInterval(() => state.stream?.readyState !== EventSource.OPEN && poll(), POLL_MS);
   setInterval(() => state.stream?.readyState === EventSource.CLOSED && connect(), RECONNECT_MS);
   setInterval(loadActions, ACTIONS_MS);

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from audit_api.api.deps import SessionDep, ViewerUser
 from audit_api.api.params import Id
 from audit_api.api.route_docs import DocumentedRoute
-from audit_api.models import CameraStatus, Role, UnmonitoredInterval
+from audit_api.models import CAMERA_STATUS_STALE_AFTER, CameraStatus, Role, UnmonitoredInterval
 from audit_api.services.sites import get_camera
 
 router = APIRouter(tags=["cameras"], route_class=DocumentedRoute)
@@ -42,7 +42,7 @@ class CameraHealthOut(BaseModel):
     unmonitored: list[IntervalOut] = Field(description="recorded outages, newest first (up to 100)")
 
 
-STALE_AFTER = timedelta(seconds=30)  # the worker reports every 5 s
+STALE_AFTER = CAMERA_STATUS_STALE_AFTER
 
 
 def _shown(reason: str | None, *, admin: bool) -> str | None:

@@ -1,7 +1,7 @@
 """remote patrols (issue 15): plans, rounds, steps, flagged slots; alerts that are no event (notices)
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-01 14:11:25.477717
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0005"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -166,11 +166,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_patrol_misses_plan_id"), ["plan_id"], unique=False)
 
     with op.batch_alter_table("alerts", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("kind", sa.String(length=32), server_default="violation", nullable=False)
-        )
         batch_op.add_column(sa.Column("detail", sa.JSON(), nullable=True))
-        batch_op.alter_column("event_id", existing_type=sa.INTEGER(), nullable=True)
 
 
 def downgrade() -> None:
@@ -193,12 +189,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_patrol_plans_site_id"))
 
     op.drop_table("patrol_plans")
-    # Notices (alerts without an event) cannot exist in the older schema.
+    # Notices (patrol_missed) cannot exist in the older schema.
     op.execute(
-        "DELETE FROM alert_deliveries WHERE alert_id IN (SELECT id FROM alerts WHERE event_id IS NULL)"
+        "DELETE FROM alert_deliveries WHERE alert_id IN (SELECT id FROM alerts WHERE kind = 'patrol_missed')"
     )
-    op.execute("DELETE FROM alerts WHERE event_id IS NULL")
+    op.execute("DELETE FROM alerts WHERE kind = 'patrol_missed'")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
-        batch_op.alter_column("event_id", existing_type=sa.INTEGER(), nullable=False)
         batch_op.drop_column("detail")
-        batch_op.drop_column("kind")

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from audit_api import audit_log
-from audit_api.models import Alert, EscalationLevel, Site, utcnow
+from audit_api.models import Alert, AlertKind, EscalationLevel, Site, utcnow
 from audit_api.services.alerting.queue import enqueue
 
 ESCALATION_ACTOR = "alert-escalation"
@@ -24,8 +24,11 @@ def escalate_due(session: Session) -> int:
     rows = session.execute(
         select(Alert, Site.ack_deadline_s)
         .join(Site, Alert.site_id == Site.id)
-        .where(Alert.acknowledged_at.is_(None), Alert.escalation_level < int(EscalationLevel.ADMINS))
-        .where(Alert.event_id.is_not(None))  # notices reach every level at once (alerting.notices)
+        .where(
+            Alert.acknowledged_at.is_(None),
+            Alert.escalation_level < int(EscalationLevel.ADMINS),
+            Alert.kind == AlertKind.VIOLATION,  # camera-offline alerts reach supervisors and admins at once
+        )
         .order_by(Alert.created_at)
         .limit(BATCH)
     ).all()
@@ -47,13 +50,15 @@ def escalate_due(session: Session) -> int:
             session.rollback()
             continue
         alert = session.get(Alert, alert_id)
-        assert alert is not None and alert.event is not None
-        queued = enqueue(session, alert, alert.event.kinds, level + 1)
+        assert alert is not None
+        queued = enqueue(session, alert, alert.kinds, level + 1)
         payload = {
             "level": EscalationLevel(level + 1).name.lower(),
             "deadline_s": deadline_s,
             "deliveries": len(queued),
         }
+        step = {"level": payload["level"], "at": now.isoformat(), "deliveries": len(queued)}
+        alert.steps = [*alert.steps, step]  # shown on the alert (supervisor page)
         audit_log.append(session, ESCALATION_ACTOR, "alert.escalated", f"alert:{alert_id}", payload)
         session.commit()
         steps += 1

@@ -1,10 +1,14 @@
-"""The message of one alert, built from the database (site time zone, links to the event and snapshot)."""
+"""The message of one delivery, built from the database (site time zone, links to the event, snapshot, clip
+and the recipient's acknowledge link)."""
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from audit_api.models import Alert
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit_api.models import Alert, AlertKind, ClipKind, DeliveryPurpose, Site
 from audit_api.schemas.alerting import AlertMessage
 
 
@@ -15,50 +19,62 @@ def site_zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def notice_message(alert: Alert, base_url: str) -> AlertMessage:
-    """A notice (no event): its text from `alert.detail`, its time the alert's."""
-    detail = alert.detail or {}
-    site = alert.site
+def folded_cameras(session: Session, alert: Alert) -> list[str]:
+    """A camera-offline message's cameras: its own and those of the alerts folded into it."""
+    folded = session.scalars(select(Alert).where(Alert.folded_into_id == alert.id).order_by(Alert.id)).all()
+    return [a.camera.name for a in (alert, *folded) if a.camera is not None]
+
+
+def alert_message(
+    session: Session,
+    alert: Alert,
+    base_url: str,
+    *,
+    purpose: DeliveryPurpose = DeliveryPurpose.ALERT,
+    ack_url: str | None = None,
+) -> AlertMessage:
+    site = session.get(Site, alert.site_id)
+    assert site is not None
     zone = site_zone(site.timezone)
-    local = alert.created_at.astimezone(zone)
-    return AlertMessage(
-        alert_id=alert.id,
-        kind=alert.kind,
-        event_id=None,
-        kinds=[alert.kind],
-        site_id=site.id,
-        site=site.name,
-        camera_id=None,
-        camera=None,
-        started_at=alert.created_at,
-        started_at_local=f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}",
-        timezone=zone.key,
-        event_url=f"{base_url}{detail.get('link', '/')}",
-        snapshot_url=None,
-        headline=str(detail.get("title", alert.kind)),
-        lines=[str(line) for line in detail.get("lines", [])],
-    )
-
-
-def alert_message(alert: Alert, base_url: str) -> AlertMessage:
     event = alert.event
-    if event is None:
-        return notice_message(alert, base_url)
-    camera = event.camera
-    site = camera.site
-    zone = site_zone(site.timezone)
-    local = event.started_at.astimezone(zone)
+    started = alert.started_at or (event.started_at if event is not None else alert.created_at)
+    local = started.astimezone(zone)
+    offline = alert.kind == AlertKind.CAMERA_OFFLINE
+    cameras = folded_cameras(session, alert) if offline else []
+    camera = alert.camera or (event.camera if event is not None else None)
+    snapshot: str | None
+    notice = alert.detail if alert.kind == AlertKind.PATROL_MISSED else None
+    if notice is not None:
+        event_url = f"{base_url}{notice.get('link', '/')}"
+        snapshot, clip = None, None
+    elif event is not None:
+        event_url = f"{base_url}/inspector.html#event={event.id}"
+        snapshot = f"{base_url}/api/events/{event.id}/snapshot"
+        clip = f"{base_url}/api/events/{event.id}/clip" if event.clip_of(ClipKind.CLIP) is not None else None
+    else:
+        event_url = f"{base_url}/supervisor.html#alert={alert.id}"
+        snapshot = f"{base_url}/api/alerts/{alert.id}/snapshot" if alert.snapshot_key else None
+        clip = None
     return AlertMessage(
         alert_id=alert.id,
-        event_id=event.id,
-        kinds=list(event.kinds),
+        alert_kind=AlertKind(alert.kind),
+        purpose=purpose,
+        event_id=event.id if event is not None else None,
+        kinds=list(alert.kinds or (event.kinds if event is not None else [])),
         site_id=site.id,
         site=site.name,
-        camera_id=camera.id,
-        camera=camera.name,
-        started_at=event.started_at,
+        camera_id=camera.id if camera is not None else None,
+        camera=camera.name if camera is not None else "",
+        cameras=cameras,
+        count=max(1, len(cameras)),
+        started_at=started,
         started_at_local=f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}",
         timezone=zone.key,
-        event_url=f"{base_url}/inspector.html#event={event.id}",
-        snapshot_url=f"{base_url}/api/events/{event.id}/snapshot",
+        event_url=event_url,
+        alert_url=f"{base_url}/supervisor.html#alert={alert.id}",
+        snapshot_url=snapshot,
+        clip_url=clip,
+        ack_url=None if alert.acknowledged_at is not None or purpose == DeliveryPurpose.RESOLVED else ack_url,
+        headline=str(notice.get("title", alert.kind)) if notice is not None else None,
+        lines=[str(line) for line in notice.get("lines", [])] if notice is not None else [],
     )

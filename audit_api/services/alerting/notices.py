@@ -15,7 +15,9 @@ def queue_notice(
 ) -> Alert:
     """Queue a notice of `kind` for every channel of the site that wants that kind, at every escalation
     level (in the caller's transaction). `link` is a path under the web base URL."""
-    alert = Alert(site_id=site_id, kind=kind, detail={"title": title, "lines": lines, "link": link})
+    alert = Alert(
+        site_id=site_id, kind=kind, kinds=[kind], detail={"title": title, "lines": lines, "link": link}
+    )
     session.add(alert)
     session.flush()
     for level in EscalationLevel:

@@ -16,16 +16,73 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from audit_api.models import Alert, AlertDelivery, DeliveryStatus, utcnow
+from audit_api.models import (
+    Alert,
+    AlertDelivery,
+    DeliveryPurpose,
+    DeliveryStatus,
+    EscalationLevel,
+    PushSubscription,
+    Role,
+    Site,
+    User,
+    utcnow,
+)
 from audit_api.services.alerting.channels import channels_for
 from audit_api.services.listing import Page, paginate
 
 
-def enqueue(session: Session, alert: Alert, kinds: Sequence[str], level: int = 0) -> list[AlertDelivery]:
-    """Queue the alert for every channel of its site at `level` that wants its kinds (in the caller's
-    transaction, so an alert and its deliveries are committed together or not at all)."""
+def _push_subscriptions(session: Session, site_id: int, level: int) -> Sequence[PushSubscription]:
+    """The active Web Push subscriptions of the people at `level`: the site's supervisors, inspectors, or
+    admins."""
+    query = (
+        select(PushSubscription)
+        .join(PushSubscription.user)
+        .where(PushSubscription.active.is_(True), User.active.is_(True))
+    )
+    if level == EscalationLevel.SUPERVISORS:
+        query = query.where(User.role == Role.SUPERVISOR, User.sites.any(Site.id == site_id))
+    else:
+        query = query.where(
+            User.role == (Role.INSPECTOR if level == EscalationLevel.INSPECTORS else Role.ADMIN)
+        )
+    return session.scalars(query.order_by(PushSubscription.id)).all()
+
+
+def enqueue(
+    session: Session,
+    alert: Alert,
+    kinds: Sequence[str],
+    level: int = 0,
+    purpose: DeliveryPurpose = DeliveryPurpose.ALERT,
+) -> list[AlertDelivery]:
+    """Queue the alert for every channel of its site at `level` that wants its kinds, and for the Web Push
+    subscriptions of that level's people (in the caller's transaction, so an alert and its deliveries are
+    committed together or not at all)."""
     wanted = channels_for(session, alert.site_id, kinds, level)
-    rows = [AlertDelivery(alert_id=alert.id, channel_id=c.id) for c in wanted]
+    rows = [AlertDelivery(alert_id=alert.id, channel_id=c.id, level=level, purpose=purpose) for c in wanted]
+    rows += [
+        AlertDelivery(alert_id=alert.id, subscription_id=s.id, level=level, purpose=purpose)
+        for s in _push_subscriptions(session, alert.site_id, level)
+    ]
+    session.add_all(rows)
+    return rows
+
+
+def follow_up(session: Session, alert: Alert, purpose: DeliveryPurpose) -> list[AlertDelivery]:
+    """Queue a follow-up message (the clip, a resolution) to everyone the alert's first message reached."""
+    first = session.scalars(
+        select(AlertDelivery).where(
+            AlertDelivery.alert_id == alert.id, AlertDelivery.purpose == DeliveryPurpose.ALERT
+        )
+    ).all()
+    rows = [
+        AlertDelivery(
+            alert_id=alert.id, channel_id=d.channel_id, subscription_id=d.subscription_id, level=d.level,
+            purpose=purpose,
+        )
+        for d in first
+    ]  # fmt: skip
     session.add_all(rows)
     return rows
 

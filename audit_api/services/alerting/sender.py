@@ -11,22 +11,24 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from audit_api.models import Alert, AlertDelivery, ClipKind, Event
-from audit_api.services.alerting import escalation, queue
+from audit_api.models import Alert, AlertDelivery, AlertKind, ClipKind, DeliveryPurpose, Event
+from audit_api.services.alerting import escalation, links, offline, queue, webpush
 from audit_api.services.alerting.message import alert_message
-from audit_api.services.alerting.transports import DeliveryError, send
+from audit_api.services.alerting.transports import DeliveryError, push, send
 from audit_api.services.patrols import schedule as patrol_schedule
 from audit_api.settings import Settings
 from audit_api.storage import ObjectStore, StorageError
 from ingest.urls import redact
 
 log = logging.getLogger(__name__)
+OFFLINE_SWEEP_S = 1.0  # camera-offline checks: thresholds are seconds to minutes, no need for every poll
 
 
 class AlertSender:
@@ -40,6 +42,7 @@ class AlertSender:
         self._stop = threading.Event()
         self._wake = threading.Event()  # set when a slot frees up (or on stop): claim again without waiting
         self._thread: threading.Thread | None = None
+        self._next_offline_sweep = 0.0
 
     def run_once(self) -> int:
         """Claim as many due deliveries as there are free slots and start sending them; returns how many."""
@@ -78,20 +81,42 @@ class AlertSender:
                 ],
             )
             assert delivery is not None  # rows are never deleted while leased
-            channel = delivery.channel
-            if not channel.active:
+            channel, subscription = delivery.channel, delivery.subscription
+            if channel is not None and not channel.active:
                 queue.give_up(session, claimed, "channel deleted")
                 return
-            message = alert_message(delivery.alert, s.web_base_url)
-            event = delivery.alert.event
-            snapshot = self._snapshot(event) if event is not None else None
+            if subscription is not None and not subscription.active:
+                queue.give_up(session, claimed, "push subscription gone")
+                return
+            ack_url = None
+            if (
+                delivery.purpose != DeliveryPurpose.RESOLVED
+                and delivery.alert.acknowledged_at is None
+                and delivery.alert.kind != AlertKind.PATROL_MISSED  # notices are not acknowledged
+            ):
+                ack_url = links.link_url(links.issue(session, delivery, s), s)
+            message = alert_message(
+                session, delivery.alert, s.web_base_url, purpose=delivery.purpose, ack_url=ack_url
+            )
+            snapshot = self._snapshot(delivery.alert) if channel is not None else None
+            keys = webpush.ensure_keys(session) if subscription is not None else None
             delivery_id = delivery.id
-            session.expunge(channel)  # loaded: send it detached, holding no transaction during the attempt
+            for loaded in (channel, subscription, keys):
+                if loaded is not None:
+                    session.expunge(loaded)  # sent detached, holding no transaction during the attempt
             session.commit()
             error: str | None = None
             try:
-                send(channel, message, snapshot, delivery_id=delivery_id, attempt=claimed.attempt,
-                     timeout_s=s.alert_timeout_s)  # fmt: skip
+                if channel is not None:
+                    send(channel, message, snapshot, delivery_id=delivery_id, attempt=claimed.attempt,
+                         timeout_s=s.alert_timeout_s)  # fmt: skip
+                else:
+                    assert subscription is not None and keys is not None
+                    push(subscription, message, keys, s.webpush_subject, s.alert_timeout_s)
+            except webpush.PushGone as exc:
+                webpush.forget(session, subscription, str(exc))
+                queue.give_up(session, claimed, str(exc))
+                return
             except DeliveryError as exc:
                 error = str(exc)
             except Exception as exc:  # a library bug must not kill the loop; the text may hold a URL
@@ -104,14 +129,20 @@ class AlertSender:
                 log.warning("alert delivery %s attempt %s failed (%s): %s", delivery_id, claimed.attempt,
                             status, error)  # fmt: skip
 
-    def _snapshot(self, event: Event) -> bytes | None:
-        clip = event.clip_of(ClipKind.SNAPSHOT)
-        if clip is None:
+    def _snapshot(self, alert: Alert) -> bytes | None:
+        """The event's snapshot, or the alert's opening snapshot while the event is not recorded yet."""
+        clip = alert.event.clip_of(ClipKind.SNAPSHOT) if alert.event is not None else None
+        key, sha = (
+            (clip.object_key, clip.sha256)
+            if clip is not None
+            else (alert.snapshot_key, alert.snapshot_sha256)
+        )
+        if key is None:
             return None
         try:
-            return self._store.get(clip.object_key, sha256=clip.sha256)
+            return self._store.get(key, sha256=sha)
         except StorageError as exc:
-            log.warning("event %s: snapshot not attached (%s); the message links to it", event.id, exc)
+            log.warning("alert %s: snapshot not attached (%s); the message links to it", alert.id, exc)
             return None
 
     def run(self) -> None:
@@ -121,6 +152,9 @@ class AlertSender:
                 with self._sessions() as session:
                     escalation.escalate_due(session)
                     patrol_schedule.flag_missed(session)  # closed slots without a complete round
+                    if time.monotonic() >= self._next_offline_sweep:
+                        self._next_offline_sweep = time.monotonic() + OFFLINE_SWEEP_S
+                        offline.sweep(session, self._settings.alert_storm_cooldown_s)
                 while self.run_once():
                     pass
             except SQLAlchemyError as exc:

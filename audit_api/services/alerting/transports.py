@@ -12,10 +12,13 @@ import time
 
 import apprise
 import httpx
+import requests
 from apprise.attachment.memory import AttachMemory
+from pywebpush import WebPushException
 
-from audit_api.models import AlertChannel, ChannelType
-from audit_api.schemas.alerting import AlertMessage, WebhookBody
+from audit_api.models import AlertChannel, ChannelType, DeliveryPurpose, PushSubscription, WebPushKeys
+from audit_api.schemas.alerting import AlertMessage, PushPayload, WebhookBody
+from audit_api.services.alerting import webpush
 from audit_api.services.alerting.channels import apprise_plugin
 from ingest.urls import redact
 
@@ -68,7 +71,7 @@ def send_apprise(
     if snapshot_jpeg is not None and plugin.attachment_support:
         attach = apprise.AppriseAttachment(
             AttachMemory(  # type: ignore[no-untyped-call]
-                content=snapshot_jpeg, name=f"event-{message.event_id}.jpg", mimetype="image/jpeg"
+                content=snapshot_jpeg, name=f"alert-{message.alert_id}.jpg", mimetype="image/jpeg"
             )
         )
     with apprise.LogCapture(level=logging.WARNING) as output:  # type: ignore[no-untyped-call]
@@ -77,6 +80,26 @@ def send_apprise(
         lines = [line.split(" - ", 2)[-1] for line in output.getvalue().splitlines() if line.strip()]
         reason = "; ".join(lines[-3:]) or "Apprise reported failure"
         raise DeliveryError(redact(reason)[:MAX_ERROR_CHARS])
+
+
+def push(
+    subscription: PushSubscription, message: AlertMessage, keys: WebPushKeys, subject: str, timeout_s: float
+) -> None:
+    """One Web Push to one browser: the title, the text, and links the service worker acts on."""
+    body = (
+        message.text if message.purpose != DeliveryPurpose.ALERT else "\n".join(message.text.splitlines()[:4])
+    )
+    payload = PushPayload(
+        title=message.title,
+        body=body,
+        alert_id=message.alert_id,
+        url=message.alert_url,
+        ack_url=message.ack_url,
+    )
+    try:
+        webpush.send_push(subscription, payload, keys, subject, timeout_s)
+    except (WebPushException, requests.RequestException) as exc:
+        raise DeliveryError(redact(f"{exc.__class__.__name__}: {exc}")[:MAX_ERROR_CHARS]) from None
 
 
 def send(
