@@ -51,11 +51,11 @@ from audit_api.models.sites import (
 )
 
 __all__ = [
+    "CAMERA_STATUS_STALE_AFTER",
+    "AckLink",
     "ActionDecision",
     "ActionPhoto",
     "ActionResponse",
-    "CAMERA_STATUS_STALE_AFTER",
-    "AckLink",
     "ActionStatus",
     "Alert",
     "AlertChannel",
