@@ -20,6 +20,7 @@ from audit_api.models.base import (
 )
 from audit_api.models.events import Alert, Clip, CorrectiveAction, Event, EventViolation, Review, SignOff
 from audit_api.models.people import User, supervised_sites
+from audit_api.models.reports import ReportStatus, ReportTrigger, SiteReport
 from audit_api.models.sessions import AuthSession, RefreshToken
 from audit_api.models.sites import (
     Calibration,
@@ -57,11 +58,14 @@ __all__ = [
     "EventStatus",
     "EventViolation",
     "RefreshToken",
+    "ReportStatus",
+    "ReportTrigger",
     "Review",
     "Role",
     "RuleConfig",
     "SignOff",
     "Site",
+    "SiteReport",
     "UnmonitoredInterval",
     "User",
     "Verdict",
