@@ -23,6 +23,7 @@ from audit_api.api.routes import (
     camera_config,
     camera_health,
     camera_live,
+    dashboard,
     events,
     health,
     live,
@@ -58,6 +59,7 @@ API_MODULES = (
     alerts,
     alert_channels,
     audit,
+    dashboard,
     health,
 )
 

@@ -6,11 +6,21 @@ MAX_RANGE_HEADER_CHARS is answered 416 like any other range the server will not 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Response
 
-from audit_api.schemas.bounds import DEFAULT_LIMIT, MAX_INT, MAX_LIMIT, BoundedDateTime
+from audit_api.schemas.bounds import (
+    DEFAULT_LIMIT,
+    MAX_DATE,
+    MAX_INT,
+    MAX_LIMIT,
+    MAX_PERIOD_DAYS,
+    MIN_DATE,
+    BoundedDateTime,
+)
+from audit_api.services.dashboard.period import Period
 from audit_api.services.listing import Page
 
 Id = Annotated[int, Path(ge=1, le=MAX_INT, description=f"1 to {MAX_INT}")]
@@ -52,3 +62,17 @@ def parse_id(text: str) -> int | None:
         return None
     value = int(text)
     return value if 1 <= value <= MAX_INT else None
+
+
+Day = Annotated[
+    date, Query(ge=MIN_DATE, le=MAX_DATE, description="a local day (YYYY-MM-DD), years 2000 to 2100")
+]
+
+
+def period(start: Day, end: Day) -> Period:
+    """`start`..`end`, both included, at most MAX_PERIOD_DAYS days; an end before the start is a 422."""
+    return Period.of(start, end)
+
+
+PeriodDep = Annotated[Period, Depends(period)]
+f"""A period of local days (at most {MAX_PERIOD_DAYS})."""

@@ -41,3 +41,9 @@ BoundedDateTime = Annotated[AwareDatetime, AfterValidator(_within_years)]
 
 BodyId = Annotated[int, Field(ge=1, le=MAX_INT)]
 """An id inside a request body."""
+
+MAX_PERIOD_DAYS = 366
+"""The longest dashboard, export or report period (days, both ends included): a year, leap or not."""
+
+MIN_DATE = MIN_DATETIME.date()
+MAX_DATE = MAX_DATETIME.date()
