@@ -25,6 +25,7 @@ from audit_api.api.routes import (
     camera_live,
     dashboard,
     events,
+    exports,
     health,
     live,
     sites,
@@ -60,6 +61,7 @@ API_MODULES = (
     alert_channels,
     audit,
     dashboard,
+    exports,
     health,
 )
 

@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.rtsp",
     "tests.fixtures.disk",
     "tests.fixtures.turn",
+    "tests.fixtures.history",
 ]
 
 REPO = Path(__file__).resolve().parents[1]

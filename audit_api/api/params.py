@@ -6,7 +6,7 @@ MAX_RANGE_HEADER_CHARS is answered 416 like any other range the server will not 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Response
@@ -69,9 +69,15 @@ Day = Annotated[
 ]
 
 
-def period(start: Day, end: Day) -> Period:
-    """`start`..`end`, both included, at most MAX_PERIOD_DAYS days; an end before the start is a 422."""
-    return Period.of(start, end)
+DEFAULT_PERIOD_DAYS = 30
+"""The period when the request names none: the last 30 days up to today (UTC)."""
+
+
+def period(start: Day | None = None, end: Day | None = None) -> Period:
+    """`start`..`end`, both included, at most MAX_PERIOD_DAYS days; an end before the start is a 422.
+    Without `end`: today (UTC); without `start`: DEFAULT_PERIOD_DAYS days up to `end`."""
+    end = end or datetime.now(UTC).date()
+    return Period.of(start or end - timedelta(days=DEFAULT_PERIOD_DAYS - 1), end)
 
 
 PeriodDep = Annotated[Period, Depends(period)]

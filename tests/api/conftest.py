@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -80,6 +81,13 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def world(settings: Settings, tmp_path: Path) -> Iterator[World]:
+    with open_world(settings, tmp_path) as opened:
+        yield opened
+
+
+@contextmanager
+def open_world(settings: Settings, tmp_path: Path) -> Iterator[World]:
+    """The `world` fixture's app, store, sites and users, for fixtures of a wider scope (a seeded history)."""
     store = LocalStore(tmp_path / "evidence")
     app = create_app(settings, store=store)
     factory: sessionmaker[Session] = app.state.sessionmaker

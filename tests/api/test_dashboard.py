@@ -23,7 +23,7 @@ from audit_api.models import (
 )
 from audit_api.schemas.bounds import MAX_PERIOD_DAYS
 from tests.api.conftest import World
-from tests.fixtures.history import History, history_fixture  # noqa: F401  (the fixture)
+from tests.fixtures.history import Seeded
 
 
 def _hours(a: datetime, b: datetime) -> float:
@@ -137,19 +137,19 @@ def _daily(body: dict[str, Any]) -> dict[tuple[str, str], int]:
     return {(d["day"], d["kind"]): d["count"] for d in body["daily"]}
 
 
-@pytest.fixture
-def seeded(world: World, history: History) -> History:
-    return history
+ADMIN = "admin@example.com"
 
 
-def test_figures_match_the_rows(world: World, seeded: History, admin: dict[str, str]) -> None:
-    params = {"start": seeded.start.isoformat(), "end": seeded.end.isoformat()}
-    assert seeded.events >= 300
+def test_figures_match_the_rows(seeded: Seeded) -> None:
+    world, history = seeded.world, seeded.history
+    admin = world.bearer(ADMIN)
+    params = {"start": history.start.isoformat(), "end": history.end.isoformat()}
+    assert history.events >= 300
     overall = world.client.get("/api/dashboard", params=params, headers=admin)
     assert overall.status_code == 200, overall.text
     body = overall.json()
-    assert [s["site_id"] for s in body["sites"]] == seeded.site_ids
-    wants = {site_id: expected_site(world, site_id, seeded.start, seeded.end) for site_id in seeded.site_ids}
+    assert [s["site_id"] for s in body["sites"]] == history.site_ids
+    wants = {s: expected_site(world, s, history.start, history.end) for s in history.site_ids}
     for site_id, want in wants.items():
         one = world.client.get("/api/dashboard", params=params | {"site_id": site_id}, headers=admin).json()
         assert _close(one["totals"], want["totals"]) == [], site_id
@@ -179,9 +179,10 @@ def test_figures_match_the_rows(world: World, seeded: History, admin: dict[str, 
     assert "per 100 monitored camera-hours" in body["definitions"]["compliance_rate"]
 
 
-def test_days_are_local_and_period_edges_count(world: World, seeded: History, admin: dict[str, str]) -> None:
-    """One day's figure is that local day's rows only; a shorter period counts fewer events."""
-    berlin = seeded.site_ids[1]
+def test_days_are_local_and_period_edges_count(seeded: Seeded) -> None:
+    """One day's figure is that local day's rows only, on a day that is 23 hours long."""
+    world, admin = seeded.world, seeded.world.bearer(ADMIN)
+    berlin = seeded.history.site_ids[1]
     day = date(2025, 3, 30)  # 23 hours long in Berlin (summer time starts)
     params = {"start": day.isoformat(), "end": day.isoformat(), "site_id": berlin}
     body = world.client.get("/api/dashboard", params=params, headers=admin).json()
@@ -197,11 +198,11 @@ def test_days_are_local_and_period_edges_count(world: World, seeded: History, ad
     assert body["totals"]["monitored_hours"] + body["totals"]["unmonitored_hours"] == pytest.approx(23 * 3)
 
 
-def test_supervisors_see_their_sites_only(
-    world: World, seeded: History, supervisor: dict[str, str], other_supervisor: dict[str, str]
-) -> None:
-    params = {"start": seeded.start.isoformat(), "end": seeded.end.isoformat()}
-    own, other, chinese = seeded.site_ids
+def test_supervisors_see_their_sites_only(seeded: Seeded) -> None:
+    world, history = seeded.world, seeded.history
+    supervisor, other_supervisor = world.bearer("boss@example.com"), world.bearer("other-boss@example.com")
+    params = {"start": history.start.isoformat(), "end": history.end.isoformat()}
+    own, other, chinese = history.site_ids
     mine = world.client.get("/api/dashboard", params=params, headers=supervisor).json()
     assert [s["site_id"] for s in mine["sites"]] == [own]
     assert {c["site_id"] for c in mine["cameras"]} == {own}
