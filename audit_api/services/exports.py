@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api.models import (
@@ -33,7 +33,7 @@ from audit_api.models import (
     User,
 )
 from audit_api.services.dashboard.period import Period
-from audit_api.services.dashboard.queries import LatestReview, with_verdict
+from audit_api.services.dashboard.queries import AnySelect, LatestReview, with_verdict
 from audit_api.services.scope import SiteScope
 from audit_api.services.sites import get_camera, get_site
 
@@ -89,7 +89,7 @@ def _keep(ts: datetime, tz: ZoneInfo, period: Period) -> bool:
     return period.start <= ts.astimezone(tz).date() <= period.end
 
 
-def _scoped(query: Select[Any], viewer: User, f: ExportFilter) -> Select[Any]:
+def _scoped(query: AnySelect, viewer: User, f: ExportFilter) -> AnySelect:
     query = SiteScope.of(viewer).where(query, Camera.site_id)
     if f.site_id is not None:
         query = query.where(Camera.site_id == f.site_id)
@@ -104,9 +104,9 @@ EVENT_COLUMNS = [
 ]  # fmt: skip
 
 
-def _events(viewer: User, f: ExportFilter) -> tuple[Select[Any], Callable[[Any], list[Any] | None]]:
+def _events(viewer: User, f: ExportFilter) -> tuple[AnySelect, Callable[[Any], list[Any] | None]]:
     count = select(func.count()).where(EventViolation.event_id == Event.id).correlate(Event).scalar_subquery()
-    query = select(
+    query: AnySelect = select(
         Event.id, Site.name, Site.timezone, Camera.name, Event.started_at, Event.ended_at, Event.kinds, count,
         Event.status, LatestReview.verdict, SignOff.at, Event.best_confidence, Event.model_version,
         Event.rule_version,
@@ -138,8 +138,8 @@ ACTION_COLUMNS = [
 ]  # fmt: skip
 
 
-def _actions(viewer: User, f: ExportFilter) -> tuple[Select[Any], Callable[[Any], list[Any] | None]]:
-    query = select(
+def _actions(viewer: User, f: ExportFilter) -> tuple[AnySelect, Callable[[Any], list[Any] | None]]:
+    query: AnySelect = select(
         CorrectiveAction.id, CorrectiveAction.event_id, Site.name, Site.timezone, Camera.name,
         CorrectiveAction.created_at, CorrectiveAction.due, CorrectiveAction.status,
         CorrectiveAction.responded_at, CorrectiveAction.verified_at, CorrectiveAction.description,
@@ -168,9 +168,9 @@ UNMONITORED_COLUMNS = [
 ]  # fmt: skip
 
 
-def _unmonitored(viewer: User, f: ExportFilter) -> tuple[Select[Any], Callable[[Any], list[Any] | None]]:
+def _unmonitored(viewer: User, f: ExportFilter) -> tuple[AnySelect, Callable[[Any], list[Any] | None]]:
     wide_start, wide_end = _wide(f.period)
-    query = select(
+    query: AnySelect = select(
         UnmonitoredInterval.id, Site.name, Site.timezone, Camera.name, UnmonitoredInterval.started_at,
         UnmonitoredInterval.ended_at, UnmonitoredInterval.reason,
     ).select_from(UnmonitoredInterval).join(Camera, Camera.id == UnmonitoredInterval.camera_id)  # fmt: skip

@@ -110,7 +110,7 @@ def _unmonitored(rows: SiteRows, start: datetime, end: datetime) -> dict[int, fl
     return hours
 
 
-def _visible_sites(session: Session, viewer: User, site_id: int | None) -> list[Site]:
+def _visible_sites(session: Session, viewer: User | None, site_id: int | None) -> list[Site]:
     if site_id is not None:
         return [get_site(session, site_id, viewer)]
     query = SiteScope.of(viewer).where(select(Site).order_by(Site.id), Site.id)
@@ -118,10 +118,15 @@ def _visible_sites(session: Session, viewer: User, site_id: int | None) -> list[
 
 
 def dashboard(
-    session: Session, viewer: User, period: Period, *, site_id: int | None = None, now: datetime | None = None
+    session: Session,
+    viewer: User | None,
+    period: Period,
+    *,
+    site_id: int | None = None,
+    now: datetime | None = None,
 ) -> DashboardOut:
     """The period's figures for one site (`site_id`, NotFound outside the viewer's scope) or every site
-    the viewer may see, with the totals across them."""
+    the viewer may see, with the totals across them (viewer None: the system, every site)."""
     now = now or utcnow()
     overall = _Pool()
     sites: list[SiteFigures] = []

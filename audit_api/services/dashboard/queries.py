@@ -30,6 +30,8 @@ from audit_api.models import (
 )
 
 LatestReview = aliased(Review, name="latest_review")
+AnySelect = Select[*tuple[Any, ...]]
+"""A select of any columns (SQLAlchemy 2.1 types a select by its column tuple)."""
 
 
 def latest_review_id() -> Any:
@@ -41,7 +43,7 @@ def latest_review_id() -> Any:
     )
 
 
-def with_verdict(query: Select[Any]) -> Select[Any]:
+def with_verdict(query: AnySelect) -> AnySelect:
     """`query` (which joins Event) outer-joined to each event's latest review (LatestReview)."""
     latest = latest_review_id()
     return query.outerjoin(latest, latest.c.event_id == Event.id).outerjoin(
@@ -73,7 +75,7 @@ class SiteRows:
     overdue_actions: int = 0
 
 
-def _violations(site_id: int, start: datetime, end: datetime) -> Select[Any]:
+def _violations(site_id: int, start: datetime, end: datetime) -> AnySelect:
     """Violation rows of the site's cameras inside [start, end), false positives excluded."""
     query = select().select_from(EventViolation).join(Event, Event.id == EventViolation.event_id)
     query = with_verdict(query.join(Camera, Camera.id == Event.camera_id))
