@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.disk",
     "tests.fixtures.turn",
     "tests.fixtures.history",
+    "tests.fixtures.artifacts",
 ]
 
 REPO = Path(__file__).resolve().parents[1]

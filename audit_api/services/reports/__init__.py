@@ -106,8 +106,8 @@ def _render_and_store(session: Session, store: ObjectStore, report: SiteReport) 
     actor = SYSTEM_ACTOR if report.requested_by_id is None else f"user:{report.requested_by_id}"
     audit_log.append(
         session, actor, "report.generated", f"report:{report.id}",
-        {"site_id": site.id, "start": report.start_day, "end": report.end_day, "sha256": stored.sha256,
-         "object_key": stored.key, "trigger": report.trigger},
+        {"site_id": site.id, "start": report.start_day.isoformat(), "end": report.end_day.isoformat(),
+         "sha256": stored.sha256, "object_key": stored.key, "trigger": report.trigger},
     )  # fmt: skip
     session.commit()
     return report
@@ -126,7 +126,7 @@ def generate_on_demand(
     session.flush()
     audit_log.append(
         session, actor_of(requester), "report.requested", f"report:{report.id}",
-        {"site_id": site.id, "start": period.start, "end": period.end},
+        {"site_id": site.id, "start": period.start.isoformat(), "end": period.end.isoformat()},
     )  # fmt: skip
     session.commit()
     return _render_and_store(session, store, report)
