@@ -76,6 +76,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         max_upload_bytes=64 * 1024,
         web_dir=tmp_path / "no-web",
         alert_sender=False,  # tests/api/test_alert_delivery.py runs the sender where it is tested
+        report_scheduler=False,  # tests/reports/test_site_report.py runs schedulers where they are tested
     )
 
 
@@ -187,6 +188,7 @@ class SiteObjects:
     alert_id: int  # the alert of event_id
     supervisor_id: int  # the user who supervises this site
     channel_id: int  # an alert channel of this site (created after the events: nothing queued for it)
+    report_id: int  # a stored site report (PDF) of this site
 
 
 @pytest.fixture
@@ -227,7 +229,25 @@ def site_objects(world: World, make_event: Callable[..., Event]) -> dict[str, Si
             supervisor = session.scalars(
                 select(User).where(User.role == Role.SUPERVISOR, User.sites.any(Site.id == site_id))
             ).one()
+            report = _stored_report(world, session, site_id)
             found[name] = SiteObjects(
-                site_id, camera_id, zone.id, event.id, action.id, alert_id, supervisor.id, channel.id
+                site_id, camera_id, zone.id, event.id, action.id, alert_id, supervisor.id, channel.id, report
             )
     return found
+
+
+def _stored_report(world: World, session: Session, site_id: int) -> int:
+    """A ready site report row with its stored object (rendering real PDFs is tests/reports' business)."""
+    from datetime import date
+
+    from audit_api.models import ReportStatus, ReportTrigger, SiteReport
+
+    stored = world.store.put(f"reports/site-{site_id}/sample.pdf", b"%PDF-1.4\n%sample\n", "application/pdf")
+    report = SiteReport(
+        site_id=site_id, start_day=date(2025, 3, 1), end_day=date(2025, 3, 31),
+        trigger=ReportTrigger.ON_DEMAND, status=ReportStatus.READY, object_key=stored.key,
+        sha256=stored.sha256, size=stored.size,
+    )  # fmt: skip
+    session.add(report)
+    session.commit()
+    return report.id

@@ -131,6 +131,15 @@ POLICY: dict[tuple[str, str], Rule] = {
     ),
     ("DELETE", "/api/alert-channels/{channel_id}"): Rule(A.ADMIN, 204),
     ("GET", "/api/alert-deliveries"): Rule(A.ADMIN),
+    ("GET", "/api/dashboard"): Rule(A.SITE_VIEW),
+    ("GET", "/api/exports/events.csv"): Rule(A.SITE_VIEW),
+    ("GET", "/api/exports/actions.csv"): Rule(A.SITE_VIEW),
+    ("GET", "/api/exports/unmonitored.csv"): Rule(A.SITE_VIEW),
+    ("POST", "/api/sites/{site_id}/reports"): Rule(
+        A.AUDIT, 201, json=lambda o: {"start": "2025-03-01", "end": "2025-03-02"}
+    ),
+    ("GET", "/api/reports"): Rule(A.SITE_VIEW),
+    ("GET", "/api/reports/{report_id}"): Rule(A.SITE_VIEW),
     ("GET", "/api/audit"): Rule(A.AUDIT),
     ("GET", "/api/audit/verify"): Rule(A.AUDIT),
     ("POST", "/whip/{camera_id}"): Rule(A.CAMERA_TOKEN, headers={"Content-Type": "application/sdp"}),
@@ -147,6 +156,7 @@ PATH_IDS: dict[str, Callable[[SiteObjects], int | str]] = {
     "action_id": lambda o: o.action_id,
     "alert_id": lambda o: o.alert_id,
     "channel_id": lambda o: o.channel_id,
+    "report_id": lambda o: o.report_id,
     "user_id": lambda o: o.supervisor_id,
     "session_id": lambda o: "no-such-session",
 }
@@ -246,6 +256,7 @@ def _stream_status(world: World, url: str, headers: dict[str, str]) -> tuple[int
         ("/api/alerts", lambda item, o: item["site_id"]),
         ("/api/events", lambda item, o: item["site_id"]),
         ("/api/actions", lambda item, o: o[item["event_id"]]),
+        ("/api/reports", lambda item, o: item["site_id"]),
     ],
 )
 def test_lists_show_supervisors_only_their_sites(
