@@ -12,7 +12,7 @@ from tests.browser.live_app import AuditServer, Evidence
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["index.html", "admin.html", "inspector.html", "supervisor.html", "camera.html"]
+PAGES = ["index.html", "admin.html", "inspector.html", "supervisor.html", "camera.html", "dashboard.html"]
 
 
 @pytest.fixture(scope="module")

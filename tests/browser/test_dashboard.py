@@ -26,7 +26,8 @@ def _open(browser: Browser, base: str, token: str, viewport: dict[str, int]) -> 
     context.add_init_script(f"sessionStorage.setItem('siteaudit.token', {json.dumps(token)})")
     page = context.new_page()
     errors = watch_errors(page)
-    page.goto(f"{base}/dashboard.html?{PERIOD}")
+    response = page.goto(f"{base}/dashboard.html?{PERIOD}")
+    assert response is not None and "style-src 'self'" in response.headers["content-security-policy"]
     page.locator("body[data-loaded='1']").wait_for(timeout=60_000)
     return page, errors
 
