@@ -23,11 +23,14 @@ from audit_api.api.routes import (
     camera_config,
     camera_health,
     camera_live,
+    dashboard,
     events,
+    exports,
     health,
     live,
     patrols,
     push,
+    reports,
     sites,
     users,
     whip,
@@ -43,6 +46,7 @@ from audit_api.security_headers import SecurityHeaders, content_security_policy
 from audit_api.services.alerting import webpush
 from audit_api.services.alerting.sender import AlertSender
 from audit_api.services.errors import ServiceError
+from audit_api.services.reports.scheduler import ReportScheduler
 from audit_api.settings import Settings
 from audit_api.storage import ObjectStore, open_store
 from ingest._frame import Frame
@@ -63,6 +67,9 @@ API_MODULES = (
     patrols,
     push,
     audit,
+    dashboard,
+    exports,
+    reports,
     health,
 )
 
@@ -139,9 +146,17 @@ def create_app(
         if settings.alert_sender and getattr(app.state, "alert_sender", None) is None:
             sender = app.state.alert_sender = AlertSender(app.state.sessionmaker, settings, app.state.store)
             sender.start()
+        scheduler = None
+        if settings.report_scheduler and getattr(app.state, "report_scheduler", None) is None:
+            scheduler = ReportScheduler(app.state.sessionmaker, settings, app.state.store)
+            app.state.report_scheduler = scheduler
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.stop()
+                app.state.report_scheduler = None
             if sender is not None:
                 sender.stop()
                 app.state.alert_sender = None

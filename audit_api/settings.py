@@ -230,6 +230,22 @@ class Settings(BaseSettings):
         "push services can reach the operator at.", pattern=r"^(mailto:|https://)\S+$", max_length=200,
     )  # fmt: skip
 
+    report_scheduler: bool = Field(
+        True, description="Generate the periodic site reports (PDF) from this API process; replicas never "
+        "generate one report twice (a unique key per site and period).",
+    )  # fmt: skip
+    report_schedule: Literal["monthly", "weekly"] = Field(
+        "monthly", description="Period of the scheduled site reports (the last complete one, site time)."
+    )
+    report_poll_s: float = Field(
+        600.0, description="How often the report scheduler looks for a period without its report.",
+        ge=1.0, le=86400.0,
+    )  # fmt: skip
+    report_lease_s: float = Field(
+        900.0, description="A report claimed this long ago and still not stored (a crashed replica) is "
+        "generated again by the next scheduler.", ge=10.0, le=86400.0,
+    )  # fmt: skip
+
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:
         secret = self.secret_key.get_secret_value()

@@ -12,6 +12,8 @@ pytest_plugins = [
     "tests.fixtures.rtsp",
     "tests.fixtures.disk",
     "tests.fixtures.turn",
+    "tests.fixtures.history",
+    "tests.fixtures.artifacts",
 ]
 
 REPO = Path(__file__).resolve().parents[1]

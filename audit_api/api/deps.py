@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api.api.route_docs import raises
 from audit_api.auth import InvalidToken, user_for_token
@@ -29,8 +29,15 @@ def get_store(request: Request) -> ObjectStore:
     return store
 
 
+def get_sessionmaker(request: Request) -> sessionmaker[Session]:
+    """For work that outlives the request's session (a streamed response opens its own)."""
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    return factory
+
+
 SessionDep = Annotated[Session, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionmakerDep = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
 StoreDep = Annotated[ObjectStore, Depends(get_store)]
 TokenDep = Annotated[str, Depends(oauth2_scheme)]
 

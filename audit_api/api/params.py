@@ -6,11 +6,22 @@ MAX_RANGE_HEADER_CHARS is answered 416 like any other range the server will not 
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Response
 
-from audit_api.schemas.bounds import DEFAULT_LIMIT, MAX_INT, MAX_LIMIT, MAX_PATROL_DAYS, BoundedDateTime
+from audit_api.schemas.bounds import (
+    DEFAULT_LIMIT,
+    MAX_DATE,
+    MAX_INT,
+    MAX_LIMIT,
+    MAX_PATROL_DAYS,
+    MAX_PERIOD_DAYS,
+    MIN_DATE,
+    BoundedDateTime,
+)
+from audit_api.services.dashboard.period import Period
 from audit_api.services.listing import Page
 
 Id = Annotated[int, Path(ge=1, le=MAX_INT, description=f"1 to {MAX_INT}")]
@@ -63,3 +74,23 @@ PatrolDays = Annotated[
     int, Query(ge=1, le=MAX_PATROL_DAYS, description=f"days back, today included, 1 to {MAX_PATROL_DAYS}")
 ]
 """How many local days of patrol slots a schedule answer covers."""
+
+
+Day = Annotated[
+    date, Query(ge=MIN_DATE, le=MAX_DATE, description="a local day (YYYY-MM-DD), years 2000 to 2100")
+]
+
+
+DEFAULT_PERIOD_DAYS = 30
+"""The period when the request names none: the last 30 days up to today (UTC)."""
+
+
+def period(start: Day | None = None, end: Day | None = None) -> Period:
+    """`start`..`end`, both included, at most MAX_PERIOD_DAYS days; an end before the start is a 422.
+    Without `end`: today (UTC); without `start`: DEFAULT_PERIOD_DAYS days up to `end`."""
+    end = end or datetime.now(UTC).date()
+    return Period.of(start or end - timedelta(days=DEFAULT_PERIOD_DAYS - 1), end)
+
+
+PeriodDep = Annotated[Period, Depends(period)]
+f"""A period of local days (at most {MAX_PERIOD_DAYS})."""

@@ -36,6 +36,7 @@ from audit_api.models.patrols import (
     patrol_plan_inspectors,
 )
 from audit_api.models.people import User, supervised_sites
+from audit_api.models.reports import ReportStatus, ReportTrigger, SiteReport
 from audit_api.models.sessions import AuthSession, RefreshToken
 from audit_api.models.sites import (
     CAMERA_STATUS_STALE_AFTER,
@@ -87,12 +88,15 @@ __all__ = [
     "PatrolStep",
     "PushSubscription",
     "RefreshToken",
+    "ReportStatus",
+    "ReportTrigger",
     "Review",
     "Role",
     "RoundStatus",
     "RuleConfig",
     "SignOff",
     "Site",
+    "SiteReport",
     "StepVerdict",
     "UnmonitoredInterval",
     "User",

@@ -82,3 +82,9 @@ def _future_due(value: datetime) -> datetime:
 
 DueDateTime = Annotated[BoundedDateTime, AfterValidator(_future_due)]
 """A corrective action's due date: timezone-aware, in the future, at most MAX_ACTION_DUE_DAYS ahead."""
+
+MAX_PERIOD_DAYS = 366
+"""The longest dashboard, export or report period (days, both ends included): a year, leap or not."""
+
+MIN_DATE = MIN_DATETIME.date()
+MAX_DATE = MAX_DATETIME.date()

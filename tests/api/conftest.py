@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,11 +76,19 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         max_upload_bytes=64 * 1024,
         web_dir=tmp_path / "no-web",
         alert_sender=False,  # tests/api/test_alert_delivery.py runs the sender where it is tested
+        report_scheduler=False,  # tests/reports/test_site_report.py runs schedulers where they are tested
     )
 
 
 @pytest.fixture
 def world(settings: Settings, tmp_path: Path) -> Iterator[World]:
+    with open_world(settings, tmp_path) as opened:
+        yield opened
+
+
+@contextmanager
+def open_world(settings: Settings, tmp_path: Path) -> Iterator[World]:
+    """The `world` fixture's app, store, sites and users, for fixtures of a wider scope (a seeded history)."""
     store = LocalStore(tmp_path / "evidence")
     app = create_app(settings, store=store)
     factory: sessionmaker[Session] = app.state.sessionmaker
@@ -182,6 +191,7 @@ class SiteObjects:
     plan_id: int  # a patrol plan of this site (its camera, 09:00)
     round_id: int  # an open round of that plan walked by inspector@
     step_id: int  # its first step, started (the camera is being looked at)
+    report_id: int  # a stored site report (PDF) of this site
     photo_id: int = 0  # a photo of an answered corrective action (on a third, signed-off event)
 
 
@@ -251,8 +261,26 @@ def site_objects(world: World, make_event: Callable[..., Event]) -> dict[str, Si
                 session, world.store, answerable.id, supervisor, "done", [upload], max_photo_bytes=10**6
             )
             photo_id = answer.responses[0].photos[0].id
+            report = _stored_report(world, session, site_id)
             found[name] = SiteObjects(
                 site_id, camera_id, zone.id, event.id, action.id, alert_id, supervisor.id, channel.id,
-                plan.id, patrol.id, patrol.steps[0].id, photo_id,
+                plan.id, patrol.id, patrol.steps[0].id, report, photo_id,
             )  # fmt: skip
     return found
+
+
+def _stored_report(world: World, session: Session, site_id: int) -> int:
+    """A ready site report row with its stored object (rendering real PDFs is tests/reports' business)."""
+    from datetime import date
+
+    from audit_api.models import ReportStatus, ReportTrigger, SiteReport
+
+    stored = world.store.put(f"reports/site-{site_id}/sample.pdf", b"%PDF-1.4\n%sample\n", "application/pdf")
+    report = SiteReport(
+        site_id=site_id, start_day=date(2025, 3, 1), end_day=date(2025, 3, 31),
+        trigger=ReportTrigger.ON_DEMAND, status=ReportStatus.READY, object_key=stored.key,
+        sha256=stored.sha256, size=stored.size,
+    )  # fmt: skip
+    session.add(report)
+    session.commit()
+    return report.id

@@ -171,6 +171,15 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/api/patrol-rounds/{round_id}/end"): Rule(A.INSPECTOR),
     ("POST", "/api/patrol-steps/{step_id}/start"): Rule(A.INSPECTOR),
     ("POST", "/api/patrol-steps/{step_id}/verdict"): Rule(A.INSPECTOR, json=lambda o: {"verdict": "ok"}),
+    ("GET", "/api/dashboard"): Rule(A.SITE_VIEW),
+    ("GET", "/api/exports/events.csv"): Rule(A.SITE_VIEW),
+    ("GET", "/api/exports/actions.csv"): Rule(A.SITE_VIEW),
+    ("GET", "/api/exports/unmonitored.csv"): Rule(A.SITE_VIEW),
+    ("POST", "/api/sites/{site_id}/reports"): Rule(
+        A.AUDIT, 201, json=lambda o: {"start": "2025-03-01", "end": "2025-03-02"}
+    ),
+    ("GET", "/api/reports"): Rule(A.SITE_VIEW),
+    ("GET", "/api/reports/{report_id}"): Rule(A.SITE_VIEW),
     ("GET", "/api/audit"): Rule(A.AUDIT),
     ("GET", "/api/audit/verify"): Rule(A.AUDIT),
     ("POST", "/whip/{camera_id}"): Rule(A.CAMERA_TOKEN, headers={"Content-Type": "application/sdp"}),
@@ -188,6 +197,7 @@ PATH_IDS: dict[str, Callable[[SiteObjects], int | str]] = {
     "alert_id": lambda o: o.alert_id,
     "channel_id": lambda o: o.channel_id,
     "photo_id": lambda o: o.photo_id,
+    "report_id": lambda o: o.report_id,
     "user_id": lambda o: o.supervisor_id,
     "plan_id": lambda o: o.plan_id,
     "round_id": lambda o: o.round_id,
@@ -293,6 +303,7 @@ def _stream_status(world: World, url: str, headers: dict[str, str]) -> tuple[int
         ("/api/actions", lambda item, o: o[item["event_id"]]),
         ("/api/patrol-plans", lambda item, o: item["site_id"]),
         ("/api/patrol-rounds", lambda item, o: item["site_id"]),
+        ("/api/reports", lambda item, o: item["site_id"]),
     ],
 )
 def test_lists_show_supervisors_only_their_sites(

@@ -65,7 +65,10 @@ def test_whip_camera_ids_out_of_bounds_are_unknown(world: World, camera_id: str)
 
 
 EVENTS = "/api/events"
-LISTS = ["/api/sites", "/api/cameras", "/api/users", "/api/alerts", "/api/actions", EVENTS, "/api/zones"]
+LISTS = [
+    "/api/sites", "/api/cameras", "/api/users", "/api/alerts", "/api/actions", EVENTS, "/api/zones",
+    "/api/reports",
+]  # fmt: skip
 QUERY_ROWS: list[tuple[str, dict[str, Any], int]] = [
     *[(path, {"offset": HUGE}, 422) for path in LISTS],
     *[(path, {"offset": -1}, 422) for path in LISTS],

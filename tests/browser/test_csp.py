@@ -20,6 +20,7 @@ PAGES = [
     "camera.html",
     "live.html",
     "patrol.html",
+    "dashboard.html",
 ]
 
 
