@@ -270,7 +270,7 @@ def _serve_worker_metrics(settings: Any, recorder: Any) -> Any:
 
     from audit_api.metrics import Metrics
 
-    metrics = Metrics(recorder.store, settings.data_dir / "outbox")
+    metrics = Metrics(recorder.store)
     if settings.worker_metrics_port is None:
         return metrics
     try:

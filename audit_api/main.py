@@ -148,7 +148,7 @@ def create_app(
     app.state.camera_token_verifier = camera_token_verifier(app.state.sessionmaker)
     app.state.login_guard = LoginGuard(settings, app.state.sessionmaker)
     app.state.store = store if store is not None else build_store(settings)
-    app.state.metrics = Metrics(app.state.store, settings.data_dir / "outbox")  # GET /metrics
+    app.state.metrics = Metrics(app.state.store)  # GET /metrics
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, validation_error)  # 422s quote only excerpts
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)

@@ -18,7 +18,16 @@ from audit_api.models.base import (
     Verdict,
     utcnow,
 )
-from audit_api.models.events import Alert, Clip, CorrectiveAction, Event, EventViolation, Review, SignOff
+from audit_api.models.events import (
+    Alert,
+    Clip,
+    CorrectiveAction,
+    Event,
+    EventSource,
+    EventViolation,
+    Review,
+    SignOff,
+)
 from audit_api.models.people import User, supervised_sites
 from audit_api.models.sessions import AuthSession, RefreshToken
 from audit_api.models.sites import (
@@ -54,6 +63,7 @@ __all__ = [
     "DeliveryStatus",
     "EscalationLevel",
     "Event",
+    "EventSource",
     "EventStatus",
     "EventViolation",
     "RefreshToken",

@@ -1,5 +1,6 @@
-"""The worker's sink when the database is down: evidence is stored, the event waits in the outbox, and is
-recorded (same object hashes) once the database is back. Real clip bytes from the shared footage."""
+"""The worker's sink when the database or the store is down: what it owes the database (event, close,
+outage) waits in its journal file, survives the process, and is recorded once (same object hashes) when
+the service is back; a replay of something already recorded changes nothing. Real clip bytes."""
 
 from __future__ import annotations
 
@@ -9,17 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import supervision as sv
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import sessionmaker
 
-from audit_api.models import Clip, ClipKind, Event
-from audit_api.storage import LocalStore
+from audit_api.models import Clip, ClipKind, Event, EventSource, UnmonitoredInterval
+from audit_api.storage import LocalStore, S3Store
 from audit_api.worker.recorder import EventRecorder
 from detect.analyzer import Violation
 from detect.events import ReviewItem, Snapshot
 from ingest._sink import Evidence
 from ingest.clips import EncodedClip, encode_mp4
 from ingest.files import VideoFileSource
+from ingest.health import UnmonitoredInterval as Outage
 from tests.api.conftest import World
 from tests.fixtures.net import free_port
 
@@ -44,49 +46,102 @@ def evidence_for(camera_id: int, clip: tuple[EncodedClip, np.ndarray]) -> Eviden
     return Evidence(str(camera_id), item, data, b"\xff\xd8snapshot", "test-model")
 
 
-def test_database_outage_parks_the_event_and_loses_nothing(
+def _counts(world: World) -> tuple[int, int, int]:
+    with world.sessions() as session:
+        return (
+            session.scalar(select(func.count()).select_from(Event)) or 0,
+            session.scalar(
+                select(func.count()).select_from(EventSource).where(EventSource.closed_at.is_not(None))
+            )
+            or 0,
+            session.scalar(select(func.count()).select_from(UnmonitoredInterval)) or 0,
+        )
+
+
+def test_database_outage_journals_event_close_and_outage_and_replays_them_once(
     world: World, tmp_path: Path, clip: tuple[EncodedClip, np.ndarray]
 ) -> None:
     store = LocalStore(tmp_path / "evidence")
-    outbox = tmp_path / "outbox"
+    journal = tmp_path / "journal.sqlite3"
     dead = sessionmaker(create_engine(f"postgresql+psycopg://x@127.0.0.1:{free_port()}/none"))
     evidence = evidence_for(world.camera_id, clip)
+    cam = str(world.camera_id)
 
-    EventRecorder(dead, store, outbox).publish(evidence)  # no exception: the event is parked
-    (parked,) = outbox.glob("*.json")
-    assert evidence.event.id in parked.name
-    with world.sessions() as session:
-        assert session.scalars(select(Event)).all() == []
+    down = EventRecorder(dead, store, journal)
+    down.publish(evidence)  # no exception: the event waits in the journal
+    later = Violation("no_vest", 2, None, evidence.event.started_at + 1, (1.0, 2.0, 3.0, 4.0), 0.9)
+    evidence.event.violations.append(later)  # one more violation joins before the item closes
+    down.close(cam, evidence.event)
+    down.interval(Outage(cam, 1_700_000_000.0, 1_700_000_030.0, "camera unreachable"))
+    assert down.pending == 3 and down.drain() == 0 and _counts(world) == (0, 0, 0)
+    down.journal.close()  # the process dies here; what it owed is on disk
 
-    recorder = EventRecorder(world.sessions, store, outbox)
-    assert recorder.retry_outbox() == 1 and not list(outbox.glob("*.json"))
+    back = EventRecorder(world.sessions, store, journal)
+    owed = [pending.entry for pending in back.journal.pending()]
+    assert [e.type for e in owed] == ["event", "close", "interval"]
+    assert back.pending == 3 and back.drain() == 3 and back.pending == 0
+    assert _counts(world) == (1, 1, 1)
     with world.sessions() as session:
         (event,) = session.scalars(select(Event)).all()
         clip_row = session.scalars(select(Clip).where(Clip.kind == ClipKind.CLIP)).one()
         assert event.kinds == ["no_vest"] and event.camera_id == world.camera_id
+        assert len(event.violations) == 2 and event.ended_at.timestamp() == pytest.approx(
+            evidence.event.ended_at
+        )
         assert clip_row.sha256 == evidence.clip.sha256
         assert store.get(clip_row.object_key, sha256=clip_row.sha256) == evidence.clip.data
 
+    # Killed after the commits but before the entries left the journal: the replay changes nothing.
+    for entry in owed:
+        back.journal.append(entry)
+    assert back.drain() == 3 and _counts(world) == (1, 1, 1)
+    with world.sessions() as session:
+        assert len(session.scalars(select(Event)).one().violations) == 2
+    back.journal.close()
 
-def test_full_disk_keeps_evidence_in_memory_until_space_returns(
+
+def test_full_disk_keeps_evidence_until_space_returns(
     world: World, tiny_disk: Path, clip: tuple[EncodedClip, np.ndarray]
 ) -> None:
     store = LocalStore(tiny_disk / "evidence")
+    recorder = EventRecorder(world.sessions, store, tiny_disk / "journal.sqlite3")
     ballast = tiny_disk / "ballast.bin"
     ballast.write_bytes(b"\0" * (1024 * 1024 - 64 * 1024))  # the disk is (almost) full
-    recorder = EventRecorder(world.sessions, store, tiny_disk / "outbox")
     evidence = evidence_for(world.camera_id, clip)
 
-    recorder.publish(evidence)  # the clip does not fit: nothing raised, nothing lost
+    recorder.publish(evidence)  # the clip fits neither the store nor the journal: nothing raised or lost
     recorder.close(str(world.camera_id), evidence.event)  # the item closes meanwhile
-    assert recorder.unstored == 1 and recorder.retry_unstored() == 0
+    assert recorder.unstored == 1 and recorder.drain() == 0
     with world.sessions() as session:
         assert session.scalars(select(Event)).all() == []
 
     ballast.unlink()  # space is back
-    assert recorder.retry_unstored() == 1 and recorder.unstored == 0
+    assert recorder.drain() == 2 and recorder.unstored == 0 and recorder.pending == 0
     with world.sessions() as session:
         (event,) = session.scalars(select(Event)).all()
         clip_row = session.scalars(select(Clip).where(Clip.kind == ClipKind.CLIP)).one()
         assert clip_row.sha256 == evidence.clip.sha256
         assert event.ended_at.timestamp() == pytest.approx(evidence.event.ended_at)  # the late close applied
+    recorder.journal.close()
+
+
+def test_evidence_the_store_refuses_waits_in_the_journal_across_a_restart(
+    world: World, tmp_path: Path, clip: tuple[EncodedClip, np.ndarray]
+) -> None:
+    """S3 down without a spool: the clip bytes wait in the journal file, and survive the process."""
+    dead_s3 = S3Store(f"http://127.0.0.1:{free_port()}", "key", "secret-key", "evidence")
+    journal = tmp_path / "journal.sqlite3"
+    evidence = evidence_for(world.camera_id, clip)
+    first = EventRecorder(world.sessions, dead_s3, journal)
+    first.publish(evidence)
+    first.close(str(world.camera_id), evidence.event)
+    assert (first.pending, first.unstored) == (2, 1)
+    first.journal.close()
+
+    store = LocalStore(tmp_path / "evidence")  # the store is back (here: another backend, same keys)
+    second = EventRecorder(world.sessions, store, journal)
+    assert second.drain() == 2 and second.pending == 0
+    with world.sessions() as session:
+        clip_row = session.scalars(select(Clip).where(Clip.kind == ClipKind.CLIP)).one()
+        assert store.get(clip_row.object_key, sha256=evidence.clip.sha256) == evidence.clip.data
+    second.journal.close()
