@@ -48,7 +48,7 @@ class IntervalEntry(_Entry):
 
 
 JournalEntry = Annotated[EventEntry | CloseEntry | IntervalEntry, Field(discriminator="type")]
-_ENTRY: TypeAdapter[EventEntry | CloseEntry | IntervalEntry] = TypeAdapter(JournalEntry)
+ENTRY_ADAPTER: TypeAdapter[EventEntry | CloseEntry | IntervalEntry] = TypeAdapter(JournalEntry)
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class Journal:
             rows = self._db.execute(
                 "SELECT seq, body, deferred, clip IS NOT NULL FROM entries WHERE failed IS NULL ORDER BY seq"
             ).fetchall()
-        return [Pending(seq, _ENTRY.validate_json(body), bool(d), bool(b)) for seq, body, d, b in rows]
+        return [Pending(seq, ENTRY_ADAPTER.validate_json(body), bool(d), bool(b)) for seq, body, d, b in rows]
 
     def blobs(self, seq: int) -> tuple[bytes, bytes]:
         with self._lock:

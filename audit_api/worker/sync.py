@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api.models import Camera, CameraStatus
@@ -143,6 +144,9 @@ class CameraSync:
             self.leases.changed.clear()
             try:
                 self.sync_once()
+            except SQLAlchemyError as exc:  # the database is down: the cameras run on, writes are journaled
+                log.error("camera sync: database unavailable (%s); retrying in %.1f s",
+                          exc.__class__.__name__, self.leases.interval_s)  # fmt: skip
             except Exception:
                 log.exception("camera sync failed; retrying in %.1f s", self.leases.interval_s)
             self.leases.changed.wait(self.leases.interval_s)
