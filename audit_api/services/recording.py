@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -107,19 +107,28 @@ def _source(record: EventRecord | CloseRecord, event_id: int) -> EventSource:
 
 
 def _continued(session: Session, record: EventRecord, window_s: float, replay: bool) -> Event | None:
-    """The event of another lease epoch, same camera and a shared kind, that this item continues: its span
-    within `window_s` of the item's. A live item continues only an event still open at its source (the
-    previous holder died before closing it); a replay merges into any such event (never a second one)."""
+    """The event of another lease epoch, same camera and a shared kind, that this item continues.
+
+    A live item continues an event still open at its source (the previous holder died before closing
+    it) whose span or recording (the holder's last sign of the incident: under load an event is recorded
+    long after it started) is within `window_s` before the item's start. A replay merges into any event
+    of another epoch whose span is within `window_s` of its own (never a second event for one incident).
+    """
     if record.lease is None:
         return None
-    window = timedelta(seconds=window_s)
+    since = record.started_at - timedelta(seconds=window_s)
+    recent_open = (
+        select(EventSource.event_id)
+        .where(EventSource.closed_at.is_(None), EventSource.recorded_at >= since)
+        .scalar_subquery()
+    )
     candidates = session.scalars(
         select(Event)
         .where(
             Event.camera_id == record.camera_id,
             Event.status == EventStatus.OPEN,
-            Event.ended_at >= record.started_at - window,
-            Event.started_at <= record.ended_at + window,
+            Event.started_at <= record.ended_at + timedelta(seconds=window_s),
+            or_(Event.ended_at >= since, Event.id.in_(recent_open)),
         )
         .order_by(Event.started_at)
     )
@@ -130,7 +139,9 @@ def _continued(session: Session, record: EventRecord, window_s: float, replay: b
             continue  # not a worker's event, or one of this epoch's own (a new incident)
         if not set(event.kinds) & set(record.kinds):
             continue
-        if replay or any(s.closed_at is None for s in sources):
+        if replay and event.ended_at >= since:
+            return event
+        if not replay and any(s.closed_at is None for s in sources):
             return event
     return None
 

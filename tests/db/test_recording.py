@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api.db import make_engine, make_sessionmaker
@@ -142,23 +142,32 @@ def test_a_live_write_of_a_lost_lease_is_refused_a_replay_keeps_its_epoch(
         assert session.scalars(select(UnmonitoredInterval.lease_epoch)).all() == [1]
 
 
-# (first item: key, start, end, epoch holder, closed before the second?) → second item → one event?
+# The first item spans 0–3 s (epoch 1, worker a), recorded at `recorded`; closed before the second?
+# The second item (worker, start) → merged into the first event?
 TAKEOVER_CASES = [
-    pytest.param(False, "b", 25, False, True, id="new holder continues the dead holder's open event"),
-    pytest.param(True, "b", 25, False, False, id="an event its holder closed is not continued"),
-    pytest.param(False, "b", 25 + WINDOW_S + 5, False, False, id="beyond the window: a new event"),
-    pytest.param(False, "a", 25, False, False, id="same epoch: a new incident, a new event"),
-    pytest.param(True, "b", 25, True, True, id="a replay merges even into a closed event of another epoch"),
+    pytest.param(False, 3, "b", 25, False, True, id="new holder continues the dead holder's open event"),
+    pytest.param(False, 80, "b", 100, False, True, id="recorded late (load): continued too"),
+    pytest.param(True, 3, "b", 25, False, False, id="an event its holder closed is not continued"),
+    pytest.param(False, 3, "b", 25 + WINDOW_S + 5, False, False, id="beyond the window: a new event"),
+    pytest.param(False, 3, "a", 25, False, False, id="same epoch: a new incident, a new event"),
+    pytest.param(
+        True, 3, "b", 25, True, True, id="a replay merges even into a closed event of another epoch"
+    ),
 ]
 
 
-@pytest.mark.parametrize(("closed", "second_worker", "second_start", "replay", "merged"), TAKEOVER_CASES)
+@pytest.mark.parametrize(
+    ("closed", "recorded", "second_worker", "second_start", "replay", "merged"), TAKEOVER_CASES
+)
 def test_an_incident_across_a_takeover_is_one_event(
-    sessions: sessionmaker[Session], closed: bool, second_worker: str, second_start: float, replay: bool,
-    merged: bool,
+    sessions: sessionmaker[Session], closed: bool, recorded: float, second_worker: str, second_start: float,
+    replay: bool, merged: bool,
 ) -> None:  # fmt: skip
     first_token = _take(sessions, "a", T0)
     first_id, _ = _record(sessions, _item("first", 0, 3, first_token))
+    with sessions() as session:  # recorded when it was published, on the clock of this test's timeline
+        session.execute(update(EventSource).values(recorded_at=T0 + timedelta(seconds=recorded)))
+        session.commit()
     if closed:
         _close(sessions, "first", 4, first_token)
     second_token = (
