@@ -115,7 +115,7 @@ def _twice(events: list[Event]) -> list[tuple[int, int]]:
 def test_events_closes_and_outages_journaled_while_postgres_is_down_survive_a_sigkill(site: Site1) -> None:
     w = site.workers
     w.start("w1")
-    wait_until(lambda: _events(site.sessions), 180, "a first event with the database up")
+    wait_until(lambda: _events(site.sessions), 300, "a first event with the database up")
 
     site.pg.stop()
     # Events and closes fire into the journal; the camera drops out for a few seconds (an outage).
@@ -161,22 +161,25 @@ def test_an_incident_across_a_takeover_is_recorded_once(site: Site1) -> None:
         rules.config = {"event_gap_s": 10.0, "max_event_s": 300.0}
         session.commit()
     w = site.workers
-    w.start("a", max_cameras="1")
-    wait_until(lambda: w.streaming("a"), 120, "worker a to run the camera")
-    w.start("b", max_cameras="1")
-    wait_until(lambda: w.streaming("b") is not None, 120, "worker b to serve metrics")
-    (first,) = wait_until(lambda: _events(site.sessions), 180, "the owner's event")
+    for name in ("a", "b"):  # one lease each: whichever claims first owns the camera
+        w.start(name, max_cameras="1")
+    owner = wait_until(
+        lambda: next((n for n in ("a", "b") if w.streaming(n)), None), 300, "a worker to run it"
+    )
+    other = "b" if owner == "a" else "a"
+    wait_until(lambda: w.streaming(other) is not None, 300, f"worker {other} to serve metrics")
+    (first,) = wait_until(lambda: _events(site.sessions), 300, "the owner's event")
     assert [s.closed_at for s in first.sources] == [None]  # open: the man is still there
 
-    w.kill("a")  # mid-event: its close never comes
-    wait_until(lambda: w.streaming("b"), 60, "worker b to take the camera over")
+    w.kill(owner)  # mid-event: its close never comes
+    wait_until(lambda: w.streaming(other), 120, f"worker {other} to take the camera over")
 
     def continued() -> Event | None:
         events = _events(site.sessions)
         assert len(events) == 1, [(e.id, e.started_at, [s.lease_epoch for s in e.sources]) for e in events]
         return events[0] if len(events[0].sources) == 2 else None
 
-    event = wait_until(continued, 180, "worker b's item to continue the open event")
+    event = wait_until(continued, 300, "the new owner's item to continue the open event")
     assert sorted(s.lease_epoch for s in event.sources) == [1, 2]
     assert event.ended_at > first.ended_at
     time.sleep(5)  # a few more seconds of the incident: still one event

@@ -37,9 +37,7 @@ def upgrade() -> None:
     with op.batch_alter_table("unmonitored_intervals", schema=None) as batch_op:
         batch_op.add_column(sa.Column("source_key", sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column("lease_epoch", sa.Integer(), nullable=True))
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_unmonitored_intervals_source_key"), ["source_key"]
-        )
+        batch_op.create_unique_constraint(batch_op.f("uq_unmonitored_intervals_source_key"), ["source_key"])
 
 
 def downgrade() -> None:
