@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api.db import make_engine, make_sessionmaker, upgrade_to_head
@@ -134,8 +134,10 @@ class Bench:
         return len(list(spool.glob("*.key"))) if spool.is_dir() else 0
 
     def events_since(self, since: datetime) -> list[Event]:
+        """Events recorded (or still running: ended after) since then."""
         with self.sessions() as session:
-            events = list(session.scalars(select(Event).where(Event.ended_at >= since).order_by(Event.id)))
+            recent = or_(Event.ended_at >= since, Event.created_at >= since)
+            events = list(session.scalars(select(Event).where(recent).order_by(Event.id)))
             for event in events:
                 _ = event.sources, event.clips
             return events
@@ -164,9 +166,12 @@ def rtsp_kills(b: Bench, owner: str, kills: int, down_s: float, f: Figures) -> N
     print(f"1. RTSP source killed {kills}×, {down_s:.0f} s each", flush=True)
     since = datetime.now(UTC)
     recovered = 0
+    noticed = 0
     for _ in range(kills):
         b.camera.kill()
         time.sleep(down_s)
+        # The worker notices when its read times out (RTP over UDP says nothing when the server dies).
+        noticed += bool(wait_for(lambda: not b.streaming(owner), 60))
         b.camera.start()
         if wait_for(lambda: b.streaming(owner), 60):
             recovered += 1
@@ -176,6 +181,7 @@ def rtsp_kills(b: Bench, owner: str, kills: int, down_s: float, f: Figures) -> N
         intervals = session.scalar(
             select(func.count()).select_from(IntervalRow).where(IntervalRow.started_at >= since)
         )
+    f.add("RTSP kills: noticed by the worker", f"{noticed}/{kills}")
     f.add("RTSP kills: recovered", f"{recovered}/{kills}", f"{kills}/{kills}")
     f.add("RTSP kills: outage intervals recorded", str(intervals), str(kills))
 
@@ -185,13 +191,15 @@ def s3_outage(b: Bench, owner: str, down_s: float, f: Figures) -> None:
     start = datetime.now(UTC)
     b.gate.shut()
     time.sleep(down_s)
+    # Shut for `down_s`, and longer (≤ 2 min) until at least one event's evidence was spooled.
+    wait_for(lambda: b.spooled(owner), 120)
     spooled = b.spooled(owner)
     b.gate.open()
     end = datetime.now(UTC)
     wait_for(lambda: b.drained(owner), 120)
-    during = [e for e in b.events_since(start) if e.started_at <= end]
+    during = [e for e in b.events_since(start) if e.created_at <= end]  # recorded while S3 was shut
     lost = 0
-    for event in during:
+    for event in b.events_since(start):  # every event since the shut: its clip must be in S3, intact
         for clip in event.clips:
             try:
                 data = b.s3.get(clip.object_key)
@@ -199,7 +207,7 @@ def s3_outage(b: Bench, owner: str, down_s: float, f: Figures) -> None:
                 lost += clip.kind == ClipKind.CLIP
                 continue
             lost += clip.kind == ClipKind.CLIP and hashlib.sha256(data).hexdigest() != clip.sha256
-    f.add("S3 outage: events fired meanwhile", f"{len(during)} ({spooled} objects spooled)")
+    f.add("S3 outage: events recorded meanwhile", f"{len(during)} ({spooled} objects spooled)")
     f.add("S3 outage: clips lost", str(lost), "0")
 
 
@@ -207,8 +215,9 @@ def pg_restart(b: Bench, owner: str, down_s: float, f: Figures) -> None:
     print(f"3. PostgreSQL stopped for {down_s:.0f} s while events fire, then started", flush=True)
     b.pg.stop()
     journaled: set[str] = set()
-    deadline = time.monotonic() + down_s
-    while time.monotonic() < deadline:
+    deadline, latest = time.monotonic() + down_s, time.monotonic() + down_s + 120
+    # Down for `down_s`, and longer (≤ 2 min) until at least one event fired into the journal.
+    while time.monotonic() < deadline or (not journaled and time.monotonic() < latest):
         journaled |= {key for kind, key in b.workers.journal(owner) if kind == "event"}
         time.sleep(0.5)
     journaled |= {key for kind, key in b.workers.journal(owner) if kind == "event"}
@@ -236,6 +245,13 @@ def takeover(b: Bench, owner: str, other: str, observe_s: float, f: Figures) -> 
     moved = wait_for(lambda: b.streaming(other), 120)
     seconds = time.monotonic() - killed
     f.add("SIGKILL: seconds until the camera runs elsewhere", f"{seconds:.1f}" if moved else "> 120", "≤ 15")
+    with b.sessions() as session:
+        epoch = session.get(CameraLease, b.camera_id).epoch  # type: ignore[union-attr]
+
+    def new_owner_recorded() -> bool:  # the footage goes on: the new owner's own item reaches the database
+        return any(s.lease_epoch == epoch for e in b.events_since(since) for s in e.sources)
+
+    wait_for(new_owner_recorded, 180)
     time.sleep(observe_s)
     events = b.events_since(since)
     continued = sum(1 for e in events if len({s.lease_epoch for s in e.sources}) > 1)
