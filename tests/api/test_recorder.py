@@ -4,6 +4,7 @@ the service is back; a replay of something already recorded changes nothing. Rea
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -145,3 +146,20 @@ def test_evidence_the_store_refuses_waits_in_the_journal_across_a_restart(
         clip_row = session.scalars(select(Clip).where(Clip.kind == ClipKind.CLIP)).one()
         assert store.get(clip_row.object_key, sha256=evidence.clip.sha256) == evidence.clip.data
     second.journal.close()
+
+
+def test_an_entry_the_journal_cannot_read_is_set_aside_and_the_rest_drains(
+    world: World, tmp_path: Path
+) -> None:
+    journal = tmp_path / "journal.sqlite3"
+    recorder = EventRecorder(world.sessions, LocalStore(tmp_path / "evidence"), journal)
+    with sqlite3.connect(journal) as db:  # e.g. written by another version of the worker
+        db.execute(
+            "INSERT INTO entries (camera_id, body) VALUES (?, ?)", (world.camera_id, '{"type": "nope"}')
+        )
+    recorder.interval(Outage(str(world.camera_id), 1_700_000_000.0, 1_700_000_010.0, "down"))
+    assert recorder.pending == 0 and _counts(world) == (0, 0, 1)
+    with sqlite3.connect(journal) as db:
+        (reason,) = db.execute("SELECT failed FROM entries").fetchone()
+    assert reason.startswith("unreadable entry")
+    recorder.journal.close()
