@@ -126,8 +126,12 @@ class Bench:
         pids = {str(p.pid): n for n, p in self.workers.procs.items() if p.poll() is None}
         return pids.get((worker_id or "::").split(":")[1])
 
-    def drained(self, name: str) -> bool:
-        return not self.workers.journal(name) and self.spooled(name) == 0
+    def drained(self) -> bool:
+        """Nothing owed by any worker: journals empty, spools empty."""
+        return all(not self.workers.journal(n) and self.spooled(n) == 0 for n in self.workers.procs)
+
+    def journaled_events(self) -> set[str]:
+        return {key for n in self.workers.procs for kind, key in self.workers.journal(n) if kind == "event"}
 
     def spooled(self, name: str) -> int:
         spool = self.workers.data_dir(name) / "spool" / ".queue"
@@ -176,10 +180,11 @@ def rtsp_kills(b: Bench, owner: str, kills: int, down_s: float, f: Figures) -> N
         if wait_for(lambda: b.streaming(owner), 60):
             recovered += 1
         time.sleep(1.0)
-    wait_for(lambda: b.drained(owner), 60)
+    wait_for(lambda: b.drained(), 60)
     with b.sessions() as session:
         intervals = session.scalar(
-            select(func.count()).select_from(IntervalRow).where(IntervalRow.started_at >= since)
+            # Each outage starts at the last frame before its kill (maybe before `since`), ends after it.
+            select(func.count()).select_from(IntervalRow).where(IntervalRow.ended_at >= since)
         )
     f.add("RTSP kills: noticed by the worker", f"{noticed}/{kills}")
     f.add("RTSP kills: recovered", f"{recovered}/{kills}", f"{kills}/{kills}")
@@ -196,7 +201,7 @@ def s3_outage(b: Bench, owner: str, down_s: float, f: Figures) -> None:
     spooled = b.spooled(owner)
     b.gate.open()
     end = datetime.now(UTC)
-    wait_for(lambda: b.drained(owner), 120)
+    wait_for(lambda: b.drained(), 120)
     during = [e for e in b.events_since(start) if e.created_at <= end]  # recorded while S3 was shut
     lost = 0
     for event in b.events_since(start):  # every event since the shut: its clip must be in S3, intact
@@ -211,18 +216,18 @@ def s3_outage(b: Bench, owner: str, down_s: float, f: Figures) -> None:
     f.add("S3 outage: clips lost", str(lost), "0")
 
 
-def pg_restart(b: Bench, owner: str, down_s: float, f: Figures) -> None:
+def pg_restart(b: Bench, down_s: float, f: Figures) -> None:
     print(f"3. PostgreSQL stopped for {down_s:.0f} s while events fire, then started", flush=True)
     b.pg.stop()
     journaled: set[str] = set()
     deadline, latest = time.monotonic() + down_s, time.monotonic() + down_s + 120
     # Down for `down_s`, and longer (≤ 2 min) until at least one event fired into the journal.
     while time.monotonic() < deadline or (not journaled and time.monotonic() < latest):
-        journaled |= {key for kind, key in b.workers.journal(owner) if kind == "event"}
+        journaled |= b.journaled_events()
         time.sleep(0.5)
-    journaled |= {key for kind, key in b.workers.journal(owner) if kind == "event"}
+    journaled |= b.journaled_events()
     b.pg.start()
-    wait_for(lambda: b.drained(owner), 120)
+    wait_for(lambda: b.drained(), 120)
     with b.sessions() as session:
         recorded = set(session.scalars(select(EventSource.key).where(EventSource.key.in_(journaled))))
     f.add("PostgreSQL restart: events journaled while down", str(len(journaled)))
@@ -294,12 +299,14 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             bench.workers.start("b", lease_ttl_s=ttl)
             wait_for(lambda: bench.workers.streaming("b") is not None, 120)
+            # The owner can change between phases (a lease that expired while PostgreSQL was down goes to
+            # whichever worker renews first): each phase asks who holds the camera now.
+            rtsp_kills(bench, bench.owner() or "a", kills, 2.0, figures)
+            s3_outage(bench, bench.owner() or "a", s3_down, figures)
+            pg_restart(bench, pg_down, figures)
+            wait_for(lambda: bench.owner() and bench.streaming(bench.owner() or ""), 120)
             owner = bench.owner() or "a"
-            other = "b" if owner == "a" else "a"
-            rtsp_kills(bench, owner, kills, 2.0, figures)
-            s3_outage(bench, owner, s3_down, figures)
-            pg_restart(bench, owner, pg_down, figures)
-            takeover(bench, owner, other, observe, figures)
+            takeover(bench, owner, "b" if owner == "a" else "a", observe, figures)
         finally:
             bench.close()
             moto.stop()

@@ -17,6 +17,7 @@ another epoch rather than doubled (see `services.recording`).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import sqlite3
 import threading
@@ -50,6 +51,7 @@ from ingest.health import UnmonitoredInterval
 
 log = logging.getLogger(__name__)
 
+LEGACY_OUTBOX = "outbox"  # where workers before the journal parked events (imported at start)
 MAX_IN_MEMORY = 200  # entries the journal itself could not take (full disk), ≈ 100 MB of clips
 
 
@@ -130,6 +132,21 @@ class EventRecorder:
         self._memory: deque[tuple[EventEntry | CloseEntry | IntervalEntry, tuple[bytes, bytes] | None]] = (
             deque()
         )
+        self._import_outbox(Path(journal).parent / LEGACY_OUTBOX)
+
+    def _import_outbox(self, outbox: Path) -> None:
+        """Events parked by an older worker (one JSON file each in DATA_DIR/outbox) move into the journal."""
+        for path in sorted(outbox.glob("*.json")) if outbox.is_dir() else []:
+            try:
+                parked = json.loads(path.read_text())
+                parked.pop("kinds", None)  # derived from the violations now
+                record = EventRecord.model_validate(parked | {"key": parked["rule_snapshot"]["review_item"]})
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.error("parked event %s not readable (%s); left in place", path, exc)
+                continue
+            self.journal.append(EventEntry(record=record))
+            path.unlink()
+            log.info("parked event %s moved into the journal", path.name)
 
     # -- the sink ------------------------------------------------------------------------------------
     def publish(self, evidence: Evidence) -> None:

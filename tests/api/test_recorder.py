@@ -4,6 +4,7 @@ the service is back; a replay of something already recorded changes nothing. Rea
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -162,4 +163,28 @@ def test_an_entry_the_journal_cannot_read_is_set_aside_and_the_rest_drains(
     with sqlite3.connect(journal) as db:
         (reason,) = db.execute("SELECT failed FROM entries").fetchone()
     assert reason.startswith("unreadable entry")
+    recorder.journal.close()
+
+
+def test_events_parked_by_an_older_worker_move_into_the_journal(world: World, tmp_path: Path) -> None:
+    """The outbox file format of workers before the journal (DATA_DIR/outbox/*.json) is imported at start."""
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    ts = "2026-11-30T08:00:00+00:00"
+    obj = {"sha256": "a" * 64, "size": 90}
+    parked = {
+        "camera_id": world.camera_id, "kinds": ["no_vest"], "started_at": ts, "ended_at": ts,
+        "violations": [{"kind": "no_vest", "track_id": 1, "zone_id": None, "ts": ts, "box": [0, 0, 1, 1],
+                        "confidence": 0.8}],
+        "snapshot": obj | {"key": "cameras/1/old/snapshot.jpg", "content_type": "image/jpeg"},
+        "clip": obj | {"key": "cameras/1/old/clip.mp4", "content_type": "video/mp4"},
+        "clip_duration_s": 10.0, "model_version": "m", "rule_snapshot": {"review_item": "old-item"},
+        "lease": None,
+    }  # fmt: skip
+    (outbox / "20261130T080000000000-old-item.json").write_text(json.dumps(parked))
+    recorder = EventRecorder(world.sessions, LocalStore(tmp_path / "evidence"), tmp_path / "journal.sqlite3")
+    assert not list(outbox.glob("*.json")) and recorder.pending == 1
+    assert recorder.drain() == 1
+    with world.sessions() as session:
+        assert session.scalars(select(EventSource.key)).all() == ["old-item"]
     recorder.journal.close()
