@@ -39,10 +39,17 @@ def open_store(settings: Any) -> Any:
 
 def open_services(settings: Any) -> tuple[Any, Any]:
     """Database (migrated) and the recorder that writes events into it and the (checked) object store."""
+    from audit_api.worker.journal import JOURNAL_FILE
     from audit_api.worker.recorder import EventRecorder
 
     sessions = open_database(settings)
-    return sessions, EventRecorder(sessions, open_store(settings), settings.data_dir / "outbox")
+    recorder = EventRecorder(
+        sessions,
+        open_store(settings),
+        settings.data_dir / JOURNAL_FILE,
+        continue_window_s=settings.takeover_continue_s,
+    )
+    return sessions, recorder
 
 
 def load_detector(settings: Any) -> Any:

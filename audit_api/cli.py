@@ -264,7 +264,7 @@ def _worker(args: argparse.Namespace) -> int:
     worker, stop_worker = start_worker(
         detector, sessions, recorder, leases, policy=settings.camera_network_policy
     )
-    metrics = Metrics(recorder.store, settings.data_dir / "outbox")
+    metrics = Metrics(recorder.store)
     metrics.watch(worker, recorder, leases)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -177,7 +177,7 @@ def create_app(
     app.state.routes_to_workers = frame_sink is None  # deployed API: 307 to the owning worker
     app.state.login_guard = LoginGuard(settings, app.state.sessionmaker)
     app.state.store = store if store is not None else build_store(settings)
-    app.state.metrics = Metrics(app.state.store, settings.data_dir / "outbox")  # GET /metrics
+    app.state.metrics = Metrics(app.state.store)  # GET /metrics
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)  # 422s quote only excerpts
     photo_upload = (actions.PHOTO_UPLOAD_PATH, actions.photo_upload_limit(settings.max_photo_bytes))

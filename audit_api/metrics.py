@@ -1,7 +1,7 @@
 """Prometheus metrics of the API and the worker (prometheus-client), read from the live counters.
 
 Per-camera figures come from `Worker.health()` (the same snapshot `/api/cameras/{id}/health` shows), the
-evidence queues from the recorder, the outbox directory and the spooling store — read at scrape time by
+evidence queues from the recorder (its journal) and the spooling store — read at scrape time by
 a collector, so nothing on the video path counts twice. Only the detector latency is observed as it
 happens (`Detector.on_batch`). The API serves `GET /metrics`; `siteaudit worker` serves the same route
 on its own HTTP endpoint (`SITEAUDIT_WORKER_HTTP_PORT`, audit_api/worker/http.py).
@@ -10,7 +10,6 @@ on its own HTTP endpoint (`SITEAUDIT_WORKER_HTTP_PORT`, audit_api/worker/http.py
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response
@@ -32,10 +31,9 @@ router = APIRouter(tags=["metrics"])
 class Metrics:
     """One process's registry. `watch()` attaches the worker (and its recorder) once it runs."""
 
-    def __init__(self, store: ObjectStore, outbox: Path) -> None:
+    def __init__(self, store: ObjectStore) -> None:
         self.registry = CollectorRegistry()
         self.store = store
-        self.outbox = outbox
         self.worker: Worker | None = None
         self.recorder: EventRecorder | None = None
         self.leases: LeaseKeeper | None = None
@@ -101,13 +99,14 @@ class _Collector(Collector):
         )
         yield GaugeMetricFamily(
             "siteaudit_evidence_retry_queue",
-            "Evidence packages the object store refused, waiting in memory for a retry.",
+            "Events whose evidence the object store refused, waiting in the journal for a retry.",
             value=recorder.unstored if recorder is not None else 0,
         )
         yield GaugeMetricFamily(
             "siteaudit_outbox_events",
-            "Finished events waiting in DATA_DIR/outbox for the database.",
-            value=len(list(self._m.outbox.glob("*.json"))) if self._m.outbox.is_dir() else 0,
+            "Worker writes (events, closes, outage intervals) waiting in DATA_DIR/journal.sqlite3 for the "
+            "database.",
+            value=recorder.pending if recorder is not None else 0,
         )
         store = self._m.store
         yield GaugeMetricFamily(

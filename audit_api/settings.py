@@ -143,6 +143,11 @@ class Settings(BaseSettings):
         9.0, description="Camera lease lifetime (seconds), renewed every third of it: a killed worker's "
         "cameras are claimed by another within about ttl + ttl/3.", ge=1.0, le=300.0,
     )  # fmt: skip
+    takeover_continue_s: float = Field(
+        60.0, description="A worker that takes a camera over (new lease epoch) continues the previous "
+        "epoch's open event of the same kind instead of recording a second one, when it ended at most this "
+        "many seconds before the new one started (covers lease expiry + restart).", ge=0.0, le=3600.0,
+    )  # fmt: skip
     max_upload_bytes: int = Field(
         10 * 1024 * 1024, description="Largest accepted request body (413 above).", ge=1024
     )

@@ -24,7 +24,16 @@ from audit_api.models.base import (
     Verdict,
     utcnow,
 )
-from audit_api.models.events import Alert, Clip, CorrectiveAction, Event, EventViolation, Review, SignOff
+from audit_api.models.events import (
+    Alert,
+    Clip,
+    CorrectiveAction,
+    Event,
+    EventSource,
+    EventViolation,
+    Review,
+    SignOff,
+)
 from audit_api.models.patrols import (
     PatrolMiss,
     PatrolPlan,
@@ -79,6 +88,7 @@ __all__ = [
     "DeliveryStatus",
     "EscalationLevel",
     "Event",
+    "EventSource",
     "EventStatus",
     "EventViolation",
     "PatrolMiss",

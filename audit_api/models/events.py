@@ -41,6 +41,9 @@ class Event(Base):
     actions: Mapped[list[CorrectiveAction]] = relationship(
         back_populates="event", cascade="all, delete-orphan"
     )
+    sources: Mapped[list[EventSource]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="EventSource.recorded_at"
+    )
 
     @property
     def site_id(self) -> int:
@@ -53,6 +56,24 @@ class Event(Base):
 
     def clip_of(self, kind: ClipKind) -> Clip | None:
         return next((c for c in self.clips if c.kind == kind), None)
+
+
+class EventSource(Base):
+    """A worker's review item recorded into an event: its stable key (the item id), so a replay after a
+    restart or an outage is recognised and never recorded twice, the lease epoch it was captured under
+    (evidence of who watched), and when its close was applied (a close is applied once). An event has one
+    source, or more when a new lease holder continued the open event of a previous epoch (takeover)."""
+
+    __tablename__ = "event_sources"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    worker_id: Mapped[str | None] = mapped_column(String(128))
+    lease_epoch: Mapped[int | None]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+    event: Mapped[Event] = relationship(back_populates="sources")
 
 
 class EventViolation(Base):

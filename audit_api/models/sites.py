@@ -118,6 +118,10 @@ class UnmonitoredInterval(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     reason: Mapped[str] = mapped_column(String(500))
+    # Stable key of the worker's interval (camera and start), so a replay from the journal is stored once,
+    # and the lease epoch it was observed under (None: written by the embedded worker before leases).
+    source_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    lease_epoch: Mapped[int | None]
 
 
 CAMERA_STATUS_STALE_AFTER = timedelta(seconds=30)

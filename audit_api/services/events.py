@@ -64,15 +64,17 @@ def record_event(
     kinds: list[str],
     started_at: datetime,
     ended_at: datetime,
-    violations: list[dict[str, Any]],
+    violations: Sequence[dict[str, Any] | ViolationIn],
     snapshot: StoredObject,
     clip: StoredObject | None,
     clip_duration_s: float | None,
     model_version: str,
     rule_snapshot: dict[str, Any],
     lease: LeaseToken | None = None,
+    commit: bool = True,
 ) -> Event:
-    """Store a finished event with its evidence, violations and site alert, then commit (all or nothing).
+    """Store a finished event with its evidence, violations and site alert, then commit (all or nothing;
+    `commit=False`: flushed only, the caller adds its own rows and commits).
 
     Every kind must be evidenced by at least one violation (the kind filter of list_events relies on it).
     A manual event (opened by an inspector from a live capture) has no clip: its evidence is the still.
@@ -137,7 +139,10 @@ def record_event(
                 "alert_deliveries": deliveries,
             },
         )
-        session.commit()
+        if commit:
+            session.commit()
+        else:
+            session.flush()
     except IntegrityError as exc:
         session.rollback()
         keys = " or ".join(o.key for o in (clip, snapshot) if o is not None)

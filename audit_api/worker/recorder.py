@@ -1,46 +1,59 @@
 """The worker's event sink: evidence objects into the store, then the event rows into the database.
 
 Order matters for "lose nothing": objects are written first (write-once, SHA-256 verified; the S3 store
-spools locally during an outage), then one DB transaction records the event with the objects' hashes.
-If the database is down, the evidence package is kept in an outbox directory and retried, so a
-finished review item survives a restart of the worker too.
+spools locally during an outage), then the event is recorded with the objects' hashes. Every database
+write the worker owes — an event, its close, an unmonitored interval — goes through the journal
+(`worker.journal`, a SQLite file under the data dir): appended first, applied at once if the database
+answers, else kept and replayed in order when it is back, also after a restart. Each record has a stable
+key (the review item id; camera and start for an interval) and the database keeps it once
+(`services.recording`), so a replay never records anything twice.
 
-Fencing: with a LeaseKeeper, each package carries the lease token the worker held for its camera when
-the evidence was published; the recording transaction checks it (`services.leases.check_lease`) and a
-refused write records nothing and makes the worker drop the camera.
+Fencing: with a LeaseKeeper, each record carries the lease token the worker held for its camera when the
+evidence was captured. A live write of a lost lease is refused (nothing recorded, the worker drops the
+camera); a replay is recorded with the epoch it was captured under, merged into any overlapping event of
+another epoch rather than doubled (see `services.recording`).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import json
 import logging
+import sqlite3
 import threading
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit_api import audit_log
-from audit_api.models import Event, EventViolation
-from audit_api.services.events import WORKER_ACTOR, record_event
-from audit_api.services.leases import LeaseLost, LeaseToken, check_lease
+from audit_api.services.errors import ServiceError
+from audit_api.services.events import ViolationIn
+from audit_api.services.leases import LeaseLost, LeaseToken
+from audit_api.services.recording import (
+    CloseRecord,
+    EventRecord,
+    IntervalRecord,
+    close_worker_event,
+    record_interval,
+    record_worker_event,
+)
 from audit_api.storage import ObjectStore, StorageUnavailable, StoredObject
 from audit_api.worker import opening as opening_alerts
+from audit_api.worker.journal import CloseEntry, EventEntry, IntervalEntry, Journal
 from audit_api.worker.lease_keeper import LeaseKeeper
 from detect.analyzer import Violation
 from detect.events import ReviewItem
 from ingest._sink import Evidence, Opening
+from ingest.health import UnmonitoredInterval
 
 log = logging.getLogger(__name__)
 
-MAX_UNSTORED = 200  # ≈ 100 MB of clips; beyond that the oldest evidence is dropped (and logged as such)
-# event id, violations stored so far, frame size, lease token of the write that recorded it
-OpenItem = tuple[int, int, tuple[int, int] | None, LeaseToken | None]
+LEGACY_OUTBOX = "outbox"  # where workers before the journal parked events (imported at start)
+MAX_IN_MEMORY = 200  # entries the journal itself could not take (full disk), ≈ 100 MB of clips
 
 
 def _utc(ts: float) -> datetime:
@@ -54,21 +67,19 @@ def evidence_keys(evidence: Evidence) -> tuple[str, str]:
     return f"{base}/clip.mp4", f"{base}/snapshot.jpg"
 
 
-def violation_rows(
-    violations: Sequence[Violation], frame_size: tuple[int, int] | None
-) -> list[dict[str, Any]]:
+def violation_rows(violations: Sequence[Violation], frame_size: tuple[int, int] | None) -> list[ViolationIn]:
     """DB rows for violations; boxes normalised to the frame so they survive re-encoding at another size."""
     w, h = frame_size or (1, 1)
     return [
-        {
-            "kind": v.kind,
-            "track_id": v.track_id,
+        ViolationIn(
+            kind=v.kind,
+            track_id=v.track_id,
             # Zone ids are DB ids rendered as strings by the runtime; None is the implicit whole frame.
-            "zone_id": int(v.zone_id) if v.zone_id and v.zone_id.isdigit() else None,
-            "ts": _utc(v.ts),
-            "box": [round(float(x) / d, 5) for x, d in zip(v.box, (w, h, w, h), strict=True)],
-            "confidence": float(v.confidence),
-        }
+            zone_id=int(v.zone_id) if v.zone_id and v.zone_id.isdigit() else None,
+            ts=_utc(v.ts),
+            box=[round(float(x) / d, 5) for x, d in zip(v.box, (w, h, w, h), strict=True)],
+            confidence=float(v.confidence),
+        )
         for v in violations
     ]
 
@@ -80,194 +91,265 @@ def _frame_size(item: ReviewItem) -> tuple[int, int] | None:
     return int(snap.image.shape[1]), int(snap.image.shape[0])
 
 
+def _local_object(key: str, data: bytes, content_type: str) -> StoredObject:
+    return StoredObject(key, hashlib.sha256(data).hexdigest(), len(data), content_type)
+
+
+@dataclass(frozen=True)
+class _Published:
+    """What the close of an item needs from its publish: violations recorded then, frame size, token."""
+
+    violations: int
+    size: tuple[int, int] | None
+    token: LeaseToken | None
+
+
+class _Outcome:
+    DONE, DB_DOWN, STORE_DOWN, FAILED = "done", "db_down", "store_down", "failed"
+
+
 class EventRecorder:
-    """Implements ingest's EventSink for the audit database; remembers the DB ids it created."""
+    """Implements ingest's EventSink (and the watchdog's interval callback) for the audit database."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
         store: ObjectStore,
-        outbox: Path,
+        journal: Path,
         *,
         leases: LeaseKeeper | None = None,
+        continue_window_s: float = 60.0,
     ) -> None:
         self._sessions = sessions
         self.leases = leases  # None: no fencing (one process, e.g. `siteaudit demo` analysing a file)
         self.store = store
-        self._outbox = outbox
+        self.journal = Journal(journal)
+        self.continue_window_s = continue_window_s
         self._lock = threading.Lock()
-        self.recorded: list[int] = []
-        # review item id → OpenItem, until the item closes
-        self._open: dict[str, OpenItem] = {}
-        # Evidence the store refused (full disk, outage without spool), kept in memory and retried,
-        # with the closes that arrived for it meanwhile.
-        self._unstored: deque[tuple[Evidence, LeaseToken | None]] = deque(maxlen=MAX_UNSTORED)
-        self._late_close: dict[str, ReviewItem] = {}
+        self._drain_lock = threading.Lock()
+        self.recorded: list[int] = []  # ids of the event rows this process created
+        self._published: dict[str, _Published] = {}  # review item id → until the item closes
+        # Entries the journal refused (its disk is full too): kept in memory, after the journal's.
+        self._memory: deque[tuple[EventEntry | CloseEntry | IntervalEntry, tuple[bytes, bytes] | None]] = (
+            deque()
+        )
+        self._import_outbox(Path(journal).parent / LEGACY_OUTBOX)
 
+    def _import_outbox(self, outbox: Path) -> None:
+        """Events parked by an older worker (one JSON file each in DATA_DIR/outbox) move into the journal."""
+        for path in sorted(outbox.glob("*.json")) if outbox.is_dir() else []:
+            try:
+                parked = json.loads(path.read_text())
+                parked.pop("kinds", None)  # derived from the violations now
+                record = EventRecord.model_validate(parked | {"key": parked["rule_snapshot"]["review_item"]})
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.error("parked event %s not readable (%s); left in place", path, exc)
+                continue
+            self.journal.append(EventEntry(record=record))
+            path.unlink()
+            log.info("parked event %s moved into the journal", path.name)
+
+    # -- the sink ------------------------------------------------------------------------------------
     def publish(self, evidence: Evidence) -> None:
-        token = None
-        if self.leases is not None:
-            token = self.leases.token(evidence.camera_id)
-            if token is None:
-                log.warning("camera %s is not leased here: review item %s not recorded", evidence.camera_id,
-                            evidence.event.id)  # fmt: skip
-                return
+        token = self._token(evidence.camera_id)
+        if self.leases is not None and token is None:
+            log.warning("camera %s is not leased here: review item %s not recorded", evidence.camera_id,
+                        evidence.event.id)  # fmt: skip
+            return
+        item = evidence.event
+        size = _frame_size(item)
+        with self._lock:
+            self._published[item.id] = _Published(len(item.violations), size, token)
+        clip_key, snap_key = evidence_keys(evidence)
+        blobs: tuple[bytes, bytes] | None = None
         try:
-            self._store_and_record(evidence, token)
+            clip = self.store.put(clip_key, evidence.clip.data, "video/mp4")
+            snapshot = self.store.put(snap_key, evidence.snapshot_jpeg, "image/jpeg")
         except StorageUnavailable as exc:
-            with self._lock:
-                if len(self._unstored) == self._unstored.maxlen:
-                    oldest = self._unstored[0][0].event.id
-                    log.error("evidence for review item %s dropped: retry queue full", oldest)
-                self._unstored.append((evidence, token))
-            log.error("evidence for review item %s kept in memory for retry: %s", evidence.event.id, exc)
+            log.error("evidence for review item %s kept in the journal for retry: %s", item.id, exc)
+            clip = _local_object(clip_key, evidence.clip.data, "video/mp4")
+            snapshot = _local_object(snap_key, evidence.snapshot_jpeg, "image/jpeg")
+            blobs = (evidence.clip.data, evidence.snapshot_jpeg)
+        ended = item.ended_at if item.ended_at is not None else item.last_violation_at
+        record = EventRecord(
+            key=item.id,
+            camera_id=int(evidence.camera_id),
+            started_at=_utc(item.started_at),
+            ended_at=_utc(ended),
+            violations=violation_rows(item.violations, size),
+            snapshot=snapshot,
+            clip=clip,
+            clip_duration_s=evidence.clip.duration_s,
+            model_version=evidence.model_version,
+            rule_snapshot=item.rule_snapshot | {"rule_version": item.rule_version, "review_item": item.id},
+            lease=token,
+        )
+        self._submit(EventEntry(record=record), blobs)
 
     def opened(self, opening: Opening) -> None:
         """An item opened: alert now, before its clip's post-roll (issue 14; see worker/opening.py)."""
         opening_alerts.announce(self._sessions, self.store, opening, self.leases)
 
-    def retry_unstored(self) -> int:
-        """Store what the object store refused before (oldest first); returns how many went through."""
-        done = 0
-        while True:
-            with self._lock:
-                if not self._unstored:
-                    return done
-                evidence, token = self._unstored.popleft()
-            try:
-                self._store_and_record(evidence, token)
-            except StorageUnavailable:
-                with self._lock:
-                    self._unstored.appendleft((evidence, token))
-                return done
-            done += 1
-            with self._lock:
-                late = self._late_close.pop(evidence.event.id, None)
-            if late is not None:
-                self.close(evidence.camera_id, late)
-
-    @property
-    def unstored(self) -> int:
-        with self._lock:
-            return len(self._unstored)
-
-    def _store_and_record(self, evidence: Evidence, token: LeaseToken | None) -> None:
-        clip_key, snap_key = evidence_keys(evidence)
-        clip = self.store.put(clip_key, evidence.clip.data, "video/mp4")
-        snapshot = self.store.put(snap_key, evidence.snapshot_jpeg, "image/jpeg")
-        row = self._row(evidence, clip, snapshot, token)
-        try:
-            self._record(row, _frame_size(evidence.event))
-        except LeaseLost as exc:
-            self._refused(exc, evidence.event.id)
-        except SQLAlchemyError as exc:
-            path = self._park(evidence.event.id, row)
-            log.error("database unavailable (%s); event parked in %s for retry", exc.__class__.__name__, path)
-
     def close(self, camera_id: str, item: ReviewItem) -> None:
         """Record the closed item's final end and the violations that joined it after it opened."""
         with self._lock:
-            if any(e.event.id == item.id for e, _ in self._unstored):
-                self._late_close[item.id] = item  # applied once its evidence is stored
-                return
-            known = self._open.pop(item.id, None)
-        if known is None:
-            log.warning("review item %s closed but its event was not recorded here; end not updated", item.id)
-            return
-        event_id, stored, size, token = known
-        ended = _utc(item.ended_at if item.ended_at is not None else item.last_violation_at)
-        with self._lock, self._sessions() as session:
-            if token is not None:
-                try:
-                    check_lease(session, int(camera_id), token)
-                except LeaseLost as exc:
-                    self._refused(exc, item.id)
-                    return
-            event = session.get(Event, event_id)
-            if event is None:
-                return
-            new = violation_rows(item.violations[stored:], size)
-            event.violations.extend(EventViolation(**row) for row in new)
-            event.kinds = sorted(set(event.kinds) | {row["kind"] for row in new})
-            event.ended_at = max(ended, event.started_at)
-            audit_log.append(
-                session,
-                WORKER_ACTOR,
-                "event.closed",
-                f"event:{event.id}",
-                {"ended_at": event.ended_at, "kinds": event.kinds, "violations": len(event.violations)},
+            published = self._published.pop(item.id, None)
+        if published is None:
+            log.warning(
+                "review item %s closed but its event was not published here; end not updated", item.id
             )
-            session.commit()
+            return
+        ended = item.ended_at if item.ended_at is not None else item.last_violation_at
+        record = CloseRecord(
+            key=item.id,
+            camera_id=int(camera_id),
+            ended_at=_utc(ended),
+            violations=violation_rows(item.violations[published.violations :], published.size),
+            lease=published.token,
+        )
+        self._submit(CloseEntry(record=record))
 
-    def retry_outbox(self) -> int:
-        """Record parked events (oldest first); returns how many went through."""
+    def interval(self, interval: UnmonitoredInterval) -> None:
+        """The watchdog's callback: each closed unmonitored interval becomes a row for reports (while this
+        worker holds the camera's lease)."""
+        if not interval.camera_id.isdigit():
+            return  # e.g. the demo's probe
+        token = self._token(interval.camera_id)
+        if self.leases is not None and token is None:
+            log.info("camera %s is not leased here: unmonitored interval not stored", interval.camera_id)
+            return
+        record = IntervalRecord(
+            camera_id=int(interval.camera_id),
+            started_at=_utc(interval.start),
+            ended_at=_utc(interval.end) if interval.end else None,
+            reason=interval.reason[:500],
+            lease=token,
+        )
+        self._submit(IntervalEntry(record=record))
+
+    # -- journal -------------------------------------------------------------------------------------
+    @property
+    def pending(self) -> int:
+        """Writes owed to the database (journal and memory)."""
+        return self.journal.counts()[0] + len(self._memory)
+
+    @property
+    def unstored(self) -> int:
+        """Of those, events whose evidence still waits for the object store."""
+        return self.journal.counts()[1] + sum(1 for _, blobs in self._memory if blobs is not None)
+
+    def drain(self) -> int:
+        """Apply what the journal holds, oldest first per camera; returns how many entries went through.
+        Stops at the first database error; a camera whose evidence the store refuses waits (its later
+        entries too), the other cameras go on."""
         done = 0
-        for path in sorted(self._outbox.glob("*.json")):
-            row = json.loads(path.read_text())
-            row["started_at"] = datetime.fromisoformat(row["started_at"])
-            row["ended_at"] = datetime.fromisoformat(row["ended_at"])
-            for v in row["violations"]:
-                v["ts"] = datetime.fromisoformat(v["ts"])
-            row["clip"] = StoredObject(**row["clip"])
-            row["snapshot"] = StoredObject(**row["snapshot"])
-            row["lease"] = LeaseToken(**row["lease"]) if row.get("lease") else None
-            try:
-                self._record(row)
-            except LeaseLost as exc:
-                self._refused(exc, row["rule_snapshot"]["review_item"])
-            except SQLAlchemyError:
-                break
-            path.unlink()
-            done += 1
+        with self._drain_lock:
+            blocked: set[int] = set()
+            for pending in self.journal.pending():
+                if pending.camera_id in blocked:
+                    continue
+                blobs = self.journal.blobs(pending.seq) if pending.has_blobs else None
+                outcome, reason = self._apply(pending.entry, pending.deferred, blobs)
+                if blobs is not None and outcome != _Outcome.STORE_DOWN:
+                    self.journal.stored(pending.seq)  # in the store now: the bytes need not stay here
+                if outcome == _Outcome.DB_DOWN:
+                    self.journal.defer_all()
+                    return done
+                if outcome == _Outcome.STORE_DOWN:
+                    blocked.add(pending.camera_id)
+                    continue
+                if outcome == _Outcome.FAILED:
+                    self.journal.fail(pending.seq, reason)
+                else:
+                    self.journal.done(pending.seq)
+                    done += 1
+            for _ in range(len(self._memory)):
+                entry, blobs = self._memory[0]
+                if entry.record.camera_id in blocked:
+                    self._memory.rotate(-1)
+                    continue
+                outcome, _ = self._apply(entry, True, blobs)
+                if outcome == _Outcome.DB_DOWN:
+                    return done
+                if outcome == _Outcome.STORE_DOWN:
+                    blocked.add(entry.record.camera_id)
+                    self._memory.rotate(-1)
+                    continue
+                with self._lock:
+                    self._memory.popleft()
+                done += outcome == _Outcome.DONE
         return done
 
-    def _refused(self, exc: LeaseLost, item_id: str) -> None:
-        log.warning("%s: review item %s not recorded (another worker runs the camera)", exc, item_id)
-        if self.leases is not None:
-            self.leases.lose(exc.camera_id, exc.token)
+    def _submit(
+        self, entry: EventEntry | CloseEntry | IntervalEntry, blobs: tuple[bytes, bytes] | None = None
+    ) -> None:
+        camera = entry.record.camera_id
+        with self._lock:  # once a camera has entries in memory, its later ones follow them there (order)
+            in_memory = any(e.record.camera_id == camera for e, _ in self._memory)
+        try:
+            if in_memory:
+                raise sqlite3.OperationalError("earlier entries of this camera are waiting in memory")
+            self.journal.append(entry, blobs)
+        except sqlite3.Error as exc:
+            log.error("journal %s refused a %s (%s); kept in memory", self.journal.path, entry.type, exc)
+            with self._lock:
+                if len(self._memory) >= MAX_IN_MEMORY:
+                    lost, _ = self._memory.popleft()
+                    log.error("%s for camera %s dropped: memory queue full", lost.type, lost.record.camera_id)
+                self._memory.append((entry, blobs))
+        self.drain()
 
-    def _row(
-        self, evidence: Evidence, clip: StoredObject, snapshot: StoredObject, token: LeaseToken | None
-    ) -> dict[str, Any]:
-        item = evidence.event
-        ended = item.ended_at if item.ended_at is not None else item.last_violation_at
-        return {
-            "camera_id": int(evidence.camera_id),
-            "kinds": item.kinds,
-            "started_at": _utc(item.started_at),
-            "ended_at": _utc(ended),
-            "violations": violation_rows(item.violations, _frame_size(item)),
-            "snapshot": snapshot,
-            "clip": clip,
-            "clip_duration_s": evidence.clip.duration_s,
-            "model_version": evidence.model_version,
-            "rule_snapshot": item.rule_snapshot | {"rule_version": item.rule_version, "review_item": item.id},
-            "lease": token,
-        }
+    def _apply(
+        self, entry: EventEntry | CloseEntry | IntervalEntry, replay: bool, blobs: tuple[bytes, bytes] | None
+    ) -> tuple[str, str]:
+        """One entry against the store (its evidence, if it still carries it) and the database."""
+        if isinstance(entry, EventEntry) and blobs is not None and not self._store(entry.record, blobs):
+            return _Outcome.STORE_DOWN, ""
+        record = entry.record
+        try:
+            with self._sessions() as session:
+                if isinstance(entry, EventEntry):
+                    event_id, new = record_worker_event(
+                        session, entry.record, replay=replay, continue_window_s=self.continue_window_s
+                    )
+                    if new:
+                        with self._lock:
+                            self.recorded.append(event_id)
+                elif isinstance(entry, CloseEntry):
+                    if close_worker_event(session, entry.record, replay=replay) is None:
+                        log.info("close of review item %s: nothing to close (not recorded, or closed before)",
+                                 entry.record.key)  # fmt: skip
+                else:
+                    record_interval(session, entry.record, replay=replay)
+        except LeaseLost as exc:
+            log.warning("%s: %s for camera %s not recorded (another worker runs the camera)",
+                        exc, entry.type, record.camera_id)  # fmt: skip
+            if self.leases is not None:
+                self.leases.lose(exc.camera_id, exc.token)
+        except SQLAlchemyError as exc:
+            log.error("database unavailable (%s); %s for camera %s kept in the journal",
+                      exc.__class__.__name__, entry.type, record.camera_id)  # fmt: skip
+            return _Outcome.DB_DOWN, ""
+        except (
+            ServiceError
+        ) as exc:  # the database refused the content: kept for an operator, the rest goes on
+            log.error("%s for camera %s refused by the database: %s", entry.type, record.camera_id, exc)
+            return _Outcome.FAILED, str(exc)
+        return _Outcome.DONE, ""
 
-    def _record(self, row: dict[str, Any], size: tuple[int, int] | None = None) -> None:
-        with self._lock, self._sessions() as session:
-            event = record_event(session, **row)
-            self.recorded.append(event.id)
-            item_id = row["rule_snapshot"]["review_item"]
-            self._open[item_id] = (event.id, len(row["violations"]), size, row["lease"])
+    def _store(self, record: EventRecord, blobs: tuple[bytes, bytes]) -> bool:
+        """Put the journaled evidence; False while the store refuses. The stored hashes are the record's."""
+        try:
+            for obj, data in zip((record.clip, record.snapshot), blobs, strict=True):
+                stored = self.store.put(obj.key, data, obj.content_type)
+                if stored.sha256 != obj.sha256:
+                    raise StorageUnavailable(
+                        f"{obj.key} stored with sha256 {stored.sha256}, expected {obj.sha256}"
+                    )
+        except StorageUnavailable as exc:
+            log.warning("evidence of review item %s still not stored: %s", record.key, exc)
+            return False
+        return True
 
-    def _park(self, item_id: str, row: dict[str, Any]) -> Path:
-        self._outbox.mkdir(parents=True, exist_ok=True)
-        path = self._outbox / f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{item_id}.json"
-        serialisable = row | {
-            "started_at": row["started_at"].isoformat(),
-            "ended_at": row["ended_at"].isoformat(),
-            "violations": [v | {"ts": v["ts"].isoformat()} for v in row["violations"]],
-            "clip": _object_dict(row["clip"]),
-            "snapshot": _object_dict(row["snapshot"]),
-            "lease": None if row["lease"] is None else dataclasses.asdict(row["lease"]),
-        }
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(serialisable))
-        tmp.replace(path)
-        return path
-
-
-def _object_dict(obj: StoredObject) -> dict[str, Any]:
-    return {"key": obj.key, "sha256": obj.sha256, "size": obj.size, "content_type": obj.content_type}
+    def _token(self, camera_id: str) -> LeaseToken | None:
+        return self.leases.token(camera_id) if self.leases is not None else None

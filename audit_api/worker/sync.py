@@ -21,7 +21,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api.models import Camera, CameraStatus
-from audit_api.models import UnmonitoredInterval as UnmonitoredIntervalRow
 from audit_api.services.camera_runtime import CameraConfigError, camera_runtime, config_version
 from audit_api.services.leases import LeaseLost, check_lease
 from audit_api.storage import SpoolingStore
@@ -29,49 +28,12 @@ from audit_api.worker.lease_keeper import LeaseKeeper
 from audit_api.worker.recorder import EventRecorder
 from detect.model import Detector
 from detect.rules_config import CameraRules
-from ingest.health import UnmonitoredInterval
 from ingest.pipeline import PipelineConfig
 from ingest.rtsp import RtspSource
 from ingest.urls import CameraNetworkPolicy
 from ingest.worker import CameraSpec, Worker
 
 log = logging.getLogger(__name__)
-
-
-def persist_interval(
-    sessions: sessionmaker[Session], leases: LeaseKeeper | None = None
-) -> Callable[[UnmonitoredInterval], None]:
-    """The worker's outage callback: each closed unmonitored interval becomes a row for reports (only
-    while this worker holds the camera's lease, checked in the same transaction)."""
-
-    def persist(interval: UnmonitoredInterval) -> None:
-        if not interval.camera_id.isdigit():
-            return
-        token = leases.token(interval.camera_id) if leases is not None else None
-        if leases is not None and token is None:
-            log.info("camera %s is not leased here: unmonitored interval not stored", interval.camera_id)
-            return
-        try:
-            with sessions() as session:
-                if token is not None:
-                    check_lease(session, int(interval.camera_id), token)
-                session.add(
-                    UnmonitoredIntervalRow(
-                        camera_id=int(interval.camera_id),
-                        started_at=datetime.fromtimestamp(interval.start, UTC),
-                        ended_at=datetime.fromtimestamp(interval.end, UTC) if interval.end else None,
-                        reason=interval.reason[:500],
-                    )
-                )
-                session.commit()
-        except LeaseLost as exc:
-            log.warning("%s: unmonitored interval not stored", exc)
-            if leases is not None:
-                leases.lose(exc.camera_id, exc.token)
-        except SQLAlchemyError:
-            log.exception("camera %s: unmonitored interval not stored: %s", interval.camera_id, interval)
-
-    return persist
 
 
 def camera_specs(
@@ -126,7 +88,8 @@ def publish_status(
 
 class CameraSync:
     """Keeps a Worker's cameras equal to the ones it leases (every `leases.interval_s`, or at once when a
-    lease is found lost) and drains spooled evidence every `retry_s` on a thread of its own."""
+    lease is found lost) and, every `retry_s` on a thread of its own, drains spooled evidence into the
+    store and the recorder's journal into the database."""
 
     def __init__(
         self,
@@ -164,8 +127,7 @@ class CameraSync:
         store = self._recorder.store
         if isinstance(store, SpoolingStore) and store.pending():
             store.drain()
-        self._recorder.retry_unstored()
-        self._recorder.retry_outbox()
+        self._recorder.drain()
 
     def start(self) -> None:
         for thread in self._threads:
@@ -182,6 +144,9 @@ class CameraSync:
             self.leases.changed.clear()
             try:
                 self.sync_once()
+            except SQLAlchemyError as exc:  # the database is down: the cameras run on, writes are journaled
+                log.error("camera sync: database unavailable (%s); retrying in %.1f s",
+                          exc.__class__.__name__, self.leases.interval_s)  # fmt: skip
             except Exception:
                 log.exception("camera sync failed; retrying in %.1f s", self.leases.interval_s)
             self.leases.changed.wait(self.leases.interval_s)
@@ -208,7 +173,7 @@ def start_worker(
 
     `policy` (Settings.camera_network_policy) says which addresses cameras may be at."""
     recorder.leases = leases  # every event write from now on carries the camera's lease token
-    worker = Worker(detector, recorder, on_interval=persist_interval(sessions, leases))
+    worker = Worker(detector, recorder, on_interval=recorder.interval)
     sync = CameraSync(worker, sessions, recorder, leases, policy=policy)
     worker.start()
     sync.start()

@@ -5,12 +5,15 @@ the worker uses to restart the camera."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from audit_api.models import Camera, CameraStatus
 from audit_api.services.camera_runtime import camera_rules
-from audit_api.worker.sync import camera_specs, persist_interval, publish_status
+from audit_api.storage import LocalStore
+from audit_api.worker.recorder import EventRecorder
+from audit_api.worker.sync import camera_specs, publish_status
 from detect import PPEKind, SceneAnalyzer
 from ingest.health import UnmonitoredInterval
 from tests.api.conftest import World
@@ -85,8 +88,10 @@ def test_without_calibration_the_api_says_the_distance_rule_is_off(world: World,
     assert health["distance_rule_enabled"] is False
 
 
-def test_camera_outages_are_persisted_and_reported(world: World, admin: Headers, supervisor: Headers) -> None:
-    persist = persist_interval(world.sessions)
+def test_camera_outages_are_persisted_and_reported(
+    world: World, admin: Headers, supervisor: Headers, tmp_path: Path
+) -> None:
+    persist = EventRecorder(world.sessions, LocalStore(tmp_path / "evidence"), tmp_path / "journal").interval
     reason = "cannot open rtsp://10.0.0.9:554/x: connection refused"
     persist(UnmonitoredInterval(str(world.camera_id), 1_700_000_000.0, 1_700_000_150.0, reason))
     persist(UnmonitoredInterval("not-a-db-camera", 1.0, 2.0, "ignored"))  # e.g. the demo's probe

@@ -1,25 +1,29 @@
-"""The worker's sink when the database is down: evidence is stored, the event waits in the outbox, and is
-recorded (same object hashes) once the database is back. Real clip bytes from the shared footage."""
+"""The worker's sink when the database or the store is down: what it owes the database (event, close,
+outage) waits in its journal file, survives the process, and is recorded once (same object hashes) when
+the service is back; a replay of something already recorded changes nothing. Real clip bytes."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import supervision as sv
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import sessionmaker
 
-from audit_api.models import Clip, ClipKind, Event
-from audit_api.storage import LocalStore
+from audit_api.models import Clip, ClipKind, Event, EventSource, UnmonitoredInterval
+from audit_api.storage import LocalStore, S3Store
 from audit_api.worker.recorder import EventRecorder
 from detect.analyzer import Violation
 from detect.events import ReviewItem, Snapshot
 from ingest._sink import Evidence
 from ingest.clips import EncodedClip, encode_mp4
 from ingest.files import VideoFileSource
+from ingest.health import UnmonitoredInterval as Outage
 from tests.api.conftest import World
 from tests.fixtures.net import free_port
 
@@ -44,49 +48,143 @@ def evidence_for(camera_id: int, clip: tuple[EncodedClip, np.ndarray]) -> Eviden
     return Evidence(str(camera_id), item, data, b"\xff\xd8snapshot", "test-model")
 
 
-def test_database_outage_parks_the_event_and_loses_nothing(
+def _counts(world: World) -> tuple[int, int, int]:
+    with world.sessions() as session:
+        return (
+            session.scalar(select(func.count()).select_from(Event)) or 0,
+            session.scalar(
+                select(func.count()).select_from(EventSource).where(EventSource.closed_at.is_not(None))
+            )
+            or 0,
+            session.scalar(select(func.count()).select_from(UnmonitoredInterval)) or 0,
+        )
+
+
+def test_database_outage_journals_event_close_and_outage_and_replays_them_once(
     world: World, tmp_path: Path, clip: tuple[EncodedClip, np.ndarray]
 ) -> None:
     store = LocalStore(tmp_path / "evidence")
-    outbox = tmp_path / "outbox"
+    journal = tmp_path / "journal.sqlite3"
     dead = sessionmaker(create_engine(f"postgresql+psycopg://x@127.0.0.1:{free_port()}/none"))
     evidence = evidence_for(world.camera_id, clip)
+    cam = str(world.camera_id)
 
-    EventRecorder(dead, store, outbox).publish(evidence)  # no exception: the event is parked
-    (parked,) = outbox.glob("*.json")
-    assert evidence.event.id in parked.name
-    with world.sessions() as session:
-        assert session.scalars(select(Event)).all() == []
+    down = EventRecorder(dead, store, journal)
+    down.publish(evidence)  # no exception: the event waits in the journal
+    later = Violation("no_vest", 2, None, evidence.event.started_at + 1, (1.0, 2.0, 3.0, 4.0), 0.9)
+    evidence.event.violations.append(later)  # one more violation joins before the item closes
+    down.close(cam, evidence.event)
+    down.interval(Outage(cam, 1_700_000_000.0, 1_700_000_030.0, "camera unreachable"))
+    assert down.pending == 3 and down.drain() == 0 and _counts(world) == (0, 0, 0)
+    down.journal.close()  # the process dies here; what it owed is on disk
 
-    recorder = EventRecorder(world.sessions, store, outbox)
-    assert recorder.retry_outbox() == 1 and not list(outbox.glob("*.json"))
+    back = EventRecorder(world.sessions, store, journal)
+    owed = [pending.entry for pending in back.journal.pending()]
+    assert [e.type for e in owed] == ["event", "close", "interval"]
+    assert back.pending == 3 and back.drain() == 3 and back.pending == 0
+    assert _counts(world) == (1, 1, 1)
     with world.sessions() as session:
         (event,) = session.scalars(select(Event)).all()
         clip_row = session.scalars(select(Clip).where(Clip.kind == ClipKind.CLIP)).one()
         assert event.kinds == ["no_vest"] and event.camera_id == world.camera_id
+        assert len(event.violations) == 2 and event.ended_at.timestamp() == pytest.approx(
+            evidence.event.ended_at
+        )
         assert clip_row.sha256 == evidence.clip.sha256
         assert store.get(clip_row.object_key, sha256=clip_row.sha256) == evidence.clip.data
 
+    # Killed after the commits but before the entries left the journal: the replay changes nothing.
+    for entry in owed:
+        back.journal.append(entry)
+    assert back.drain() == 3 and _counts(world) == (1, 1, 1)
+    with world.sessions() as session:
+        assert len(session.scalars(select(Event)).one().violations) == 2
+    back.journal.close()
 
-def test_full_disk_keeps_evidence_in_memory_until_space_returns(
+
+def test_full_disk_keeps_evidence_until_space_returns(
     world: World, tiny_disk: Path, clip: tuple[EncodedClip, np.ndarray]
 ) -> None:
     store = LocalStore(tiny_disk / "evidence")
+    recorder = EventRecorder(world.sessions, store, tiny_disk / "journal.sqlite3")
     ballast = tiny_disk / "ballast.bin"
     ballast.write_bytes(b"\0" * (1024 * 1024 - 64 * 1024))  # the disk is (almost) full
-    recorder = EventRecorder(world.sessions, store, tiny_disk / "outbox")
     evidence = evidence_for(world.camera_id, clip)
 
-    recorder.publish(evidence)  # the clip does not fit: nothing raised, nothing lost
+    recorder.publish(evidence)  # the clip fits neither the store nor the journal: nothing raised or lost
     recorder.close(str(world.camera_id), evidence.event)  # the item closes meanwhile
-    assert recorder.unstored == 1 and recorder.retry_unstored() == 0
+    assert recorder.unstored == 1 and recorder.drain() == 0
     with world.sessions() as session:
         assert session.scalars(select(Event)).all() == []
 
     ballast.unlink()  # space is back
-    assert recorder.retry_unstored() == 1 and recorder.unstored == 0
+    assert recorder.drain() == 2 and recorder.unstored == 0 and recorder.pending == 0
     with world.sessions() as session:
         (event,) = session.scalars(select(Event)).all()
         clip_row = session.scalars(select(Clip).where(Clip.kind == ClipKind.CLIP)).one()
         assert clip_row.sha256 == evidence.clip.sha256
         assert event.ended_at.timestamp() == pytest.approx(evidence.event.ended_at)  # the late close applied
+    recorder.journal.close()
+
+
+def test_evidence_the_store_refuses_waits_in_the_journal_across_a_restart(
+    world: World, tmp_path: Path, clip: tuple[EncodedClip, np.ndarray]
+) -> None:
+    """S3 down without a spool: the clip bytes wait in the journal file, and survive the process."""
+    dead_s3 = S3Store(f"http://127.0.0.1:{free_port()}", "key", "secret-key", "evidence")
+    journal = tmp_path / "journal.sqlite3"
+    evidence = evidence_for(world.camera_id, clip)
+    first = EventRecorder(world.sessions, dead_s3, journal)
+    first.publish(evidence)
+    first.close(str(world.camera_id), evidence.event)
+    assert (first.pending, first.unstored) == (2, 1)
+    first.journal.close()
+
+    store = LocalStore(tmp_path / "evidence")  # the store is back (here: another backend, same keys)
+    second = EventRecorder(world.sessions, store, journal)
+    assert second.drain() == 2 and second.pending == 0
+    with world.sessions() as session:
+        clip_row = session.scalars(select(Clip).where(Clip.kind == ClipKind.CLIP)).one()
+        assert store.get(clip_row.object_key, sha256=evidence.clip.sha256) == evidence.clip.data
+    second.journal.close()
+
+
+def test_an_entry_the_journal_cannot_read_is_set_aside_and_the_rest_drains(
+    world: World, tmp_path: Path
+) -> None:
+    journal = tmp_path / "journal.sqlite3"
+    recorder = EventRecorder(world.sessions, LocalStore(tmp_path / "evidence"), journal)
+    with sqlite3.connect(journal) as db:  # e.g. written by another version of the worker
+        db.execute(
+            "INSERT INTO entries (camera_id, body) VALUES (?, ?)", (world.camera_id, '{"type": "nope"}')
+        )
+    recorder.interval(Outage(str(world.camera_id), 1_700_000_000.0, 1_700_000_010.0, "down"))
+    assert recorder.pending == 0 and _counts(world) == (0, 0, 1)
+    with sqlite3.connect(journal) as db:
+        (reason,) = db.execute("SELECT failed FROM entries").fetchone()
+    assert reason.startswith("unreadable entry")
+    recorder.journal.close()
+
+
+def test_events_parked_by_an_older_worker_move_into_the_journal(world: World, tmp_path: Path) -> None:
+    """The outbox file format of workers before the journal (DATA_DIR/outbox/*.json) is imported at start."""
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    ts = "2026-11-30T08:00:00+00:00"
+    obj = {"sha256": "a" * 64, "size": 90}
+    parked = {
+        "camera_id": world.camera_id, "kinds": ["no_vest"], "started_at": ts, "ended_at": ts,
+        "violations": [{"kind": "no_vest", "track_id": 1, "zone_id": None, "ts": ts, "box": [0, 0, 1, 1],
+                        "confidence": 0.8}],
+        "snapshot": obj | {"key": "cameras/1/old/snapshot.jpg", "content_type": "image/jpeg"},
+        "clip": obj | {"key": "cameras/1/old/clip.mp4", "content_type": "video/mp4"},
+        "clip_duration_s": 10.0, "model_version": "m", "rule_snapshot": {"review_item": "old-item"},
+        "lease": None,
+    }  # fmt: skip
+    (outbox / "20261130T080000000000-old-item.json").write_text(json.dumps(parked))
+    recorder = EventRecorder(world.sessions, LocalStore(tmp_path / "evidence"), tmp_path / "journal.sqlite3")
+    assert not list(outbox.glob("*.json")) and recorder.pending == 1
+    assert recorder.drain() == 1
+    with world.sessions() as session:
+        assert session.scalars(select(EventSource.key)).all() == ["old-item"]
+    recorder.journal.close()

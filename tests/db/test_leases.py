@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -25,9 +26,10 @@ from audit_api.models import (
 from audit_api.services import leases
 from audit_api.services.events import record_event
 from audit_api.services.leases import LeaseLost, LeaseToken, check_lease
-from audit_api.storage import StoredObject
+from audit_api.storage import LocalStore, StoredObject
 from audit_api.worker.lease_keeper import LeaseKeeper
-from audit_api.worker.sync import persist_interval, publish_status
+from audit_api.worker.recorder import EventRecorder
+from audit_api.worker.sync import publish_status
 from ingest.health import UnmonitoredInterval as Interval
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -137,7 +139,7 @@ def test_write_with_a_lost_lease_is_refused_and_writes_nothing(
         assert _record(session, camera, LeaseToken("c", 2)).id  # the holder's write goes through
 
 
-def test_worker_writes_are_fenced_by_the_keeper(sessions: sessionmaker[Session]) -> None:
+def test_worker_writes_are_fenced_by_the_keeper(sessions: sessionmaker[Session], tmp_path: Path) -> None:
     """camera_status and unmonitored intervals from a worker that lost the lease are not written; the
     keeper forgets the camera at once and wakes the sync loop."""
     keeper = LeaseKeeper(sessions, max_cameras=2, ttl_s=TTL, worker_id="a")
@@ -152,7 +154,9 @@ def test_worker_writes_are_fenced_by_the_keeper(sessions: sessionmaker[Session])
     assert camera not in keeper.held and keeper.changed.is_set()
     keeper.changed.clear()
     other = max(held)  # still held as far as the keeper knows: the interval write's own check refuses it
-    persist = persist_interval(sessions, keeper)
+    persist = EventRecorder(
+        sessions, LocalStore(tmp_path / "evidence"), tmp_path / "journal", leases=keeper
+    ).interval
     persist(Interval(str(camera), T0.timestamp(), T0.timestamp() + 5, "stalled"))
     persist(Interval(str(other), T0.timestamp(), T0.timestamp() + 5, "stalled"))
     with sessions() as session:
