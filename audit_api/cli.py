@@ -251,7 +251,12 @@ def _worker(args: argparse.Namespace) -> int:
     metrics = _serve_worker_metrics(settings, recorder)  # a busy port fails before any camera starts
     leases = _lease_keeper(settings, sessions)
     worker, stop_worker = start_worker(
-        detector, sessions, recorder, leases, policy=settings.camera_network_policy
+        detector,
+        sessions,
+        recorder,
+        leases,
+        policy=settings.camera_network_policy,
+        segment_s=settings.clip_segment_s,
     )
     metrics.watch(worker, recorder, leases)
     done = threading.Event()
@@ -302,7 +307,12 @@ def _run_server(
     if with_worker and detector is not None:
         leases = _lease_keeper(settings, sessions)
         worker, stop_worker = start_worker(
-            detector, sessions, recorder, leases, policy=settings.camera_network_policy
+            detector,
+            sessions,
+            recorder,
+            leases,
+            policy=settings.camera_network_policy,
+            segment_s=settings.clip_segment_s,
         )
         app = create_app(settings, store=recorder.store, frame_sink=worker.push_frame)
         app.state.worker = worker

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
         9.0, description="Camera lease lifetime (seconds), renewed every third of it: a killed worker's "
         "cameras are claimed by another within about ttl + ttl/3.", ge=1.0, le=300.0,
     )  # fmt: skip
+    clip_segment_s: float = Field(
+        60.0, description="A review item's whole span (pre-roll + span + post-roll) is stored as MP4 "
+        "segments of at most this many seconds, each stored as soon as it is recorded.", ge=5.0, le=600.0,
+    )  # fmt: skip
     max_upload_bytes: int = Field(
         10 * 1024 * 1024, description="Largest accepted request body (413 above).", ge=1024
     )

@@ -18,7 +18,17 @@ from audit_api.models.base import (
     Verdict,
     utcnow,
 )
-from audit_api.models.events import Alert, Clip, CorrectiveAction, Event, EventViolation, Review, SignOff
+from audit_api.models.events import (
+    Alert,
+    Clip,
+    ClipSegment,
+    CorrectiveAction,
+    Event,
+    EventViolation,
+    Review,
+    SignOff,
+    ViolationSnapshot,
+)
 from audit_api.models.people import User, supervised_sites
 from audit_api.models.sessions import AuthSession, RefreshToken
 from audit_api.models.sites import (
@@ -50,6 +60,7 @@ __all__ = [
     "ChannelType",
     "Clip",
     "ClipKind",
+    "ClipSegment",
     "CorrectiveAction",
     "DeliveryStatus",
     "EscalationLevel",
@@ -65,6 +76,7 @@ __all__ = [
     "UnmonitoredInterval",
     "User",
     "Verdict",
+    "ViolationSnapshot",
     "Zone",
     "supervised_sites",
     "utcnow",

@@ -31,6 +31,7 @@ from audit_api.services.events import WORKER_ACTOR, record_event
 from audit_api.services.leases import LeaseLost, LeaseToken, check_lease
 from audit_api.storage import ObjectStore, StorageUnavailable, StoredObject
 from audit_api.worker.lease_keeper import LeaseKeeper
+from audit_api.worker.span_store import SpanEvidence
 from detect.analyzer import Violation
 from detect.events import ReviewItem
 from ingest._sink import Evidence
@@ -79,8 +80,9 @@ def _frame_size(item: ReviewItem) -> tuple[int, int] | None:
     return int(snap.image.shape[1]), int(snap.image.shape[0])
 
 
-class EventRecorder:
-    """Implements ingest's EventSink for the audit database; remembers the DB ids it created."""
+class EventRecorder(SpanEvidence):
+    """Implements ingest's EventSink (and SpanSink, see span_store) for the audit database; remembers the
+    DB ids it created."""
 
     def __init__(
         self,

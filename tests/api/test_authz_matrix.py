@@ -116,6 +116,11 @@ POLICY: dict[tuple[str, str], Rule] = {
         A.INSPECTOR, 201, json=lambda o: {"verdict": "confirmed"}
     ),
     ("POST", "/api/events/{event_id}/signoff"): Rule(A.INSPECTOR, 201),
+    ("GET", "/api/segments/{segment_id}"): Rule(A.SITE_VIEW),
+    ("GET", "/api/violations/{violation_id}/snapshot"): Rule(A.SITE_VIEW),
+    ("POST", "/api/events/review"): Rule(
+        A.INSPECTOR, 201, json=lambda o: {"event_ids": [o.event_id], "verdict": "false_positive"}
+    ),
     ("GET", "/api/actions"): Rule(A.SITE_VIEW),
     ("POST", "/api/actions/{action_id}/respond"): Rule(
         A.SITE_SUPERVISOR, json=lambda o: {"response": "done"}
@@ -149,6 +154,8 @@ PATH_IDS: dict[str, Callable[[SiteObjects], int | str]] = {
     "channel_id": lambda o: o.channel_id,
     "user_id": lambda o: o.supervisor_id,
     "session_id": lambda o: "no-such-session",
+    "segment_id": lambda o: o.segment_id,
+    "violation_id": lambda o: o.violation_id,
 }
 
 

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from fastapi import HTTPException, Response, status
 from fastapi.responses import RedirectResponse
 
 from audit_api.api.params import MAX_RANGE_HEADER_CHARS
 from audit_api.api.route_docs import Responses, errors
-from audit_api.models import Clip
 from audit_api.storage import ObjectCorrupted, ObjectNotFound, ObjectStore, StorageError
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+class EvidenceObject(Protocol):
+    """A stored evidence row (Clip, ClipSegment, ViolationSnapshot): where it is and the hash it had."""
+
+    @property
+    def object_key(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
 
 
 def evidence_responses(media_type: str, *, ranges: bool = False) -> Responses:
@@ -50,7 +61,7 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return (first, last) if first <= last else None
 
 
-def serve(clip: Clip, store: ObjectStore, range_header: str | None, filename: str) -> Response:
+def serve(clip: EvidenceObject, store: ObjectStore, range_header: str | None, filename: str) -> Response:
     url = store.presigned_url(clip.object_key)
     if url is not None:
         return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
