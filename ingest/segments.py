@@ -173,6 +173,11 @@ class SpanRecording:
             self.dropped += 1
 
     @property
+    def backlog(self) -> int:
+        """Frames waiting for the encoder."""
+        return self._queue.qsize()
+
+    @property
     def stopped(self) -> bool:
         return self._stopped
 
