@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SEGMENT_S = 60.0
 DEFAULT_QUEUE_FRAMES = 100  # ~10 s at 10 fps, ~10 MB of JPEGs: absorbs a slow store or a busy CPU
+MAX_WAIT_S = 0.5  # a full queue holds the decode thread back this long before a frame is dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +117,9 @@ SegmentHandler = Callable[[EncodedSegment], None]
 class SpanRecording:
     """One review item's recording: from `start_ts` until `close(end)` (+ post-roll) or `cap_ts`.
 
-    `offer()` runs on the decode thread and never blocks: when the encoder lags more than the queue holds,
-    the frame is dropped and counted (`dropped`). Segments are passed to `on_segment` on this recording's
+    `offer()` runs on the decode thread: when the encoder lags more than the queue holds, it waits up to
+    `MAX_WAIT_S` (a file decoded faster than real time is paced to the encoder), then drops the frame and
+    counts it (`dropped`): a live camera's decoding is never held up for long. Segments are passed to `on_segment` on this recording's
     own thread, in order; the last one has `final=True`. `done` is set once the thread has ended.
     """
 
@@ -167,7 +169,7 @@ class SpanRecording:
             self.stop()
             return
         try:
-            self._queue.put_nowait(stored)
+            self._queue.put(stored, timeout=MAX_WAIT_S)
             self._last_ts = stored.ts
         except queue.Full:
             self.dropped += 1

@@ -42,7 +42,7 @@ def test_bulk_false_positive_reviews_every_event_once(
     with world.sessions() as session:
         assert audit_log.verify(session)
         entries = session.scalars(select(AuditLog).where(AuditLog.action == "event.reviewed")).all()
-        assert sorted(e.target for e in entries) == sorted(f"event:{i}" for i in ids)
+        assert sorted(e.entity for e in entries) == sorted(f"event:{i}" for i in ids)
 
 
 def _signed_off(world: World, make_event: MakeEvent, inspector: Headers) -> int:

@@ -42,3 +42,10 @@ export function bindKeys(actions, dialog, opener) {
     action(ev);
   });
 }
+
+/** Say `text` through the page's polite live region (#announce), even when it equals the last message. */
+export function announce(text) {
+  const region = document.getElementById("announce");
+  region.textContent = "";
+  setTimeout(() => (region.textContent = text), 50);
+}

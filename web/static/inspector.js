@@ -18,12 +18,11 @@ import {
   showError,
   statusBadge,
 } from "./app.js";
-import { bindKeys } from "./inspector-keys.js";
+import { announce, bindKeys } from "./inspector-keys.js";
+import { Selection, filters, restoreFilters, saveFilters } from "./inspector-queue.js";
 import { EvidencePlayer } from "./inspector-player.js";
 
 const PAGE = 20;
-const FILTERS = ["status", "kind", "site_id", "camera_id"];
-const STORED_FILTERS = "siteaudit.inspector.filters";
 const $ = (id) => document.getElementById(id);
 
 const T = {
@@ -42,47 +41,7 @@ const T = {
   jump: (i) => `Show violation ${i} on the recording`,
 };
 
-const state = { me: null, places: null, offset: 0, total: 0, event: null, items: [], checked: new Set(), player: null };
-
-function announce(text) {
-  const region = $("announce");
-  region.textContent = "";
-  setTimeout(() => (region.textContent = text), 50); // a fresh change, so the same text is read again
-}
-
-function filters() {
-  const form = $("filters");
-  return Object.fromEntries(FILTERS.map((name) => [name, form[name].value]));
-}
-
-function saveFilters() {
-  const chosen = Object.fromEntries(Object.entries(filters()).filter(([, v]) => v));
-  localStorage.setItem(STORED_FILTERS, JSON.stringify(chosen));
-  const query = new URLSearchParams(chosen).toString();
-  history.replaceState(null, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
-}
-
-function restoreFilters() {
-  const query = new URLSearchParams(location.search);
-  let saved = {};
-  if (FILTERS.some((name) => query.has(name))) saved = Object.fromEntries(FILTERS.map((n) => [n, query.get(n) ?? ""]));
-  else {
-    try {
-      saved = JSON.parse(localStorage.getItem(STORED_FILTERS) ?? "{}") ?? {};
-    } catch {
-      saved = {};
-    }
-  }
-  const form = $("filters");
-  for (const name of ["status", "kind", "site_id"]) setChoice(form[name], saved[name]);
-  fillCameraFilter();
-  setChoice(form.camera_id, saved.camera_id);
-  saveFilters();
-}
-
-function setChoice(select, value) {
-  if (value && [...select.options].some((o) => o.value === String(value))) select.value = String(value);
-}
+const state = { me: null, places: null, offset: 0, total: 0, event: null, items: [], checked: null, player: null };
 
 function selectedId() {
   const id = Number(new URLSearchParams(location.hash.slice(1)).get("event"));
@@ -99,7 +58,7 @@ function fillCameraFilter() {
 
 async function loadQueue() {
   await guarded($("queue-error"), null, async () => {
-    const page = await api("/api/events", { query: { ...filters(), limit: PAGE, offset: state.offset } });
+    const page = await api("/api/events", { query: { ...filters($("filters")), limit: PAGE, offset: state.offset } });
     state.total = page.total;
     renderQueue(page);
   });
@@ -109,7 +68,7 @@ function renderQueue(page) {
   const current = selectedId();
   state.items = page.items;
   const visible = new Set(page.items.map((e) => e.id));
-  for (const id of [...state.checked]) if (!visible.has(id)) state.checked.delete(id);
+  state.checked.keepOnly(visible);
   const rows = page.items.map((e) =>
     el(
       "tr",
@@ -130,7 +89,7 @@ function renderQueue(page) {
           class: "pick",
           "aria-label": T.rowSelect(e.id),
           checked: state.checked.has(e.id),
-          onchange: (ev) => setChecked(e.id, ev.target.checked),
+          onchange: (ev) => state.checked.set(e.id, ev.target.checked),
         }),
       ),
       el("td", {}, e.id),
@@ -141,7 +100,7 @@ function renderQueue(page) {
     ),
   );
   replace($("queue"), rows.length ? rows : el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No events match.")));
-  renderBulk();
+  state.checked.render(state.items);
   $("queue-total").textContent = String(page.total);
   const last = Math.min(state.offset + page.items.length, page.total);
   $("page-info").textContent = page.total ? `${state.offset + 1}–${last} of ${page.total}` : "";
@@ -155,26 +114,8 @@ function openEvent(id) {
   return null;
 }
 
-function setChecked(id, on) {
-  if (on) state.checked.add(id);
-  else state.checked.delete(id);
-  renderBulk();
-}
-
-function renderBulk() {
-  const n = state.checked.size;
-  $("bulk-fp").disabled = n === 0;
-  $("bulk-count").textContent = T.selected(n);
-  const all = $("select-page");
-  all.checked = n > 0 && state.items.every((e) => state.checked.has(e.id));
-  all.indeterminate = n > 0 && !all.checked;
-  for (const box of $("queue").querySelectorAll("input.pick")) {
-    box.checked = state.checked.has(Number(box.closest("tr").dataset.eventId));
-  }
-}
-
 async function bulkFalsePositive(button) {
-  const ids = [...state.checked];
+  const ids = state.checked.ids();
   if (!ids.length) return;
   await guarded($("bulk-error"), button, async () => {
     await api("/api/events/review", { method: "POST", json: { event_ids: ids, verdict: "false_positive" } });
@@ -415,13 +356,15 @@ async function signOffByKey() {
 
 function toggleChecked() {
   const id = selectedId();
-  if (id !== null && row(id)) setChecked(id, !state.checked.has(id));
+  if (id !== null && row(id)) state.checked.set(id, !state.checked.has(id));
 }
 
 async function main() {
   state.me = await requireUser("inspector");
   mountHeader(state.me);
   state.places = await loadPlaces();
+  const bulk = { button: $("bulk-fp"), count: $("bulk-count"), all: $("select-page"), queue: $("queue") };
+  state.checked = new Selection(bulk, T.selected);
   state.player = new EvidencePlayer(
     {
       video: $("clip"),
@@ -434,15 +377,15 @@ async function main() {
     announce,
   );
   fillSelect($("f-site"), state.places.sites.map((s) => [s.id, s.name]), { placeholder: "Any" });
-  restoreFilters();
+  restoreFilters($("filters"), fillCameraFilter);
   $("filters").addEventListener("change", (ev) => {
     if (ev.target.name === "site_id") fillCameraFilter();
-    saveFilters();
+    saveFilters($("filters"));
     state.offset = 0;
     loadQueue();
   });
   $("select-page").addEventListener("change", (ev) => {
-    for (const e of state.items) setChecked(e.id, ev.target.checked);
+    for (const e of state.items) state.checked.set(e.id, ev.target.checked);
   });
   $("bulk-fp").addEventListener("click", (ev) => bulkFalsePositive(ev.currentTarget));
   bindKeys(
