@@ -80,6 +80,7 @@ def run(design: str, span_s: float, every_s: float) -> dict[str, float]:
     cpu0 = time.process_time()
     start = 1_000_000.0 + 5.0
     if design == "span":
+
         def keep(segment) -> None:  # type: ignore[no-untyped-def]
             nonlocal stored_bytes
             with lock:

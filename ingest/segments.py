@@ -119,8 +119,9 @@ class SpanRecording:
 
     `offer()` runs on the decode thread: when the encoder lags more than the queue holds, it waits up to
     `MAX_WAIT_S` (a file decoded faster than real time is paced to the encoder), then drops the frame and
-    counts it (`dropped`): a live camera's decoding is never held up for long. Segments are passed to `on_segment` on this recording's
-    own thread, in order; the last one has `final=True`. `done` is set once the thread has ended.
+    counts it (`dropped`): a live camera's decoding is never held up for long. Segments are passed to
+    `on_segment` on this recording's own thread, in order; the last one has `final=True`. `done` is set
+    once the thread has ended.
     """
 
     def __init__(

@@ -27,6 +27,9 @@ from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encod
 from tests.browser.test_pages import open_page, sign_in
 
 
+LOAD_MS = 20_000  # a page (re)load or a verdict's round trips, on a busy machine
+
+
 @pytest.fixture(scope="module")
 def evidence(videos: Path) -> Evidence:
     return encode_evidence(videos / "ppe-2.mp4", seconds=2.0)
@@ -49,7 +52,7 @@ def sign_in_by_keyboard(page: Page, server: AuditServer) -> None:
 
 
 def opened(page: Page, event_id: int) -> None:
-    expect(page.locator("#detail-title")).to_contain_text(f"Event #{event_id}")
+    expect(page.locator("#detail-title")).to_contain_text(f"Event #{event_id}", timeout=LOAD_MS)
     expect(page.locator(f"#queue tr[data-event-id='{event_id}']")).to_be_focused()
 
 
@@ -65,7 +68,7 @@ def test_inspector_works_the_queue_with_the_keyboard_only(server: AuditServer, d
     events = [server.record(kinds=("no_vest",)) for _ in range(6)]
     newest_first = [e.id for e in reversed(events)]
     sign_in_by_keyboard(desktop, server)
-    expect(desktop.locator("#queue tr[data-event-id]")).to_have_count(6)
+    expect(desktop.locator("#queue tr[data-event-id]")).to_have_count(6, timeout=LOAD_MS)
 
     desktop.keyboard.press("?")  # the list of keys, in a modal dialog; Escape closes it
     dialog = desktop.get_by_role("dialog", name="Keyboard shortcuts")
@@ -154,12 +157,12 @@ def test_filters_stay_put_across_reloads(server: AuditServer, desktop: Page) -> 
     expect(desktop.locator("#queue tr[data-event-id]")).to_have_count(1)
     expect(desktop).to_have_url(re.compile(r"\?status=open&kind=no_hardhat"))
     desktop.reload()
-    expect(desktop.get_by_label("Kind")).to_have_value("no_hardhat")
-    expect(desktop.locator("#queue tr[data-event-id]")).to_have_count(1)
+    expect(desktop.get_by_label("Kind")).to_have_value("no_hardhat", timeout=LOAD_MS)
+    expect(desktop.locator("#queue tr[data-event-id]")).to_have_count(1, timeout=LOAD_MS)
     expect(desktop.locator("#queue tr[data-event-id]")).to_have_attribute("data-event-id", str(hardhat.id))
     desktop.goto(f"{server.base_url}/inspector.html")  # no query: the last filters (localStorage)
-    expect(desktop.get_by_label("Status")).to_have_value("open")
-    expect(desktop.locator("#queue tr[data-event-id]")).to_have_count(1)
+    expect(desktop.get_by_label("Status")).to_have_value("open", timeout=LOAD_MS)
+    expect(desktop.locator("#queue tr[data-event-id]")).to_have_count(1, timeout=LOAD_MS)
 
 
 def record_span(server: AuditServer) -> tuple[int, list[int]]:
@@ -202,7 +205,7 @@ def test_player_marks_each_violation_and_jumps_across_segments(server: AuditServ
     event_id, _ = record_span(server)
     sign_in(desktop, server, "inspector")
     desktop.goto(f"{server.base_url}/inspector.html#event={event_id}")
-    expect(desktop.locator("#clip-caption")).to_contain_text("2 segments")
+    expect(desktop.locator("#clip-caption")).to_contain_text("2 segments", timeout=LOAD_MS)
     markers = desktop.locator("#timeline button.marker")
     expect(markers).to_have_count(2)
     desktop.wait_for_function("() => document.getElementById('clip').readyState >= 1", timeout=30_000)
