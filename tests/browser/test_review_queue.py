@@ -26,7 +26,6 @@ from audit_api.models import (
 from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encode_evidence
 from tests.browser.test_pages import open_page, sign_in
 
-
 LOAD_MS = 20_000  # a page (re)load or a verdict's round trips, on a busy machine
 
 
