@@ -262,7 +262,12 @@ def _worker(args: argparse.Namespace) -> int:
     url = advertised_url(settings, http.port)
     leases = _lease_keeper(settings, sessions, worker_url=url)  # the API routes phones and viewers to it
     worker, stop_worker = start_worker(
-        detector, sessions, recorder, leases, policy=settings.camera_network_policy
+        detector,
+        sessions,
+        recorder,
+        leases,
+        policy=settings.camera_network_policy,
+        segment_s=settings.clip_segment_s,
     )
     metrics = Metrics(recorder.store)
     metrics.watch(worker, recorder, leases)
@@ -299,7 +304,12 @@ def _run_server(
     if with_worker and detector is not None:
         leases = _lease_keeper(settings, sessions)
         worker, stop_worker = start_worker(
-            detector, sessions, recorder, leases, policy=settings.camera_network_policy
+            detector,
+            sessions,
+            recorder,
+            leases,
+            policy=settings.camera_network_policy,
+            segment_s=settings.clip_segment_s,
         )
         app = create_app(settings, store=recorder.store, frame_sink=worker.push_frame)
         app.state.worker = worker

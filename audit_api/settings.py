@@ -148,6 +148,10 @@ class Settings(BaseSettings):
         "epoch's open event of the same kind instead of recording a second one, when it ended at most this "
         "many seconds before the new one started (covers lease expiry + restart).", ge=0.0, le=3600.0,
     )  # fmt: skip
+    clip_segment_s: float = Field(
+        60.0, description="A review item's whole span (pre-roll + span + post-roll) is stored as MP4 "
+        "segments of at most this many seconds, each stored as soon as it is recorded.", ge=5.0, le=600.0,
+    )  # fmt: skip
     max_upload_bytes: int = Field(
         10 * 1024 * 1024, description="Largest accepted request body (413 above).", ge=1024
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from detect.analyzer import Violation
 from detect.events import ReviewItem
 from ingest.clips import EncodedClip
+from ingest.segments import EncodedSegment
 
 
 @dataclass(frozen=True)
@@ -53,4 +55,36 @@ class EventSink(Protocol):
 
     def close(self, camera_id: str, item: ReviewItem) -> None:
         """The item closed: its final span and every violation it bundles (published before)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SegmentEvidence:
+    """One finished segment of a review item's recorded span (pre-roll + span + post-roll)."""
+
+    camera_id: str
+    item_id: str
+    item_started_at: float  # names the item's objects (with its id), like Evidence
+    segment: EncodedSegment
+
+
+@dataclass(frozen=True)
+class ViolationStill:
+    """One violation's own snapshot: the frame it fired on, with that violator's box drawn in red."""
+
+    violation: Violation
+    jpeg: bytes
+
+
+@runtime_checkable
+class SpanSink(Protocol):
+    """A sink that also takes the whole span on video and one still per violation. The pipeline records
+    spans only for such a sink; calls come from the clip thread pool, after the item's `publish`."""
+
+    def store_segment(self, evidence: SegmentEvidence) -> None:
+        """A segment of the item's span is finished (segments arrive in order; the last one is `final`)."""
+        ...
+
+    def store_stills(self, camera_id: str, item: ReviewItem, stills: list[ViolationStill]) -> None:
+        """The item closed (after `close`): each of its violations' stills."""
         ...

@@ -184,10 +184,11 @@ class ClipRecorder:
         self._lock = threading.Lock()
         self._pending: list[PendingClip] = []
 
-    def push(self, frame: Frame) -> None:
+    def push(self, frame: Frame) -> StoredFrame | None:
+        """Buffer the frame and add it to the pending clips; returns what the buffer stored (or None)."""
         stored = self.buffer.push(frame)
         if stored is None:
-            return
+            return None
         with self._lock:
             for clip in self._pending:
                 clip.add(stored)
@@ -195,6 +196,7 @@ class ClipRecorder:
             self._pending = [c for c in self._pending if c not in done]
         for clip in done:
             self._submit(clip)
+        return stored
 
     def open(self, event_ts: float, *, until_closed: bool = False) -> PendingClip:
         start = event_ts - self.pre_roll_s

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 
@@ -22,13 +23,16 @@ from detect.annotate import draw_snapshot, encode_jpeg
 from detect.events import EventBuilder, EventUpdate, ReviewItem
 from detect.rules_config import CameraRules
 from ingest._frame import Frame
-from ingest._sink import EventSink, Evidence, Opening, OpeningSink
+from ingest._sink import EventSink, Evidence, Opening, OpeningSink, SegmentEvidence, SpanSink, ViolationStill
 from ingest.clips import ClipRecorder, EncodedClip
 from ingest.live import LiveDetections
 from ingest.preroll import PreRollBuffer, StoredFrame
 from ingest.sampler import FrameSampler, MotionGate, SamplingConfig
+from ingest.segments import DEFAULT_SEGMENT_S, EncodedSegment, SpanRecorder
 
 log = logging.getLogger(__name__)
+
+MAX_STILLS_PER_ITEM = 500  # ~50 MB of JPEGs at worst; a 300 s item of a busy site has a few dozen
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class PipelineConfig:
     keepalive_s: float = 2.0
     clip_fps: float = 10.0
     max_clip_s: float = 60.0
+    segment_s: float = DEFAULT_SEGMENT_S  # the item's whole span is stored in pieces of at most this
 
 
 class CameraPipeline:
@@ -70,6 +75,20 @@ class CameraPipeline:
             max_clip_s=cfg.max_clip_s,
             executor=clip_pool,
         )
+        # The whole span on video and a still per violation, for a sink that stores them.
+        self._span_sink = sink if isinstance(sink, SpanSink) else None
+        self._spans = (
+            None
+            if self._span_sink is None
+            else SpanRecorder(
+                self._clips.buffer,
+                pre_roll_s=sampling.preroll_s,
+                post_roll_s=sampling.postroll_s,
+                segment_s=cfg.segment_s,
+                fps=cfg.clip_fps,
+            )
+        )
+        self._stills: dict[str, list[ViolationStill]] = {}  # review item id → its violations' stills
         self._analyzer: SceneAnalyzer | None = None  # built on the first frame, once the size is known
         self._builder = EventBuilder(camera_id, rules)
         self._opened: dict[str, Future[None]] = {}  # review item id → its evidence being stored
@@ -87,7 +106,9 @@ class CameraPipeline:
     # -- decode thread -------------------------------------------------------------------------
     def offer(self, frame: Frame) -> bool:
         """Keep the frame for evidence; True when it should be analysed."""
-        self._clips.push(frame)
+        stored = self._clips.push(frame)
+        if stored is not None and self._spans is not None:
+            self._spans.push(stored)
         if not self._sampler.due(frame):
             return False
         self.sampled += 1
@@ -111,8 +132,11 @@ class CameraPipeline:
             self.analysed += 1
             self.latest_detections = LiveDetections(frame.ts, size, detections, tuple(analysis.violations))
             updates = self._builder.update(analysis, frame.image)
+            self._keep_stills(updates, frame, detections)
             self._apply(updates)
         self._clips.flush_overdue(frame.ts)
+        if self._spans is not None:
+            self._spans.flush_overdue(frame.ts)
         return updates
 
     def finish(self, ts: float) -> list[EventUpdate]:
@@ -121,7 +145,25 @@ class CameraPipeline:
             updates = self._builder.flush(ts)
             self._apply(updates)
         self._clips.finish_all()
+        if self._spans is not None:
+            self._spans.finish_all()
         return updates
+
+    def _keep_stills(self, updates: list[EventUpdate], frame: Frame, detections: sv.Detections) -> None:
+        """The violations that fired on this frame each get a still with their own box in red."""
+        if self._span_sink is None:
+            return
+        for update in updates:
+            if update.type == "closed":
+                continue
+            stills = self._stills.setdefault(update.event.id, [])
+            for violation in update.event.violations[len(stills) :]:
+                if len(stills) >= MAX_STILLS_PER_ITEM:
+                    log.warning("camera %s: review item %s has over %d stills; later ones are not kept",
+                                self.camera_id, update.event.id, MAX_STILLS_PER_ITEM)  # fmt: skip
+                    break
+                image = draw_snapshot(frame.image, detections, [violation])
+                stills.append(ViolationStill(violation, encode_jpeg(image)))
 
     def _apply(self, updates: list[EventUpdate]) -> None:
         for update in updates:
@@ -134,12 +176,21 @@ class CameraPipeline:
                 done = self._track()
                 self._opened[item.id] = done
                 clip.future.add_done_callback(functools.partial(self._publish, item, done=done))
+                if self._spans is not None:
+                    self._spans.open(item.id, item.started_at, functools.partial(self._segment, item, done))
             elif update.type == "closed":
+                stills = self._stills.pop(item.id, [])
+                if self._spans is not None and item.ended_at is not None:
+                    self._spans.close(item.id, item.ended_at)
                 opened = self._opened.pop(item.id, None)
                 if opened is None:
                     continue
                 closed = self._track()
                 opened.add_done_callback(functools.partial(self._close, item, done=closed))
+                if self._span_sink is not None and stills:
+                    sink = self._span_sink
+                    action = functools.partial(sink.store_stills, self.camera_id, item, stills)
+                    closed.add_done_callback(functools.partial(self._after, action, self._track(), "stills"))
 
     def _announce(self, item: ReviewItem) -> None:
         """Tell an OpeningSink of the item with its snapshot, on the clip pool (the inference thread only
@@ -204,3 +255,29 @@ class CameraPipeline:
         except Exception as exc:
             log.exception("camera %s: evidence for review item %s was not stored", self.camera_id, item.id)
             done.set_exception(exc)
+
+    def _segment(self, item: ReviewItem, opened: Future[None], segment: EncodedSegment) -> None:
+        """A segment of the item's span is encoded (recording thread): stored once the item is."""
+        assert self._span_sink is not None
+        evidence = SegmentEvidence(self.camera_id, item.id, item.started_at, segment)
+        action = functools.partial(self._span_sink.store_segment, evidence)
+        opened.add_done_callback(functools.partial(self._after, action, self._track(), "segment"))
+
+    def _after(self, action: Callable[[], None], done: Future[None], what: str, before: Future[None]) -> None:
+        """Run `action` on the clip thread once `before` (the item's own record) succeeded."""
+        if before.exception() is not None:
+            done.set_exception(RuntimeError(f"{what} not stored: its review item was not"))
+            return
+
+        def run() -> None:
+            try:
+                action()
+                done.set_result(None)
+            except Exception as exc:
+                log.exception("camera %s: storing a %s failed", self.camera_id, what)
+                done.set_exception(exc)
+
+        try:
+            self._pool.submit(run)
+        except RuntimeError:  # the worker is shutting down
+            run()

@@ -27,12 +27,14 @@ from audit_api.models.base import (
 from audit_api.models.events import (
     Alert,
     Clip,
+    ClipSegment,
     CorrectiveAction,
     Event,
     EventSource,
     EventViolation,
     Review,
     SignOff,
+    ViolationSnapshot,
 )
 from audit_api.models.patrols import (
     PatrolMiss,
@@ -83,6 +85,7 @@ __all__ = [
     "ChannelType",
     "Clip",
     "ClipKind",
+    "ClipSegment",
     "CorrectiveAction",
     "DeliveryPurpose",
     "DeliveryStatus",
@@ -111,6 +114,7 @@ __all__ = [
     "UnmonitoredInterval",
     "User",
     "Verdict",
+    "ViolationSnapshot",
     "WebPushKeys",
     "Zone",
     "patrol_plan_inspectors",

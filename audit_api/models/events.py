@@ -34,6 +34,9 @@ class Event(Base):
         back_populates="event", cascade="all, delete-orphan", order_by="EventViolation.ts"
     )
     clips: Mapped[list[Clip]] = relationship(back_populates="event", cascade="all, delete-orphan")
+    segments: Mapped[list[ClipSegment]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="ClipSegment.index"
+    )
     reviews: Mapped[list[Review]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="Review.at"
     )
@@ -91,6 +94,9 @@ class EventViolation(Base):
     confidence: Mapped[float | None]
 
     event: Mapped[Event] = relationship(back_populates="violations")
+    snapshot: Mapped[ViolationSnapshot | None] = relationship(
+        back_populates="violation", cascade="all, delete-orphan"
+    )
 
 
 class Clip(Base):
@@ -109,6 +115,51 @@ class Clip(Base):
     content_type: Mapped[str] = mapped_column(String(100))
 
     event: Mapped[Event] = relationship(back_populates="clips")
+
+
+class ClipSegment(Base):
+    """One piece of an event's whole recorded span (pre-roll + span + post-roll), in order: the video
+    time t plays at offset t - started_at of segment `index`."""
+
+    __tablename__ = "clip_segments"
+    __table_args__ = (UniqueConstraint("event_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int]
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+    object_key: Mapped[str] = mapped_column(String(1024), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    content_type: Mapped[str] = mapped_column(String(100))
+
+    event: Mapped[Event] = relationship(back_populates="segments")
+
+    @property
+    def duration_s(self) -> float:
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+class ViolationSnapshot(Base):
+    """A violation's own still (the frame it fired on, its box in red) and the SHA-256 it was stored with."""
+
+    __tablename__ = "violation_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    violation_id: Mapped[int] = mapped_column(
+        ForeignKey("event_violations.id", ondelete="CASCADE"), unique=True
+    )
+    object_key: Mapped[str] = mapped_column(String(1024), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    content_type: Mapped[str] = mapped_column(String(100))
+
+    violation: Mapped[EventViolation] = relationship(back_populates="snapshot")
+
+    @property
+    def event_id(self) -> int:
+        return self.violation.event_id
 
 
 class Review(Base):

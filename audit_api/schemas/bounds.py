@@ -19,6 +19,9 @@ MAX_INT = 2**31 - 1
 MAX_ID_LIST = 1000
 """The most ids one request body may list (e.g. a supervisor's site_ids)."""
 
+MAX_BULK_REVIEW = 200
+"""The most events one bulk review may judge at once (all or none)."""
+
 DEFAULT_LIMIT = 100
 """Items per page of a list when the request names no `limit`."""
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from audit_api.models import ClipKind, EventStatus, Verdict
 from audit_api.schemas.actions import ActionOut
-from audit_api.schemas.bounds import BodyId, DueDateTime
+from audit_api.schemas.bounds import MAX_BULK_REVIEW, BodyId, DueDateTime
 
 
 class _Orm(BaseModel):
@@ -37,7 +37,24 @@ class EventPage(BaseModel):
     offset: int
 
 
+class ViolationStillOut(_Orm):
+    """A violation's own still: the frame it fired on with the violator's box in red."""
+
+    event_id: int
+    violation_id: int
+    sha256: str
+    size: int
+    content_type: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def url(self) -> str:
+        return f"/api/violations/{self.violation_id}/snapshot"
+
+
 class ViolationOut(_Orm):
+    id: int
+    snapshot: ViolationStillOut | None
     kind: str
     track_id: int | None
     zone_id: int | None
@@ -60,8 +77,28 @@ class ClipOut(_Orm):
         return f"/api/events/{self.event_id}/{self.kind.value}"
 
 
+class SegmentOut(_Orm):
+    """One piece of the event's whole recorded span; a time t plays at offset t - started_at."""
+
+    id: int
+    event_id: int
+    index: int
+    started_at: datetime
+    ended_at: datetime
+    duration_s: float
+    sha256: str
+    size: int
+    content_type: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def url(self) -> str:
+        return f"/api/segments/{self.id}"
+
+
 class ReviewOut(_Orm):
     id: int
+    event_id: int
     inspector_id: int
     inspector_name: str
     verdict: Verdict
@@ -80,6 +117,7 @@ class EventDetail(EventSummary):
     rule_snapshot: dict[str, Any]
     violations: list[ViolationOut]
     clips: list[ClipOut]
+    segments: list[SegmentOut]
     reviews: list[ReviewOut]
     signoff: SignOffOut | None
     actions: list[ActionOut]
@@ -90,6 +128,12 @@ class ReviewIn(BaseModel):
 
     verdict: Verdict
     comment: str = Field("", max_length=5000)
+
+
+class BulkReviewIn(ReviewIn):
+    """The same verdict for many events at once: all are reviewed, or none (404/409 name the first)."""
+
+    event_ids: list[BodyId] = Field(min_length=1, max_length=MAX_BULK_REVIEW)
 
 
 class SignOffIn(BaseModel):

@@ -14,7 +14,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from audit_api import audit_log
 from audit_api.audit_log import canonical_json
-from audit_api.models import Camera, Clip, ClipKind, Event, EventStatus, EventViolation, User
+from audit_api.models import (
+    Camera,
+    Clip,
+    ClipKind,
+    ClipSegment,
+    Event,
+    EventStatus,
+    EventViolation,
+    User,
+    ViolationSnapshot,
+)
 from audit_api.services.alerting.opening import alert_for_event
 from audit_api.services.errors import Conflict, Invalid, NotFound
 from audit_api.services.leases import LeaseToken, check_lease
@@ -157,6 +167,23 @@ def get_event(session: Session, event_id: int, viewer: User | None) -> Event:
     """The event if the viewer may see its camera's site; NotFound otherwise."""
     event = session.get(Event, event_id)
     return SiteScope.of(viewer).found(event, lambda e: e.site_id, f"event {event_id}")
+
+
+def get_segment(session: Session, segment_id: int, viewer: User | None) -> ClipSegment:
+    """A segment of an event's recorded span, if the viewer may see the event's site; NotFound otherwise."""
+    segment = session.get(ClipSegment, segment_id)
+    return SiteScope.of(viewer).found(segment, lambda s: s.event.site_id, f"segment {segment_id}")
+
+
+def get_violation_still(session: Session, violation_id: int, viewer: User | None) -> ViolationSnapshot:
+    """The still of one violation, if the viewer may see its event's site; NotFound otherwise."""
+    violation = session.get(EventViolation, violation_id)
+    if violation is not None and violation.snapshot is None:
+        violation = None  # no still: the same answer as an unknown violation
+    scope = SiteScope.of(viewer)
+    found = scope.found(violation, lambda v: v.event.site_id, f"still of violation {violation_id}")
+    assert found.snapshot is not None
+    return found.snapshot
 
 
 def list_events(

@@ -47,6 +47,31 @@ def review_event(session: Session, event_id: int, inspector: User, verdict: Verd
     return review
 
 
+def review_events(
+    session: Session, event_ids: Sequence[int], inspector: User, verdict: Verdict, comment: str
+) -> list[Review]:
+    """The same verdict for several events in one transaction: every event is reviewed, or none is.
+
+    NotFound names the first id the inspector cannot see (another site's is unknown, as everywhere);
+    Conflict lists the events already signed off."""
+    events = [get_event(session, event_id, inspector) for event_id in dict.fromkeys(event_ids)]
+    signed = [e.id for e in events if e.status == EventStatus.SIGNED_OFF]
+    if signed:
+        raise Conflict(f"events {signed} are signed off and can no longer be reviewed; none was reviewed")
+    reviews = []
+    for event in events:
+        review = Review(event=event, inspector_id=inspector.id, verdict=verdict, comment=comment)
+        event.status = EventStatus(verdict.value)
+        session.add(review)
+        reviews.append(review)
+    session.flush()
+    payload = {"verdict": verdict, "comment": comment, "bulk": len(events)}
+    for event in events:
+        audit_log.append(session, actor_of(inspector), "event.reviewed", f"event:{event.id}", payload)
+    session.commit()
+    return reviews
+
+
 def _check_evidence(event: Event, store: ObjectStore | None) -> str | None:
     """The clip's recorded SHA-256, after re-reading the object to prove it still matches. A manual event
     (opened from a live capture) has no clip: its still is the evidence signed."""

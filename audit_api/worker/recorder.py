@@ -45,6 +45,7 @@ from audit_api.storage import ObjectStore, StorageUnavailable, StoredObject
 from audit_api.worker import opening as opening_alerts
 from audit_api.worker.journal import CloseEntry, EventEntry, IntervalEntry, Journal
 from audit_api.worker.lease_keeper import LeaseKeeper
+from audit_api.worker.span_store import SpanEvidence
 from detect.analyzer import Violation
 from detect.events import ReviewItem
 from ingest._sink import Evidence, Opening
@@ -108,8 +109,9 @@ class _Outcome:
     DONE, DB_DOWN, STORE_DOWN, FAILED = "done", "db_down", "store_down", "failed"
 
 
-class EventRecorder:
-    """Implements ingest's EventSink (and the watchdog's interval callback) for the audit database."""
+class EventRecorder(SpanEvidence):
+    """Implements ingest's EventSink, SpanSink (segments and stills, see span_store) and the watchdog's
+    interval callback for the audit database."""
 
     def __init__(
         self,

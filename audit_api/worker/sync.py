@@ -30,6 +30,7 @@ from detect.model import Detector
 from detect.rules_config import CameraRules
 from ingest.pipeline import PipelineConfig
 from ingest.rtsp import RtspSource
+from ingest.segments import DEFAULT_SEGMENT_S
 from ingest.urls import CameraNetworkPolicy
 from ingest.worker import CameraSpec, Worker
 
@@ -37,7 +38,11 @@ log = logging.getLogger(__name__)
 
 
 def camera_specs(
-    session: Session, policy: CameraNetworkPolicy | None = None, only: Collection[int] | None = None
+    session: Session,
+    policy: CameraNetworkPolicy | None = None,
+    only: Collection[int] | None = None,
+    *,
+    segment_s: float = DEFAULT_SEGMENT_S,
 ) -> list[CameraSpec]:
     """Every enabled camera (or those of `only`), built with the API's own builder (camera_runtime). A
     camera whose stored configuration cannot run is still listed, with `config_error`: the worker
@@ -59,7 +64,7 @@ def camera_specs(
         if runtime.url:
             url = runtime.url
             factory = lambda url=url, cid=cid: RtspSource(cid, url, policy=policy)  # noqa: E731
-        pipeline = PipelineConfig(sampling=runtime.sampling)
+        pipeline = PipelineConfig(sampling=runtime.sampling, segment_s=segment_s)
         specs.append(CameraSpec(cid, runtime.rules, factory, pipeline=pipeline, version=runtime.version))
     return specs
 
@@ -100,8 +105,10 @@ class CameraSync:
         *,
         retry_s: float = 5.0,
         policy: CameraNetworkPolicy | None = None,
+        segment_s: float = DEFAULT_SEGMENT_S,
     ) -> None:
         self.worker = worker
+        self._segment_s = segment_s
         self.leases = leases
         self._policy = policy or CameraNetworkPolicy()
         self._sessions = sessions
@@ -116,7 +123,7 @@ class CameraSync:
     def sync_once(self) -> None:
         held = self.leases.renew()
         with self._sessions() as session:
-            specs = camera_specs(session, self._policy, only=held)
+            specs = camera_specs(session, self._policy, only=held, segment_s=self._segment_s)
         # The epoch is part of the version: a camera lost and claimed again restarts from scratch.
         specs = [dataclasses.replace(s, version=f"{s.version}@{held[int(s.camera_id)]}") for s in specs]
         self.worker.sync(specs)
@@ -166,15 +173,17 @@ def start_worker(
     leases: LeaseKeeper,
     *,
     policy: CameraNetworkPolicy | None = None,
+    segment_s: float = DEFAULT_SEGMENT_S,
 ) -> tuple[Worker, Callable[[], None]]:
     """A running Worker kept in step with the cameras it leases (outages persisted); returns it and its
     stop, which stops the cameras (their last writes still fenced by the lease) and then releases the
     leases so other workers take the cameras at once.
 
-    `policy` (Settings.camera_network_policy) says which addresses cameras may be at."""
+    `policy` (Settings.camera_network_policy) says which addresses cameras may be at; `segment_s`
+    (Settings.clip_segment_s) how long each stored piece of a review item's recorded span is."""
     recorder.leases = leases  # every event write from now on carries the camera's lease token
     worker = Worker(detector, recorder, on_interval=recorder.interval)
-    sync = CameraSync(worker, sessions, recorder, leases, policy=policy)
+    sync = CameraSync(worker, sessions, recorder, leases, policy=policy, segment_s=segment_s)
     worker.start()
     sync.start()
 

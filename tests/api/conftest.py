@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api.auth import hash_password
 from audit_api.main import create_app
-from audit_api.models import Camera, CameraKind, Event, Role, Site, User
+from audit_api.models import Camera, CameraKind, ClipSegment, Event, EventViolation, Role, Site, User
 from audit_api.services.events import record_event
 from audit_api.services.sessions import start_session
 from audit_api.settings import Settings
@@ -193,6 +193,28 @@ class SiteObjects:
     step_id: int  # its first step, started (the camera is being looked at)
     report_id: int  # a stored site report (PDF) of this site
     photo_id: int = 0  # a photo of an answered corrective action (on a third, signed-off event)
+    segment_id: int = 0  # a segment of event_id's recorded span
+    violation_id: int = 0  # event_id's violation, with its still
+
+
+def _recorded_span(world: World, session: Session, event_id: int) -> tuple[ClipSegment, EventViolation]:
+    """A segment of the event's span and a still of its first violation, stored like the worker does."""
+    from audit_api.models import ViolationSnapshot
+
+    event = session.get_one(Event, event_id)
+    base = f"events/{event.id}"
+    clip = world.store.put(f"{base}/segments/000.mp4", CLIP_BYTES, "video/mp4")
+    still = world.store.put(f"{base}/violations/000.jpg", SNAPSHOT_BYTES, "image/jpeg")
+    segment = ClipSegment(
+        event=event, index=0, started_at=event.started_at, ended_at=event.ended_at, object_key=clip.key,
+        sha256=clip.sha256, size=clip.size, content_type=clip.content_type,
+    )  # fmt: skip
+    session.add(segment)
+    violation = event.violations[0]
+    violation.snapshot = ViolationSnapshot(
+        object_key=still.key, sha256=still.sha256, size=still.size, content_type=still.content_type
+    )
+    return segment, violation
 
 
 @pytest.fixture
@@ -239,6 +261,7 @@ def site_objects(world: World, make_event: Callable[..., Event]) -> dict[str, Si
                 url_redacted="json://127.0.0.1:9/x",
             )  # fmt: skip
             session.add_all([zone, calibration, channel, RuleConfig(camera_id=camera_id, config=rules)])
+            segment, violation = _recorded_span(world, session, event.id)
             session.commit()
             inspector = session.scalars(select(User).where(User.role == Role.INSPECTOR)).one()
             workflow.review_event(session, event.id, inspector, Verdict.CONFIRMED, "")
@@ -265,6 +288,7 @@ def site_objects(world: World, make_event: Callable[..., Event]) -> dict[str, Si
             found[name] = SiteObjects(
                 site_id, camera_id, zone.id, event.id, action.id, alert_id, supervisor.id, channel.id,
                 plan.id, patrol.id, patrol.steps[0].id, report, photo_id,
+                segment_id=segment.id, violation_id=violation.id,
             )  # fmt: skip
     return found
 

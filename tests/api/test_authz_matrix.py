@@ -126,6 +126,11 @@ POLICY: dict[tuple[str, str], Rule] = {
         A.INSPECTOR, 201, json=lambda o: {"verdict": "confirmed"}
     ),
     ("POST", "/api/events/{event_id}/signoff"): Rule(A.INSPECTOR, 201),
+    ("GET", "/api/segments/{segment_id}"): Rule(A.SITE_VIEW),
+    ("GET", "/api/violations/{violation_id}/snapshot"): Rule(A.SITE_VIEW),
+    ("POST", "/api/events/review"): Rule(
+        A.INSPECTOR, 201, json=lambda o: {"event_ids": [o.event_id], "verdict": "false_positive"}
+    ),
     ("GET", "/api/actions"): Rule(A.SITE_VIEW),
     ("GET", "/api/actions/{action_id}"): Rule(A.SITE_VIEW),
     ("POST", "/api/actions/{action_id}/respond"): Rule(
@@ -203,6 +208,8 @@ PATH_IDS: dict[str, Callable[[SiteObjects], int | str]] = {
     "round_id": lambda o: o.round_id,
     "step_id": lambda o: o.step_id,
     "session_id": lambda o: "no-such-session",
+    "segment_id": lambda o: o.segment_id,
+    "violation_id": lambda o: o.violation_id,
 }
 
 

@@ -1,5 +1,7 @@
 // Inspector: the event queue (filters, newest first, pages), and one event's evidence, review,
-// sign-off and corrective actions. The selected event lives in the URL hash (#event=ID).
+// sign-off and corrective actions. The selected event lives in the URL hash (#event=ID), the filters in
+// the query string (and localStorage, for a plain reload of inspector.html). The whole queue can be worked
+// with the keyboard (inspector-keys.js: j/k, c, f, n, s, x, ?); a verdict opens the next unreviewed event.
 import {
   api,
   el,
@@ -19,21 +21,30 @@ import {
 import { PatrolsPanel } from "./inspector-patrols.js";
 import { fillSignoffFields, loadOverdue, renderActionCards, resetSignoffFields, signoffFields } from "./inspector-actions.js";
 import { mountAuditVerify } from "./audit-verify.js";
+import { announce, bindKeys } from "./inspector-keys.js";
+import { Selection, filters, restoreFilters, saveFilters } from "./inspector-queue.js";
+import { EvidencePlayer } from "./inspector-player.js";
 
 const PAGE = 20;
 const $ = (id) => document.getElementById(id);
 
-const state = { me: null, places: null, offset: 0, total: 0, event: null, urls: [] };
+const T = {
+  opened: (e) => `Event #${e.id}: ${e.kinds.map(formatKind).join(", ")}, ${e.status.replace("_", " ")}.`,
+  reviewed: (id, verdict) => `Event #${id} marked ${verdict === "confirmed" ? "confirmed" : "false positive"}.`,
+  signedOff: (id) => `Event #${id} signed off.`,
+  noneLeft: "No unreviewed event left on this page.",
+  noEvent: "No event is open.",
+  cannotSign: (e) => (e.signoff ? `Event #${e.id} is already signed off.` : "Review the event before signing it off."),
+  cannotReview: (id) => `Event #${id} is signed off and can no longer be reviewed.`,
+  endOfQueue: "End of the queue.",
+  startOfQueue: "Start of the queue.",
+  selected: (n) => (n ? `${n} selected` : ""),
+  bulkDone: (n) => `${n} event${n === 1 ? "" : "s"} marked false positive.`,
+  rowSelect: (id) => `Select event #${id}`,
+  jump: (i) => `Show violation ${i} on the recording`,
+};
 
-function filters() {
-  const form = $("filters");
-  return {
-    status: form.status.value,
-    kind: form.kind.value,
-    site_id: form.site_id.value,
-    camera_id: form.camera_id.value,
-  };
-}
+const state = { me: null, places: null, offset: 0, total: 0, event: null, items: [], checked: null, player: null };
 
 function selectedId() {
   const id = Number(new URLSearchParams(location.hash.slice(1)).get("event"));
@@ -50,7 +61,7 @@ function fillCameraFilter() {
 
 async function loadQueue() {
   await guarded($("queue-error"), null, async () => {
-    const page = await api("/api/events", { query: { ...filters(), limit: PAGE, offset: state.offset } });
+    const page = await api("/api/events", { query: { ...filters($("filters")), limit: PAGE, offset: state.offset } });
     state.total = page.total;
     renderQueue(page);
   });
@@ -58,17 +69,32 @@ async function loadQueue() {
 
 function renderQueue(page) {
   const current = selectedId();
+  state.items = page.items;
+  const visible = new Set(page.items.map((e) => e.id));
+  state.checked.keepOnly(visible);
   const rows = page.items.map((e) =>
     el(
       "tr",
       {
         class: e.id === current ? "selected" : "",
         tabindex: "0",
-        dataset: { eventId: e.id },
+        dataset: { eventId: e.id, status: e.status },
         "aria-selected": e.id === current ? "true" : "false",
         onclick: () => openEvent(e.id),
-        onkeydown: (ev) => (ev.key === "Enter" || ev.key === " ") && (ev.preventDefault(), openEvent(e.id)),
+        onkeydown: (ev) =>
+          ev.target === ev.currentTarget && (ev.key === "Enter" || ev.key === " ") && (ev.preventDefault(), openEvent(e.id)),
       },
+      el(
+        "td",
+        { onclick: (ev) => ev.stopPropagation() },
+        el("input", {
+          type: "checkbox",
+          class: "pick",
+          "aria-label": T.rowSelect(e.id),
+          checked: state.checked.has(e.id),
+          onchange: (ev) => state.checked.set(e.id, ev.target.checked),
+        }),
+      ),
       el("td", {}, e.id),
       el("td", {}, formatTime(e.started_at)),
       el("td", {}, e.kinds.map(formatKind).join(", ")),
@@ -76,7 +102,8 @@ function renderQueue(page) {
       el("td", {}, statusBadge(e.status)),
     ),
   );
-  replace($("queue"), rows.length ? rows : el("tr", {}, el("td", { colspan: 5, class: "empty" }, "No events match.")));
+  replace($("queue"), rows.length ? rows : el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No events match.")));
+  state.checked.render(state.items);
   $("queue-total").textContent = String(page.total);
   const last = Math.min(state.offset + page.items.length, page.total);
   $("page-info").textContent = page.total ? `${state.offset + 1}–${last} of ${page.total}` : "";
@@ -85,12 +112,71 @@ function renderQueue(page) {
 }
 
 function openEvent(id) {
+  if (selectedId() === id) return loadDetail();
   location.hash = `event=${id}`;
+  return null;
 }
 
-function releaseEvidence() {
-  for (const url of state.urls) URL.revokeObjectURL(url);
-  state.urls = [];
+async function bulkFalsePositive(button) {
+  const ids = state.checked.ids();
+  if (!ids.length) return;
+  await guarded($("bulk-error"), button, async () => {
+    await api("/api/events/review", { method: "POST", json: { event_ids: ids, verdict: "false_positive" } });
+    state.checked.clear();
+    announce(T.bulkDone(ids.length));
+    await Promise.all([loadQueue(), loadDetail()]);
+  });
+}
+
+function row(id) {
+  return $("queue").querySelector(`tr[data-event-id="${id}"]`);
+}
+
+/** j/k: the next (+1) or previous (-1) event of the queue, across pages; focus follows. */
+async function step(delta) {
+  const ids = state.items.map((e) => e.id);
+  const at = ids.indexOf(selectedId());
+  let target = at < 0 ? (delta > 0 ? 0 : ids.length - 1) : at + delta;
+  if (target >= ids.length || target < 0) {
+    const offset = state.offset + (target < 0 ? -PAGE : PAGE);
+    if (offset < 0 || offset >= state.total) return announce(target < 0 ? T.startOfQueue : T.endOfQueue);
+    state.offset = offset;
+    await loadQueue();
+    target = target < 0 ? state.items.length - 1 : 0;
+  }
+  const next = state.items[target];
+  if (next) await show(next.id);
+}
+
+async function show(id) {
+  openEvent(id);
+  if (await waitForDetail(id)) row(id)?.focus();
+}
+
+/** Resolves true once event `id` is shown, false if another was chosen meanwhile (keys pressed quickly). */
+function waitForDetail(id) {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (selectedId() !== id) resolve(false);
+      else if (state.event?.id === id && !$("detail-body").hidden) resolve(true);
+      else setTimeout(check, 30);
+    };
+    check();
+  });
+}
+
+/** After a verdict: the first unreviewed event after `fromId` in the queue (else from its top). */
+async function openNextUnreviewed(fromId, before) {
+  await loadQueue();
+  const open = state.items.filter((e) => e.status === "open" && e.id !== fromId);
+  const after = before.slice(before.indexOf(fromId) + 1);
+  const next = open.find((e) => after.includes(e.id)) ?? open[0];
+  if (!next) {
+    announce(T.noneLeft);
+    return null;
+  }
+  await show(next.id);
+  return next;
 }
 
 async function loadDetail() {
@@ -105,44 +191,16 @@ async function loadDetail() {
   if (id === null) return;
   await guarded($("detail-error"), null, async () => {
     const event = await api(`/api/events/${id}`);
+    if (selectedId() !== id) return; // another event was chosen while this one loaded
     const changed = state.event?.id !== event.id;
     state.event = event;
     renderDetail(event);
     $("detail-body").hidden = false;
-    if (changed) await loadEvidence(event);
+    if (changed) {
+      announce(T.opened(event));
+      await state.player.show(event);
+    }
   });
-}
-
-async function loadEvidence(event) {
-  releaseEvidence();
-  const video = $("clip");
-  const image = $("snapshot");
-  video.removeAttribute("src");
-  image.removeAttribute("src");
-  const clip = event.clips.find((c) => c.kind === "clip");
-  const snapshot = event.clips.find((c) => c.kind === "snapshot");
-  const jobs = [];
-  if (clip) {
-    jobs.push(
-      evidenceUrl(clip.url).then((url) => {
-        state.urls.push(url);
-        video.src = url;
-        const seconds = clip.duration_s ? `${clip.duration_s.toFixed(1)} s` : "";
-        $("clip-caption").textContent = `Evidence clip ${seconds} · ${(clip.size / 1e6).toFixed(2)} MB`;
-      }),
-    );
-  } else {
-    $("clip-caption").textContent = "No clip stored for this event.";
-  }
-  if (snapshot) {
-    jobs.push(
-      evidenceUrl(snapshot.url).then((url) => {
-        state.urls.push(url);
-        image.src = url;
-      }),
-    );
-  }
-  await Promise.all(jobs);
 }
 
 function fact(term, ...value) {
@@ -163,10 +221,11 @@ function renderDetail(event) {
     fact("Ended", formatTime(event.ended_at)),
     fact("Best confidence", formatPercent(event.best_confidence)),
   );
-  const violations = event.violations.map((v) =>
+  const violations = event.violations.map((v, i) =>
     el(
       "tr",
       {},
+      el("td", {}, el("button", { type: "button", class: "small", "aria-label": T.jump(i + 1), onclick: () => state.player.jumpTo(i) }, String(i + 1))),
       el("td", {}, formatKind(v.kind)),
       el("td", {}, v.track_id ?? "–"),
       el("td", {}, v.zone_id ?? "–"),
@@ -174,7 +233,7 @@ function renderDetail(event) {
       el("td", {}, formatTime(v.ts)),
     ),
   );
-  replace($("violations"), violations.length ? violations : el("tr", {}, el("td", { colspan: 5, class: "empty" }, "None recorded.")));
+  replace($("violations"), violations.length ? violations : el("tr", {}, el("td", { colspan: 6, class: "empty" }, "None recorded.")));
   replace(
     $("why-facts"),
     fact("Model version", el("code", {}, event.model_version)),
@@ -214,6 +273,8 @@ function renderSignoff(event) {
       el("div", { class: "small mt-half" }, "Clip SHA-256:"),
       el("code", { class: "sha mono", id: "signoff-sha" }, s.clip_sha256 ?? "no clip"),
     );
+  } else {
+    replace(done);
   }
   done.hidden = !event.signoff;
   $("signoff-form").hidden = Boolean(event.signoff) || !event.verdict;
@@ -225,28 +286,52 @@ function renderSignoff(event) {
 }
 
 async function review(verdict, button) {
+  const id = selectedId();
+  if (id === null || !(await waitForDetail(id))) return announce(T.noEvent);
+  const event = state.event;
+  if (event.signoff) return announce(T.cannotReview(event.id));
+  const before = state.items.map((e) => e.id);
   await guarded($("review-error"), button, async () => {
-    await api(`/api/events/${state.event.id}/review`, {
+    await api(`/api/events/${event.id}/review`, {
       method: "POST",
       json: { verdict, comment: $("review-comment").value },
     });
     $("review-comment").value = "";
-    await Promise.all([loadDetail(), loadQueue()]);
+    const next = await openNextUnreviewed(event.id, before);
+    announce(`${T.reviewed(event.id, verdict)}${next ? ` ${T.opened(next)}` : ` ${T.noneLeft}`}`);
+    if (!next) await loadDetail();
   });
 }
 
 async function signOff(event) {
   event.preventDefault();
   const description = $("action-description").value.trim();
+  const id = state.event.id;
   await guarded($("signoff-error"), event.submitter, async () => {
-    await api(`/api/events/${state.event.id}/signoff`, {
+    await api(`/api/events/${id}/signoff`, {
       method: "POST",
       json: { ...(description ? { action_description: description } : {}), ...(await signoffFields(state.event)) },
     });
     $("action-description").value = "";
     resetSignoffFields();
     await Promise.all([refresh(), loadQueue()]);
+    announce(T.signedOff(id));
+    row(id)?.focus();
   });
+}
+
+async function signOffByKey() {
+  const id = selectedId();
+  if (id === null || !(await waitForDetail(id))) return announce(T.noEvent);
+  const event = state.event;
+  if ($("signoff-form").hidden) return announce(T.cannotSign(event));
+  $("signoff-form").requestSubmit();
+  return null;
+}
+
+function toggleChecked() {
+  const id = selectedId();
+  if (id !== null && row(id)) state.checked.set(id, !state.checked.has(id));
 }
 
 async function main() {
@@ -254,13 +339,44 @@ async function main() {
   mountHeader(state.me);
   state.places = await loadPlaces();
   new PatrolsPanel(state.places).refresh();
+  const bulk = { button: $("bulk-fp"), count: $("bulk-count"), all: $("select-page"), queue: $("queue") };
+  state.checked = new Selection(bulk, T.selected);
+  state.player = new EvidencePlayer(
+    {
+      video: $("clip"),
+      caption: $("clip-caption"),
+      image: $("snapshot"),
+      imageCaption: $("snapshot-caption"),
+      timeline: $("timeline"),
+      box: $("violation-box"),
+    },
+    announce,
+  );
   fillSelect($("f-site"), state.places.sites.map((s) => [s.id, s.name]), { placeholder: "Any" });
-  fillCameraFilter();
+  restoreFilters($("filters"), fillCameraFilter);
   $("filters").addEventListener("change", (ev) => {
     if (ev.target.name === "site_id") fillCameraFilter();
+    saveFilters($("filters"));
     state.offset = 0;
     loadQueue();
   });
+  $("select-page").addEventListener("change", (ev) => {
+    for (const e of state.items) state.checked.set(e.id, ev.target.checked);
+  });
+  $("bulk-fp").addEventListener("click", (ev) => bulkFalsePositive(ev.currentTarget));
+  bindKeys(
+    {
+      j: () => step(1),
+      k: () => step(-1),
+      c: () => review("confirmed", null),
+      f: () => review("false_positive", null),
+      n: () => $("review-form").hidden ? announce(T.cannotReview(state.event?.id)) : $("review-comment").focus(),
+      s: signOffByKey,
+      x: toggleChecked,
+    },
+    $("keys-dialog"),
+    $("keys-help"),
+  );
   $("prev").addEventListener("click", () => {
     state.offset = Math.max(0, state.offset - PAGE);
     loadQueue();
@@ -274,7 +390,7 @@ async function main() {
   }
   $("signoff-form").addEventListener("submit", signOff);
   window.addEventListener("hashchange", () => loadDetail());
-  window.addEventListener("pagehide", releaseEvidence);
+  window.addEventListener("pagehide", () => state.player.release());
   mountAuditVerify($("audit-verify"));
   await loadQueue();
   await loadDetail();

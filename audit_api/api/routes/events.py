@@ -8,10 +8,11 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 
 from audit_api.api.deps import InspectorUser, SessionDep, StoreDep, ViewerUser
 from audit_api.api.params import Id, IdFilter, PageDep, Since, set_total
-from audit_api.api.route_docs import CONFLICT, DocumentedRoute
+from audit_api.api.route_docs import CONFLICT, DocumentedRoute, errors
 from audit_api.api.routes.evidence import evidence_responses, serve
 from audit_api.models import ClipKind, EventStatus
 from audit_api.schemas.events import (
+    BulkReviewIn,
     EventDetail,
     EventPage,
     EventSummary,
@@ -91,6 +92,13 @@ def get_clip(
 @router.get("/{event_id}/snapshot", response_class=Response, responses=evidence_responses("image/jpeg"))
 def get_snapshot(event_id: Id, session: SessionDep, user: ViewerUser, store: StoreDep) -> Response:
     return _evidence(event_id, ClipKind.SNAPSHOT, session, user, store, None)
+
+
+@router.post("/review", status_code=status.HTTP_201_CREATED, responses=errors(404, 409))
+def review_events(body: BulkReviewIn, session: SessionDep, inspector: InspectorUser) -> list[ReviewOut]:
+    """The same verdict (e.g. false positive) for a selection of events, atomically: all or none."""
+    reviews = workflow.review_events(session, body.event_ids, inspector, body.verdict, body.comment)
+    return [ReviewOut.model_validate(r) for r in reviews]
 
 
 @router.post("/{event_id}/review", status_code=status.HTTP_201_CREATED, responses=CONFLICT)

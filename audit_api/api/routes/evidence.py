@@ -16,7 +16,8 @@ _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
 class StoredEvidence(Protocol):
-    """What serving needs of an evidence row (a clip, a snapshot, a corrective action's photo)."""
+    """What serving needs of a stored evidence row: a clip, a snapshot, a span segment, a violation's still,
+    a corrective action's photo."""
 
     @property
     def object_key(self) -> str: ...
