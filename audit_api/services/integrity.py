@@ -1,5 +1,5 @@
 """Is the record intact? The audit log's hash chain, and every stored evidence object re-read from the
-store and hashed again: event clips and snapshots, corrective-action photos, live captures (recorded only
+store and hashed again: event clips and snapshots, span segments, violation stills, corrective-action photos, live captures (recorded only
 in their audit-log entries). Reports the first broken entry and the first broken object, in words."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit_api import audit_log
-from audit_api.models import ActionPhoto, AuditLog, Clip
+from audit_api.models import ActionPhoto, AuditLog, Clip, ClipSegment, ViolationSnapshot
 from audit_api.storage import ObjectCorrupted, ObjectNotFound, ObjectStore, StorageError
 
 
@@ -46,6 +46,17 @@ def _clips(session: Session) -> Iterator[ObjectRef]:
         yield ObjectRef(f"{clip.kind.value} of event {clip.event_id}", clip.object_key, clip.sha256)
 
 
+def _segments(session: Session) -> Iterator[ObjectRef]:
+    for segment in session.scalars(select(ClipSegment).order_by(ClipSegment.id)):
+        what = f"segment {segment.index} of event {segment.event_id}"
+        yield ObjectRef(what, segment.object_key, segment.sha256)
+
+
+def _stills(session: Session) -> Iterator[ObjectRef]:
+    for still in session.scalars(select(ViolationSnapshot).order_by(ViolationSnapshot.id)):
+        yield ObjectRef(f"still of violation {still.violation_id}", still.object_key, still.sha256)
+
+
 def _photos(session: Session) -> Iterator[ObjectRef]:
     for photo in session.scalars(select(ActionPhoto).order_by(ActionPhoto.id)):
         yield ObjectRef(
@@ -68,7 +79,13 @@ def _captures(session: Session) -> Iterator[ObjectRef]:
                 yield ObjectRef(f"capture {part} (audit entry {entry.seq})", still["key"], still["sha256"])
 
 
-SOURCES: tuple[Callable[[Session], Iterator[ObjectRef]], ...] = (_clips, _photos, _captures)
+SOURCES: tuple[Callable[[Session], Iterator[ObjectRef]], ...] = (
+    _clips,
+    _segments,
+    _stills,
+    _photos,
+    _captures,
+)
 """Every kind of stored evidence; a new kind of object adds its lister here."""
 
 
