@@ -51,6 +51,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     tr.add_argument("--project", type=Path, default=Path("runs/detect"))
     tr.add_argument("--name", default="train", help="run folder under --project")
     tr.add_argument("--resume", action="store_true", help="continue --project/--name from weights/last.pt")
+    tr.add_argument(
+        "--widen",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="aspect-ratio augmentation: train on a copy in which this share of the images is widened "
+        "1.33x or 1.78x (camera geometry); 0 = off, 0.5 = what css10-sitesafe-mix was trained with",
+    )
+    tr.add_argument("--lr0", type=float, default=None, help="AdamW with this initial lr, cosine (default: auto)")
+    tr.add_argument("--warmup-epochs", type=float, default=3.0)
+    tr.add_argument("--close-mosaic", type=int, default=10, help="last epochs without mosaic; 0 = never close")
     tr.set_defaults(func=_guarded(_train))
 
     ex = commands.add_parser("export", help="write the ONNX model the runtime loads")
@@ -125,6 +136,10 @@ def _train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         imgsz=args.imgsz,
         batch=args.batch,
+        widen=args.widen,
+        lr0=args.lr0,
+        warmup_epochs=args.warmup_epochs,
+        close_mosaic=args.close_mosaic,
     )
     best = train(plan, resume=args.resume)
     print(f"best checkpoint: {best}")
