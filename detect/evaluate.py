@@ -110,7 +110,9 @@ def evaluate(weights: Path, data: Path, *, split: str = "val", imgsz: int | None
 
 
 def _eval_detector(path: Path) -> Detector:
-    return Detector.load(path, thresholds=Thresholds(default=EVAL_CONF), iou=EVAL_NMS_IOU)
+    return Detector.load(
+        path, thresholds=Thresholds(default=EVAL_CONF), iou=EVAL_NMS_IOU, expected_classes=None
+    )
 
 
 def _run(detector: Detector, dataset: Dataset, split: str, weights: str) -> EvalResult:

@@ -21,6 +21,7 @@ import numpy.typing as npt
 import onnxruntime as ort
 import supervision as sv
 
+from detect._classes import CLASS_NAMES
 from detect._decode import RawBoxes, decode
 from detect._letterbox import Letterbox, letterbox, rect_canvas, to_tensor
 
@@ -91,8 +92,13 @@ class Detector:
         thresholds: Thresholds | None = None,
         iou: float = 0.5,
         intra_op_threads: int | None = None,
+        expected_classes: Sequence[str] | None = CLASS_NAMES,
     ) -> Detector:
-        """Open an Ultralytics-exported YOLOv8 ONNX model (None → the shipped model in models/)."""
+        """Open an Ultralytics-exported YOLOv8 ONNX model (None → the shipped model in models/).
+
+        The rules read classes by index (`PPEClass`), so a model whose class names differ from
+        `expected_classes` (same names, same order) is refused; None accepts any (mAP evaluation maps by name).
+        """
         model_path = Path(path) if path is not None else DEFAULT_MODEL
         if not model_path.is_file():
             raise ModelError(f"model file not found: {model_path}")
@@ -102,6 +108,11 @@ class Detector:
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph types; all mean "unusable file"
             raise ModelError(f"cannot load ONNX model {model_path}: {_first_line(exc)}") from None
         info = _read_info(session, model_path, hashlib.sha256(blob).hexdigest())
+        if expected_classes is not None and info.class_names != tuple(expected_classes):
+            raise ModelError(
+                f"{model_path}: class names {list(info.class_names)} differ from the "
+                f"{len(expected_classes)} expected {list(expected_classes)} (same names, same order)"
+            )
         return cls(session, info, thresholds or Thresholds(), iou)
 
     @property

@@ -205,6 +205,35 @@ def test_bad_model_file(tmp_path: Path, make: object, message: str) -> None:
     assert "\n" not in str(caught.value)
 
 
+def _renamed(tmp: Path, names: dict[int, str]) -> Path:
+    """The shipped model with other class names in its metadata (what a foreign export looks like)."""
+    import onnx
+
+    model = onnx.load(str(DEFAULT_MODEL))
+    for prop in model.metadata_props:
+        if prop.key == "names":
+            prop.value = repr(names)
+    path = tmp / "foreign.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        {i: n for i, n in enumerate(["Helmet", *CLASS_NAMES[1:]])},  # one name differs
+        {i: n for i, n in enumerate([CLASS_NAMES[1], CLASS_NAMES[0], *CLASS_NAMES[2:]])},  # order differs
+    ],
+    ids=["renamed", "reordered"],
+)
+def test_model_with_other_classes_is_refused(tmp_path: Path, names: dict[int, str]) -> None:
+    path = _renamed(tmp_path, names)
+    with pytest.raises(ModelError, match="differ from the 10 expected") as caught:
+        Detector.load(path)
+    assert str(list(names.values())) in str(caught.value) and "\n" not in str(caught.value)
+    assert Detector.load(path, expected_classes=None).class_names == tuple(names.values())
+
+
 @pytest.mark.parametrize(
     ("thresholds", "iou", "message"),
     [
