@@ -1,8 +1,8 @@
 """Aspect-ratio augmentation: a train copy in which a share of the images are widened to camera geometry.
 
-The Construction Site Safety stills are stretched to 640×640; site cameras send 4:3 and 16:9. Widening an image
-by 1.33× or 1.78× (labels unchanged: they are normalised) shows the model people as cameras show them. The copy
-links every other image and label file, so it costs only the widened JPEGs.
+The Construction Site Safety stills are stretched to 640×640; site cameras send 4:3 and 16:9. Widening an
+image by 1.33× or 1.78× (labels unchanged: they are normalised) shows the model people as cameras show
+them. The copy links every other image and label file, so it costs only the widened JPEGs.
 """
 
 from __future__ import annotations

@@ -26,11 +26,12 @@ from detect._decode import RawBoxes, decode
 from detect._letterbox import Letterbox, letterbox, rect_canvas, to_tensor
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
-CHECKPOINT = MODELS_DIR / "css10-yolov8n-416.pt"  # the Ultralytics weights both ONNX files come from
-FP32_MODEL = MODELS_DIR / "css10-yolov8n-416.onnx"
-INT8_MODEL = MODELS_DIR / "css10-yolov8n-416-int8.onnx"
-# int8 by default: valid mAP50 within 0.5 pt of FP32, the same events on the shared footage, and
-# about 1.2x faster with less memory on a 2-core CPU (figures in models/MODEL_CARD.md).
+CHECKPOINT = MODELS_DIR / "css10-sitesafe-mix-640.pt"  # the Ultralytics weights both ONNX files come from
+FP32_MODEL = MODELS_DIR / "css10-sitesafe-mix-640.onnx"
+INT8_MODEL = MODELS_DIR / "css10-sitesafe-mix-640-int8.onnx"
+DEFAULT_IMGSZ = 640  # the shipped model's input size; train/export/eval of .pt weights default to it
+# int8 by default: valid mAP50 within 1 pt of FP32 (0.94), the same events on the shared footage, and
+# faster with less memory on a 2-core CPU (figures in models/MODEL_CARD.md).
 DEFAULT_MODEL = INT8_MODEL
 MODEL_NAME_KEY = "siteaudit_model"  # metadata key our exporter writes; falls back to the file stem
 
@@ -97,7 +98,7 @@ class Detector:
         """Open an Ultralytics-exported YOLOv8 ONNX model (None → the shipped model in models/).
 
         The rules read classes by index (`PPEClass`), so a model whose class names differ from
-        `expected_classes` (same names, same order) is refused; None accepts any (mAP evaluation maps by name).
+        `expected_classes` (same names, same order) is refused; None accepts any (mAP eval maps by name).
         """
         model_path = Path(path) if path is not None else DEFAULT_MODEL
         if not model_path.is_file():
@@ -117,7 +118,7 @@ class Detector:
 
     @property
     def model_version(self) -> str:
-        """Model name plus a content hash, e.g. "css10-yolov8n-416-e30+sha256:1a2b3c4d"."""
+        """Model name plus a content hash, e.g. "css10-sitesafe-mix-640-int8+sha256:1a2b3c4d"."""
         return self._info.version
 
     @property

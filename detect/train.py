@@ -8,7 +8,7 @@ from pathlib import Path
 from detect._dataset import Dataset
 from detect._ultra import yolo
 from detect._widen import WidenPlan, widened_train_copy
-from detect.model import ModelError
+from detect.model import DEFAULT_IMGSZ, ModelError
 
 
 @dataclass(frozen=True)
@@ -20,11 +20,11 @@ class TrainPlan:
     project: Path
     name: str = "train"
     epochs: int = 10
-    imgsz: int = 416
+    imgsz: int = DEFAULT_IMGSZ
     batch: int = 16
     workers: int = 2
     widen: float = 0.0  # share of train images widened 1.33×/1.78× (aspect-ratio augmentation); 0 = off
-    lr0: float | None = None  # None: Ultralytics' automatic optimizer choice; a value: AdamW at this lr, cosine
+    lr0: float | None = None  # None: Ultralytics' automatic choice; a value: AdamW, cosine
     warmup_epochs: float = 3.0
     close_mosaic: int = 10  # last epochs without mosaic (Ultralytics' default); 0 keeps mosaic on throughout
 
@@ -62,10 +62,14 @@ def train(plan: TrainPlan, *, resume: bool = False) -> Path:
     dataset = Dataset.load(plan.data)
     if plan.widen > 0:
         # Beside the run (not inside it): Ultralytics may clear the run folder, a resumed run reads it again.
-        data_yaml = widened_train_copy(dataset, WidenPlan(plan.widen), plan.run_dir.parent / f"{plan.name}.widened")
+        data_yaml = widened_train_copy(
+            dataset, WidenPlan(plan.widen), plan.run_dir.parent / f"{plan.name}.widened"
+        )
     else:
         data_yaml = dataset.resolved_yaml(plan.run_dir.parent / f"{plan.name}.data.yaml")
-    optimizer: dict[str, object] = {} if plan.lr0 is None else {"optimizer": "AdamW", "lr0": plan.lr0, "cos_lr": True}
+    optimizer: dict[str, object] = (
+        {} if plan.lr0 is None else {"optimizer": "AdamW", "lr0": plan.lr0, "cos_lr": True}
+    )
     yolo(str(plan.weights)).train(
         data=str(data_yaml),
         epochs=plan.epochs,

@@ -38,6 +38,10 @@ class PipelineConfig:
     keepalive_s: float = 2.0
     clip_fps: float = 10.0
     max_clip_s: float = 60.0
+    # With the motion gate on: after this long without motion (and no review item or clip open), the
+    # source decodes keyframes only; motion seen on a keyframe resumes full decode from that GOP's start.
+    # None: always decode every frame.
+    idle_keyframes_after_s: float | None = 5.0
 
 
 class CameraPipeline:
@@ -78,14 +82,29 @@ class CameraPipeline:
         # Counters since start: due at the analysis rate, skipped as still (motion gate), analysed.
         self.sampled = self.gated = self.analysed = 0
         self.latest_detections: LiveDetections | None = None  # the newest analysed frame's boxes (live view)
+        self._last_offered: float | None = None
 
     def latest_frame(self) -> StoredFrame | None:
         """The newest JPEG of the pre-roll ring: what live viewers are sent (no decode, no re-encode)."""
         return self._clips.buffer.latest()
 
     # -- decode thread -------------------------------------------------------------------------
+    def keyframes_only(self) -> bool:
+        """May the source decode keyframes only? Idle: gate on, no motion lately, no item or clip open.
+
+        The gate still sees every keyframe (each is due), so motion is noticed within one GOP; the
+        pre-roll meanwhile holds one frame per GOP (the price of an idle camera costing ~1/30 of a decode).
+        """
+        after, gate = self.config.idle_keyframes_after_s, self._gate
+        if after is None or gate is None or gate.last_motion_ts is None or self._last_offered is None:
+            return False
+        if self._builder.open_event() is not None or self._clips.pending_count:
+            return False
+        return self._last_offered - gate.last_motion_ts >= after
+
     def offer(self, frame: Frame) -> bool:
         """Keep the frame for evidence; True when it should be analysed."""
+        self._last_offered = frame.ts
         self._clips.push(frame)
         if not self._sampler.due(frame):
             return False

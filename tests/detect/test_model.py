@@ -17,7 +17,15 @@ import supervision as sv
 
 from detect._classes import CLASS_NAMES
 from detect._letterbox import letterbox, rect_canvas
-from detect.model import CHECKPOINT, DEFAULT_MODEL, FP32_MODEL, Detector, ModelError, Thresholds
+from detect.model import (
+    CHECKPOINT,
+    DEFAULT_IMGSZ,
+    DEFAULT_MODEL,
+    FP32_MODEL,
+    Detector,
+    ModelError,
+    Thresholds,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 os.environ["YOLO_OFFLINE"] = "1"  # before any Ultralytics import below: no network checks
@@ -56,9 +64,11 @@ def mixed_sizes(valid_paths: list[Path]) -> list[npt.NDArray[np.uint8]]:
 
 def test_shipped_model_describes_itself(detector: Detector) -> None:
     assert detector.class_names == CLASS_NAMES
-    assert detector.input_size == 416
-    assert re.fullmatch(r"css10-yolov8n-416-e30-int8\+sha256:[0-9a-f]{8}", detector.model_version)
-    assert re.fullmatch(r"css10-yolov8n-416-e30\+sha256:[0-9a-f]{8}", Detector.load(FP32_MODEL).model_version)
+    assert detector.input_size == DEFAULT_IMGSZ == 640
+    assert re.fullmatch(r"css10-sitesafe-mix-640-int8\+sha256:[0-9a-f]{8}", detector.model_version)
+    assert re.fullmatch(
+        r"css10-sitesafe-mix-640\+sha256:[0-9a-f]{8}", Detector.load(FP32_MODEL).model_version
+    )
 
 
 def test_detections_are_in_original_pixels(detector: Detector, valid_paths: list[Path]) -> None:
@@ -84,7 +94,7 @@ def test_extreme_shapes_do_not_break(detector: Detector, height: int, width: int
 
 
 def _ultralytics_boxes(model: object, image: npt.NDArray[np.uint8]) -> tuple[np.ndarray, np.ndarray]:
-    result = model.predict(image, imgsz=416, conf=0.25, iou=0.7, verbose=False)[0]  # type: ignore[attr-defined]
+    result = model.predict(image, imgsz=DEFAULT_IMGSZ, conf=0.25, iou=0.7, verbose=False)[0]  # type: ignore[attr-defined]
     return result.boxes.xyxy.numpy(), result.boxes.cls.numpy().astype(int)
 
 
@@ -110,7 +120,7 @@ def video_frames(path: Path, count: int, step: int) -> list[npt.NDArray[np.uint8
 
 
 def test_parity_with_ultralytics_predict(shared_dir: Path, videos: Path, valid_paths: list[Path]) -> None:
-    """Valid images (640×640) plus 720p site footage, where both sides run a 416×256 rectangle."""
+    """Valid images (640×640) plus 720p site footage, where both sides run a 640×384 rectangle."""
     from detect._ultra import yolo
 
     reference = yolo(str(CHECKPOINT))

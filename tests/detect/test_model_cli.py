@@ -79,7 +79,7 @@ def test_export_writes_a_model_the_detector_loads(
     assert main(["model", "export", "--weights", str(weights), "--out", str(out)]) == 0
     assert f"wrote {out}" in capsys.readouterr().out
     exported, shipped = Detector.load(out), Detector.load(FP32_MODEL)
-    assert exported.model_version.startswith("css10-yolov8n-416+sha256:")
+    assert exported.model_version.startswith("css10-sitesafe-mix-640+sha256:")
     image = np.asarray(__import__("cv2").imread(str(next((dataset_dir / "valid" / "images").glob("*.jpg")))))
     a, b = exported.detect([image])[0], shipped.detect([image])[0]
     assert len(a) > 0
