@@ -126,7 +126,7 @@ def assign(
 def hesitant(
     negatives: npt.NDArray[np.floating], positives: npt.NDArray[np.floating]
 ) -> npt.NDArray[np.bool_]:
-    """For each NO-* box, whether a positive box of the same kind covers the same object (IoU ≥ CONFLICT_IOU)."""
+    """For each NO-* box, whether a positive box of its kind lies on the same object (IoU ≥ CONFLICT_IOU)."""
     if len(negatives) == 0 or len(positives) == 0:
         return np.zeros(len(negatives), dtype=bool)
     iou = sv.box_iou_batch(np.asarray(negatives, np.float64), np.asarray(positives, np.float64))

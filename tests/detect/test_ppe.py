@@ -68,7 +68,7 @@ def persons(*boxes: Box) -> sv.Detections:
             [A],
             [(C.SAFETY_VEST, 0.7, (130, 105, 270, 300)), (C.NO_SAFETY_VEST, 0.5, (110, 250, 290, 500))],
             [{V: MISSING}],
-        ),  # fmt: skip
+        ),
         # a vest box reaching to the bottom of a waist-up shot is still the torso's
         ([A], [(C.NO_SAFETY_VEST, 0.8, (110, 230, 290, 500))], [{V: MISSING}]),
         ([A], [(C.NO_MASK, 0.7, FACE_A)], [{M: MISSING, H: UNKNOWN}]),

@@ -80,7 +80,7 @@ def test_ppe2_yields_one_no_vest_event_for_the_man_without_a_vest(videos: Path, 
 def test_vest_wearers_raise_nothing_and_the_worker_from_behind_one_no_vest(
     videos: Path, detector: Detector
 ) -> None:
-    """ppe-1's man and ppe-3's two women wear vests; ppe-3's worker on the right, seen from behind, has none."""
+    """ppe-1's man and ppe-3's two women wear vests; ppe-3's worker on the right, from behind, has none."""
     assert review_items(videos / "ppe-1.mp4", detector, CameraRules()) == []
     items = review_items(videos / "ppe-3.mp4", detector, CameraRules())
     violations = [v for item in items for v in item.violations]
