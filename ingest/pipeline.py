@@ -98,7 +98,7 @@ class CameraPipeline:
         after, gate = self.config.idle_keyframes_after_s, self._gate
         if after is None or gate is None or gate.last_motion_ts is None or self._last_offered is None:
             return False
-        if self._builder.open_event() is not None or self._clips.pending_count:
+        if self._builder.open_event is not None or self._clips.pending_count:
             return False
         return self._last_offered - gate.last_motion_ts >= after
 
