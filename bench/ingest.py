@@ -170,6 +170,27 @@ def idle(server: RtspServer, cameras: int, seconds: float, detector: Detector) -
     )
 
 
+def idle_decode_cost(still: Path, rounds: int = 2) -> None:
+    """CPU time to decode a still 720p camera, every frame vs keyframes only (process CPU, FFmpeg's threads
+    included, not wall time: the figure holds on a loaded machine). % of one core at real time."""
+    figures: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        for keyframes in (False, True):
+            source = VideoFileSource("idle", still)
+            source.keyframes_only = keyframes
+            cpu0, last = cpu_seconds(), 0.0
+            for frame in source.frames():
+                last = frame.pts
+            figures[keyframes].append((cpu_seconds() - cpu0) / max(last, 1e-9))
+    full, key = (statistics.median(figures[k]) for k in (False, True))
+    print(
+        f"idle decode (20 s still 720p, GOP 2 s, decode CPU): every frame {full * 100:5.1f}% of a core vs "
+        f"keyframes only {key * 100:5.2f}% → {full / max(key, 1e-9):4.1f}x less; per round "
+        f"{[round(100 * v, 1) for v in figures[False]]} vs {[round(100 * v, 2) for v in figures[True]]}",
+        flush=True,
+    )
+
+
 def preroll(folder: Path, videos: list[Path]) -> None:
     """Pre-roll held when motion is first analysed after an idle stretch, idle decode off vs on."""
     clip = folder / "still-then-moving.mp4"
@@ -222,8 +243,9 @@ def main() -> None:
     parser.add_argument("--idle-cameras", default="10,20", help="still cameras watched with the gate on")
     parser.add_argument("--naive-cameras", default="1,2", help="camera counts for the naive loop")
     parser.add_argument("--seconds", type=float, default=20.0, help="measurement window per step")
+    parser.add_argument("--offline", action="store_true", help="only the file-based figures (no RTSP server)")
     args = parser.parse_args()
-    if not gst_rtsp_available():
+    if not args.offline and not gst_rtsp_available():
         raise SystemExit(
             "needs GStreamer's RTSP server: apt install gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0"
         )
@@ -241,6 +263,9 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     preroll(folder, VIDEOS)
     still = still_video(folder / "still.mp4", first_frame(VIDEOS[0]), seconds=20.0)
+    idle_decode_cost(still)
+    if args.offline:
+        return
     with RtspServer([*VIDEOS, still]) as server:
         for n in (int(x) for x in args.idle_cameras.split(",") if x):
             idle(server, n, args.seconds, detector)
