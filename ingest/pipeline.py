@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 
@@ -28,6 +29,8 @@ from ingest.preroll import PreRollBuffer, StoredFrame
 from ingest.sampler import FrameSampler, MotionGate, SamplingConfig
 
 log = logging.getLogger(__name__)
+
+LIVE_WATCH_S = 10.0  # a live frame asked for within this long keeps the camera fully decoded
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,14 @@ class CameraPipeline:
         self.sampled = self.gated = self.analysed = 0
         self.latest_detections: LiveDetections | None = None  # the newest analysed frame's boxes (live view)
         self._last_offered: float | None = None
+        self._watched_at: float | None = None  # monotonic time a live viewer last asked for a frame
 
     def latest_frame(self) -> StoredFrame | None:
-        """The newest JPEG of the pre-roll ring: what live viewers are sent (no decode, no re-encode)."""
+        """The newest JPEG of the pre-roll ring: what live viewers are sent (no decode, no re-encode).
+
+        Asking counts as being watched: a watched camera is decoded in full (see `keyframes_only`).
+        """
+        self._watched_at = time.monotonic()
         return self._clips.buffer.latest()
 
     # -- decode thread -------------------------------------------------------------------------
@@ -100,6 +108,8 @@ class CameraPipeline:
             return False
         if self._builder.open_event is not None or self._clips.pending_count:
             return False
+        if self._watched_at is not None and time.monotonic() - self._watched_at < LIVE_WATCH_S:
+            return False  # someone is watching it live: one picture per GOP would look frozen
         return self._last_offered - gate.last_motion_ts >= after
 
     def offer(self, frame: Frame) -> bool:

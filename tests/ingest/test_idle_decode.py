@@ -114,3 +114,20 @@ def test_pipeline_idles_on_a_still_scene_and_wakes_within_one_gop(clip: Path) ->
     assert first_key_after - MOTION_AT_S <= GOP / FPS  # within one GOP of the motion starting
     frames_decoded = len(pts)
     assert frames_decoded < 0.8 * TOTAL_S * FPS  # the idle stretch cost a keyframe a second
+
+
+def test_a_watched_camera_is_decoded_in_full(clip: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1)
+    pipeline = CameraPipeline("c", CameraRules(), sink=NullSink(), clip_pool=pool, model_version="test")
+    idle_at = None
+    for frame in VideoFileSource("c", clip).frames():
+        pipeline.offer(frame)
+        if pipeline.keyframes_only():
+            idle_at = frame.pts
+            break
+    assert idle_at is not None and idle_at < MOTION_AT_S
+    assert pipeline.latest_frame() is not None  # a live viewer asks for the picture
+    assert not pipeline.keyframes_only()
+    pool.shutdown()
