@@ -5,15 +5,20 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import av
 import av.container
+import av.video.codeccontext
+import av.video.stream
 import numpy as np
 import numpy.typing as npt
 
 from ingest._frame import Frame
 from ingest.source import NoVideoTrack, SourceError, SourceUnavailable
+
+if TYPE_CHECKING:
+    VideoPacket = av.Packet[av.video.stream.VideoStream]
 
 MAX_GOP_PACKETS = 1000  # packets kept for a replay (40 s at 25 fps); a longer GOP waits for the next keyframe
 # Idle keyframe-only decoding delivers one frame per GOP: only for GOPs well under the watchdog's stall
@@ -155,15 +160,15 @@ class _KeyframeSkipper:
     delay then holds a keyframe back until two more keyframes arrive, ~6 s late.)
     """
 
-    def __init__(self, codec: av.codec.context.CodecContext) -> None:
+    def __init__(self, codec: av.video.codeccontext.VideoCodecContext) -> None:
         self._codec = codec
         self.skipping = False
-        self._gop: list[av.Packet] = []  # while skipping: the packets since the last keyframe
+        self._gop: list[VideoPacket] = []  # while skipping: the packets since the last keyframe
         self._newest: float | None = None  # time of the newest frame delivered
         self._last_key: float | None = None
         self.gop_s: float | None = None  # seconds between the last two keyframes
 
-    def decode(self, packet: av.Packet, *, keyframes_only: bool) -> list[av.VideoFrame]:
+    def decode(self, packet: VideoPacket, *, keyframes_only: bool) -> list[av.VideoFrame]:
         if packet.is_keyframe and packet.pts is not None and packet.time_base is not None:
             key = float(packet.pts * packet.time_base)
             if self._last_key is not None and key > self._last_key:
@@ -171,7 +176,7 @@ class _KeyframeSkipper:
             self._last_key = key
         keyframes_only = keyframes_only and self.gop_s is not None and self.gop_s <= MAX_IDLE_GOP_S
         if not keyframes_only and not self.skipping:
-            return cast("list[av.VideoFrame]", packet.decode())
+            return packet.decode()
         self.skipping = True
         if packet.is_keyframe:
             self._gop = []
@@ -185,9 +190,9 @@ class _KeyframeSkipper:
         # Motion: decode this GOP again in full, from its keyframe; is_new() drops the repeated keyframe.
         self._codec.flush_buffers()
         replay, self._gop, self.skipping = self._gop, [], False
-        return [frame for p in replay for frame in cast("list[av.VideoFrame]", p.decode())]
+        return [frame for p in replay for frame in p.decode()]
 
-    def _keyframe(self, packet: av.Packet) -> list[av.VideoFrame]:
+    def _keyframe(self, packet: VideoPacket) -> list[av.VideoFrame]:
         self._codec.flush_buffers()
         frames = [*self._codec.decode(packet), *self._codec.decode(None)]
         self._codec.flush_buffers()  # leave draining mode: the decoder takes packets again
@@ -196,7 +201,7 @@ class _KeyframeSkipper:
                 frame.pts = packet.pts
             if frame.time_base is None:
                 frame.time_base = packet.time_base
-        return cast("list[av.VideoFrame]", frames)
+        return frames
 
     def is_new(self, time_s: float | None) -> bool:
         """False for a frame re-decoded by a replay (it was delivered before)."""
