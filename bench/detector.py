@@ -29,7 +29,9 @@ import numpy.typing as npt
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SITEAUDIT_SHARED", REPO.parent / "shared"))
 VALID = SHARED / "datasets" / "construction-site-safety" / "valid" / "images"
-CHECKPOINT = REPO / "models" / "css10-yolov8n-416.pt"  # = detect.model.CHECKPOINT, without importing it here
+MODEL = "css10-sitesafe-mix-640"  # = detect.model.CHECKPOINT's stem, without importing it here
+CHECKPOINT = REPO / "models" / f"{MODEL}.pt"
+IMGSZ = 640
 ENGINES = ("onnx", "onnx-int8", "torch")
 SIZES = {"640x640": None, "1280x720": (1280, 720)}
 WARMUP = 5
@@ -49,10 +51,10 @@ def make_engine(engine: str, threads: int | None) -> Callable[[list[Image]], obj
         from detect._ultra import yolo
 
         model = yolo(str(CHECKPOINT))
-        return lambda batch: model.predict(batch, imgsz=416, conf=0.35, iou=0.5, verbose=False)
+        return lambda batch: model.predict(batch, imgsz=IMGSZ, conf=0.35, iou=0.5, verbose=False)
     from detect.model import MODELS_DIR, Detector
 
-    name = "css10-yolov8n-416-int8.onnx" if engine == "onnx-int8" else "css10-yolov8n-416.onnx"
+    name = f"{MODEL}-int8.onnx" if engine == "onnx-int8" else f"{MODEL}.onnx"
     detector = Detector.load(MODELS_DIR / name, intra_op_threads=threads)
     return detector.detect
 

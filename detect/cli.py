@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from detect._dataset import Dataset, DatasetError
-from detect.model import CHECKPOINT, DEFAULT_MODEL, FP32_MODEL, ModelError
+from detect.model import CHECKPOINT, DEFAULT_IMGSZ, DEFAULT_MODEL, FP32_MODEL, ModelError
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SITEAUDIT_SHARED", REPO.parent / "shared"))
@@ -38,7 +38,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ev.add_argument("--data", type=Path, default=DEFAULT_DATA, help="YOLO data.yaml (relative path: ok)")
     ev.add_argument("--split", choices=("val", "test"), default="val")
     ev.add_argument("--weights", type=Path, default=DEFAULT_MODEL, help=".onnx or Ultralytics .pt")
-    ev.add_argument("--imgsz", type=int, default=None, help="input size for .pt weights (default 416)")
+    ev.add_argument(
+        "--imgsz", type=int, default=None, help=f"input size for .pt weights (default {DEFAULT_IMGSZ})"
+    )
     ev.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     ev.set_defaults(func=_guarded(_eval))
 
@@ -46,16 +48,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     tr.add_argument("--data", type=Path, default=DEFAULT_DATA)
     tr.add_argument("--weights", type=Path, default=DEFAULT_CHECKPOINT, help="starting .pt checkpoint")
     tr.add_argument("--epochs", type=int, default=10)
-    tr.add_argument("--imgsz", type=int, default=416)
+    tr.add_argument("--imgsz", type=int, default=DEFAULT_IMGSZ)
     tr.add_argument("--batch", type=int, default=16)
     tr.add_argument("--project", type=Path, default=Path("runs/detect"))
     tr.add_argument("--name", default="train", help="run folder under --project")
     tr.add_argument("--resume", action="store_true", help="continue --project/--name from weights/last.pt")
+    tr.add_argument(
+        "--widen",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="aspect-ratio augmentation: train on a copy in which this share of the images is widened "
+        "1.33x or 1.78x (camera geometry); 0 = off, 0.5 = what css10-sitesafe-mix was trained with",
+    )
+    tr.add_argument(
+        "--lr0", type=float, default=None, help="AdamW with this initial lr, cosine (default: auto)"
+    )
+    tr.add_argument("--warmup-epochs", type=float, default=3.0)
+    tr.add_argument(
+        "--close-mosaic", type=int, default=10, help="last epochs without mosaic; 0 = never close"
+    )
     tr.set_defaults(func=_guarded(_train))
 
     ex = commands.add_parser("export", help="write the ONNX model the runtime loads")
     ex.add_argument("--weights", type=Path, default=DEFAULT_CHECKPOINT, help="Ultralytics .pt checkpoint")
-    ex.add_argument("--imgsz", type=int, default=416)
+    ex.add_argument("--imgsz", type=int, default=DEFAULT_IMGSZ)
     ex.add_argument("--out", type=Path, default=FP32_MODEL)
     ex.add_argument("--int8", action="store_true", help="also write <out>-int8.onnx if mAP50 drops ≤ 1 pt")
     ex.add_argument(
@@ -125,6 +142,10 @@ def _train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         imgsz=args.imgsz,
         batch=args.batch,
+        widen=args.widen,
+        lr0=args.lr0,
+        warmup_epochs=args.warmup_epochs,
+        close_mosaic=args.close_mosaic,
     )
     best = train(plan, resume=args.resume)
     print(f"best checkpoint: {best}")

@@ -20,7 +20,7 @@ import supervision as sv
 from tqdm import tqdm
 
 from detect._dataset import Dataset, DatasetError, Labels, Sample
-from detect.model import Detector, ModelError, Thresholds
+from detect.model import DEFAULT_IMGSZ, Detector, ModelError, Thresholds
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
 EVAL_CONF = 0.001  # Ultralytics' val default: the whole precision-recall curve counts
@@ -93,13 +93,13 @@ def match(
 
 
 def evaluate(weights: Path, data: Path, *, split: str = "val", imgsz: int | None = None) -> EvalResult:
-    """Evaluate a `.onnx` (as shipped) or `.pt` (exported on the fly at `imgsz`, default 416)."""
+    """Evaluate a `.onnx` (as shipped) or `.pt` (exported on the fly at `imgsz`, default DEFAULT_IMGSZ)."""
     dataset = Dataset.load(data)
     if weights.suffix == ".pt":
         from detect.export import export_onnx
 
         with tempfile.TemporaryDirectory(prefix="siteaudit-eval-") as tmp:
-            onnx_path = export_onnx(weights, Path(tmp) / f"{weights.stem}.onnx", imgsz=imgsz or 416)
+            onnx_path = export_onnx(weights, Path(tmp) / f"{weights.stem}.onnx", imgsz=imgsz or DEFAULT_IMGSZ)
             result = _run(_eval_detector(onnx_path), dataset, split, str(weights))
         # The temporary export's hash changes with its timestamp; the checkpoint's does not.
         digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:8]
@@ -110,7 +110,9 @@ def evaluate(weights: Path, data: Path, *, split: str = "val", imgsz: int | None
 
 
 def _eval_detector(path: Path) -> Detector:
-    return Detector.load(path, thresholds=Thresholds(default=EVAL_CONF), iou=EVAL_NMS_IOU)
+    return Detector.load(
+        path, thresholds=Thresholds(default=EVAL_CONF), iou=EVAL_NMS_IOU, expected_classes=None
+    )
 
 
 def _run(detector: Detector, dataset: Dataset, split: str, weights: str) -> EvalResult:

@@ -17,14 +17,14 @@ import numpy.typing as npt
 
 from detect._letterbox import letterbox, to_tensor
 from detect._ultra import quiet, yolo
-from detect.model import MODEL_NAME_KEY, ModelError
+from detect.model import DEFAULT_IMGSZ, MODEL_NAME_KEY, ModelError
 
 # All backbone and neck ops: quantizing Conv alone leaves a Q/DQ pair around each, slower than FP32.
 QUANTIZED_OPS = ("Conv", "Mul", "Add", "Concat", "MaxPool", "Resize", "Split", "Sigmoid")
 
 
 def export_onnx(
-    weights: Path, out: Path, *, imgsz: int = 416, dynamic: bool = True, name: str | None = None
+    weights: Path, out: Path, *, imgsz: int = DEFAULT_IMGSZ, dynamic: bool = True, name: str | None = None
 ) -> Path:
     """Write `out` (ONNX, opset chosen by Ultralytics) from a `.pt`; `name` goes into the metadata.
 

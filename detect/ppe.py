@@ -6,7 +6,11 @@ How a frame is judged, per person and PPE kind:
    if that share reaches `MIN_COVERAGE`. So a lamp above a worker's head (ppe-1: NO-Hardhat 0.27-0.40)
    or a neighbour's vest does not land on him.
 2. Evidence = best positive confidence − best NO-* confidence (0 when neither is there). Conflicting
-   boxes on one head (Hardhat 0.9 and NO-Hardhat 0.4) thus net out to "worn".
+   boxes on one head (Hardhat 0.9 and NO-Hardhat 0.4) thus net out to "worn". For vests, a NO-Safety
+   Vest box lying on a Safety Vest box (IoU ≥ `CONFLICT_IOU`, the vest at any confidence the detector
+   kept) is not evidence: both only say the model hesitates over one vest-like object (ppe-3: the woman
+   reaching to the wall gets NO-Safety Vest 0.60-0.76 and Safety Vest 0.31-0.77 on the same box for
+   1.2 s). Heads keep the margin rule (a bare head and a hardhat are told apart by shape, not colour).
 3. Persistence: evidence is averaged over the track's last `ppe_window` judgeable frames, and only a mean
    beyond ±`ppe_margin` decides. A lone NO-* flicker among frames without it stays UNKNOWN.
 The absence of any box never means MISSING (the model misses too much): only NO-* boxes do.
@@ -37,9 +41,12 @@ Box = tuple[float, float, float, float]
 # Body regions as (top, bottom) fractions of the person box height, full box width. The head band starts
 # above the box because hardhats often poke out of the person box; the torso band reaches 0.7 because
 # waist-up shots (all three shared videos) cut the person box at the frame's bottom edge.
+# The torso band starts at 0.30 and a vest box needs half its area in it: a hi-vis neck shade hanging
+# from a hardhat (ppe-3's worker seen from behind: Safety Vest 0.5-0.7, box from the head to mid-back)
+# is not a vest. Real vests on the shared footage lie 83-90 % inside the band.
 REGIONS: dict[PPEKind, tuple[float, float]] = {
     PPEKind.HARDHAT: (-0.10, 0.25),
-    PPEKind.VEST: (0.20, 0.70),
+    PPEKind.VEST: (0.30, 0.80),
     PPEKind.MASK: (0.10, 0.40),
 }
 CLASSES: dict[PPEKind, tuple[PPEClass, PPEClass]] = {
@@ -47,7 +54,10 @@ CLASSES: dict[PPEKind, tuple[PPEClass, PPEClass]] = {
     PPEKind.VEST: (PPEClass.SAFETY_VEST, PPEClass.NO_SAFETY_VEST),
     PPEKind.MASK: (PPEClass.MASK, PPEClass.NO_MASK),
 }
-MIN_COVERAGE = 0.35  # share of a PPE box inside a person's region needed to assign it (vests: 0.53-0.68)
+# Share of a PPE box inside a person's region needed to assign it to that person.
+MIN_COVERAGE: dict[PPEKind, float] = {PPEKind.HARDHAT: 0.35, PPEKind.VEST: 0.5, PPEKind.MASK: 0.35}
+CONFLICT_IOU = 0.5  # a NO-Safety Vest box on a Safety Vest box (same object, both classes) is no evidence
+HESITATION_KINDS = frozenset({PPEKind.VEST})
 TOP_EDGE_PX = 2.0  # a person box touching the top edge may have its head cut off
 _HISTORY_TTL = 50  # frames a vanished track's evidence is kept (tracks come back after occlusions)
 
@@ -102,13 +112,25 @@ def coverage(
     return np.asarray(w * h / area, dtype=np.float64)
 
 
-def assign(ppe_xyxy: npt.NDArray[np.floating], regions: npt.NDArray[np.floating]) -> npt.NDArray[np.int64]:
+def assign(
+    ppe_xyxy: npt.NDArray[np.floating], regions: npt.NDArray[np.floating], min_coverage: float
+) -> npt.NDArray[np.int64]:
     """For each PPE box, the index of the region that covers most of it, or -1 when none covers enough."""
     if len(regions) == 0 or len(ppe_xyxy) == 0:
         return np.full(len(ppe_xyxy), -1, dtype=np.int64)
     cover = coverage(ppe_xyxy, regions)
     best = cover.argmax(axis=1)
-    return np.where(cover[np.arange(len(best)), best] >= MIN_COVERAGE, best, -1).astype(np.int64)
+    return np.where(cover[np.arange(len(best)), best] >= min_coverage, best, -1).astype(np.int64)
+
+
+def hesitant(
+    negatives: npt.NDArray[np.floating], positives: npt.NDArray[np.floating]
+) -> npt.NDArray[np.bool_]:
+    """For each NO-* box, whether a positive box of its kind lies on the same object (IoU ≥ CONFLICT_IOU)."""
+    if len(negatives) == 0 or len(positives) == 0:
+        return np.zeros(len(negatives), dtype=bool)
+    iou = sv.box_iou_batch(np.asarray(negatives, np.float64), np.asarray(positives, np.float64))
+    return np.asarray(iou.max(axis=1) >= CONFLICT_IOU, dtype=bool)
 
 
 def imply_persons(
@@ -188,9 +210,13 @@ class PPEAssociator:
         best = np.zeros((2, len(persons_xyxy)))  # row 0: positive, row 1: NO-*
         regions = region_boxes(persons_xyxy, kind)
         ppe_class, ppe_conf, ppe_xyxy = class_ids(ppe), confidences(ppe), boxes(ppe)
-        for row, cls in enumerate(CLASSES[kind]):
+        positive, negative = CLASSES[kind]
+        for row, cls in enumerate((positive, negative)):
             mine = (ppe_class == cls) & (ppe_conf >= self.rules.thresholds.for_class(cls))
-            for owner, conf in zip(assign(ppe_xyxy[mine], regions), ppe_conf[mine], strict=True):
+            if cls is negative and kind in HESITATION_KINDS:
+                mine[mine] = ~hesitant(ppe_xyxy[mine], ppe_xyxy[ppe_class == positive])
+            owners = assign(ppe_xyxy[mine], regions, MIN_COVERAGE[kind])
+            for owner, conf in zip(owners, ppe_conf[mine], strict=True):
                 if owner >= 0:
                     best[row, owner] = max(best[row, owner], float(conf))
         heights = persons_xyxy[:, 3] - persons_xyxy[:, 1]

@@ -131,7 +131,22 @@ OccupancyCap = Annotated[
 
 
 def default_required_ppe() -> set[PPEKind]:
-    return {PPEKind.HARDHAT, PPEKind.VEST}
+    return set(ZONE_PRESETS[ZonePreset.SITE])
+
+
+class ZonePreset(StrEnum):
+    """Named sets of required PPE an admin starts a zone from (the zone stores the resulting set)."""
+
+    SITE = "site"  # hardhat + vest: the whole-site default
+    MASK_REQUIRED = "mask_required"  # hardhat + vest + mask: the seed scenario's epidemic-era zones
+    MASK_ONLY = "mask_only"  # mask alone: site offices, canteens, site huts
+
+
+ZONE_PRESETS: dict[ZonePreset, frozenset[PPEKind]] = {
+    ZonePreset.SITE: frozenset({PPEKind.HARDHAT, PPEKind.VEST}),
+    ZonePreset.MASK_REQUIRED: frozenset({PPEKind.HARDHAT, PPEKind.VEST, PPEKind.MASK}),
+    ZonePreset.MASK_ONLY: frozenset({PPEKind.MASK}),
+}
 
 
 class ZoneConfig(_Model):
@@ -144,6 +159,15 @@ class ZoneConfig(_Model):
         default=10.0, ge=0.0, le=3600.0, description="Seconds occupancy must stay above the cap to count"
     )
     schedule: Schedule | None = Field(default=None, description="Working hours; None = always active")
+
+
+def preset_zone(
+    preset: ZonePreset, *, id: str, name: str, polygon: list[NormPoint], **fields: object
+) -> ZoneConfig:
+    """A zone requiring the preset's PPE (other ZoneConfig fields as keywords), validated like any zone."""
+    return ZoneConfig.model_validate(
+        {"id": id, "name": name, "polygon": polygon, "required_ppe": set(ZONE_PRESETS[preset]), **fields}
+    )
 
 
 class Calibration(_Model):

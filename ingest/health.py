@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest._frame import Frame
-from ingest.source import FrameSource, SourceError
+from ingest.source import FrameSource, KeyframeSkipping, SourceError
 from ingest.urls import redact
 
 log = logging.getLogger(__name__)
@@ -232,8 +232,10 @@ class CameraWatchdog:
         config: WatchdogConfig | None = None,
         on_interval_closed: IntervalCallback | None = None,
         health: CameraHealth | None = None,
+        decode_hint: Callable[[], bool] | None = None,
     ) -> None:
         self.camera_id = camera_id
+        self._decode_hint = decode_hint  # after each frame: may the source decode keyframes only?
         self.config = config or WatchdogConfig()
         self.health = health or CameraHealth(camera_id)
         self._factory = source_factory
@@ -331,6 +333,8 @@ class CameraWatchdog:
                     break
                 streamed = True
                 self._deliver(frame)
+                if self._decode_hint is not None and isinstance(source, KeyframeSkipping):
+                    source.keyframes_only = self._decode_hint()
             reason = "stream ended"
         except SourceError as exc:
             reason = str(exc)

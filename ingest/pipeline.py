@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from ingest.segments import DEFAULT_SEGMENT_S, EncodedSegment, SpanRecorder
 log = logging.getLogger(__name__)
 
 MAX_STILLS_PER_ITEM = 500  # ~50 MB of JPEGs at worst; a 300 s item of a busy site has a few dozen
+LIVE_WATCH_S = 10.0  # a live frame asked for within this long keeps the camera fully decoded
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ class PipelineConfig:
     clip_fps: float = 10.0
     max_clip_s: float = 60.0
     segment_s: float = DEFAULT_SEGMENT_S  # the item's whole span is stored in pieces of at most this
+    # With the motion gate on: after this long without motion (and no review item or clip open), the
+    # source decodes keyframes only; motion seen on a keyframe resumes full decode from that GOP's start.
+    # None: always decode every frame.
+    idle_keyframes_after_s: float | None = 5.0
 
 
 class CameraPipeline:
@@ -98,14 +104,36 @@ class CameraPipeline:
         # Counters since start: due at the analysis rate, skipped as still (motion gate), analysed.
         self.sampled = self.gated = self.analysed = 0
         self.latest_detections: LiveDetections | None = None  # the newest analysed frame's boxes (live view)
+        self._last_offered: float | None = None
+        self._watched_at: float | None = None  # monotonic time a live viewer last asked for a frame
 
     def latest_frame(self) -> StoredFrame | None:
-        """The newest JPEG of the pre-roll ring: what live viewers are sent (no decode, no re-encode)."""
+        """The newest JPEG of the pre-roll ring: what live viewers are sent (no decode, no re-encode).
+
+        Asking counts as being watched: a watched camera is decoded in full (see `keyframes_only`).
+        """
+        self._watched_at = time.monotonic()
         return self._clips.buffer.latest()
 
     # -- decode thread -------------------------------------------------------------------------
+    def keyframes_only(self) -> bool:
+        """May the source decode keyframes only? Idle: gate on, no motion lately, no item or clip open.
+
+        The gate still sees every keyframe (each is due), so motion is noticed within one GOP; the
+        pre-roll meanwhile holds one frame per GOP (the price of an idle camera costing ~1/30 of a decode).
+        """
+        after, gate = self.config.idle_keyframes_after_s, self._gate
+        if after is None or gate is None or gate.last_motion_ts is None or self._last_offered is None:
+            return False
+        if self._builder.open_event is not None or self._clips.pending_count:
+            return False
+        if self._watched_at is not None and time.monotonic() - self._watched_at < LIVE_WATCH_S:
+            return False  # someone is watching it live: one picture per GOP would look frozen
+        return self._last_offered - gate.last_motion_ts >= after
+
     def offer(self, frame: Frame) -> bool:
         """Keep the frame for evidence; True when it should be analysed."""
+        self._last_offered = frame.ts
         stored = self._clips.push(frame)
         if stored is not None and self._spans is not None:
             self._spans.push(stored)

@@ -95,6 +95,7 @@ class MotionGate:
         self.thumb_width = thumb_width
         self.pixel_delta = pixel_delta
         self.last_score = 0.0
+        self.last_motion_ts: float | None = None  # ts of the newest frame that changed (or the first)
         self._previous: npt.NDArray[np.uint8] | None = None
         self._last_pass_ts: float | None = None
 
@@ -106,6 +107,8 @@ class MotionGate:
         else:
             changed = cv2.absdiff(thumb, previous) > self.pixel_delta
             self.last_score = float(np.count_nonzero(changed)) / changed.size
+        if self.last_score > self.threshold or previous is None or previous.shape != thumb.shape:
+            self.last_motion_ts = frame.ts
         stale = self._last_pass_ts is None or not 0 <= frame.ts - self._last_pass_ts < self.keepalive_s
         if self.last_score > self.threshold or stale:
             self._last_pass_ts = frame.ts

@@ -9,7 +9,7 @@ that to abandon a stalled stream without touching FFmpeg state from two threads.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ingest._frame import Frame
 
@@ -44,3 +44,10 @@ class FrameSource(Protocol):
     def close(self) -> None:
         """Stop frames() and release resources; idempotent and callable from any thread."""
         ...
+
+
+@runtime_checkable
+class KeyframeSkipping(Protocol):
+    """A source that can decode keyframes only while its camera is idle (set between frames, same thread)."""
+
+    keyframes_only: bool

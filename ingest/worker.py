@@ -140,6 +140,7 @@ class Worker:
                 config=spec.watchdog,
                 on_interval_closed=self._on_interval,
                 health=camera.health,
+                decode_hint=pipeline.keyframes_only,
             )
         with self._lock:
             if spec.camera_id in self._cameras:

@@ -312,6 +312,11 @@ def test_admin_sites_cameras_zones_calibration(server: AuditServer, desktop: Pag
     zone = desktop.locator("#zone-form")
     zone.get_by_label("Zone name").fill("Loading bay")
     zone.get_by_label("Mask").check()
+    expect(zone.get_by_label("Preset")).to_have_value("mask_required")  # hardhat + vest + mask ticked
+    zone.get_by_label("Preset").select_option("mask_only")
+    expect(zone.get_by_label("Hardhat")).not_to_be_checked()
+    zone.get_by_label("Preset").select_option("mask_required")
+    expect(zone.get_by_label("Hardhat")).to_be_checked()
     zone.get_by_label("Occupancy cap").fill("3")
     zone.get_by_role("button", name="Save zone").click()
     expect(desktop.locator("#zone-list")).to_contain_text("Loading bay")

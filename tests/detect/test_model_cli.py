@@ -79,7 +79,7 @@ def test_export_writes_a_model_the_detector_loads(
     assert main(["model", "export", "--weights", str(weights), "--out", str(out)]) == 0
     assert f"wrote {out}" in capsys.readouterr().out
     exported, shipped = Detector.load(out), Detector.load(FP32_MODEL)
-    assert exported.model_version.startswith("css10-yolov8n-416+sha256:")
+    assert exported.model_version.startswith("css10-sitesafe-mix-640+sha256:")
     image = np.asarray(__import__("cv2").imread(str(next((dataset_dir / "valid" / "images").glob("*.jpg")))))
     a, b = exported.detect([image])[0], shipped.detect([image])[0]
     assert len(a) > 0
@@ -141,6 +141,23 @@ BAD_INPUT: dict[str, tuple[Callable[[Path, Path], list[str]], str]] = {
         lambda tmp, yaml: ["model", "train", "--project", str(tmp / "runs"), "--resume"],
         "nothing to resume",
     ),
+    "widen out of range": (
+        lambda tmp, yaml: [
+            "model",
+            "train",
+            "--data",
+            str(yaml),
+            "--project",
+            str(tmp / "r"),
+            "--widen",
+            "1.5",
+        ],
+        "--widen must be a share",
+    ),
+    "lr0 out of range": (
+        lambda tmp, yaml: ["model", "train", "--data", str(yaml), "--project", str(tmp / "r"), "--lr0", "0"],
+        "--lr0 must be in (0, 1)",
+    ),
     "export missing weights": (
         lambda tmp, yaml: ["model", "export", "--weights", str(tmp / "x.pt"), "--out", str(tmp / "x.onnx")],
         "weights file not found",
@@ -172,3 +189,28 @@ def test_train_one_epoch_then_eval(small_yaml: Path, shared_dir: Path, tmp_path:
     best = project / "tiny" / "weights" / "best.pt"
     assert best.is_file() and (project / "tiny" / "weights" / "last.pt").is_file()
     assert main(["model", "eval", "--data", str(small_yaml), "--weights", str(best), "--imgsz", "96"]) == 0
+
+
+@pytest.mark.parametrize("share", [1.0, 0.5])
+def test_widened_train_copy(small_yaml: Path, tmp_path: Path, share: float) -> None:
+    """--widen: a share of the train images 1.33x or 1.78x wider, labels linked as they are, val untouched."""
+    import cv2
+
+    from detect._dataset import Dataset, label_path
+    from detect._widen import WIDEN_FACTORS, WidenPlan, widened_train_copy
+
+    dataset = Dataset.load(small_yaml)
+    out = widened_train_copy(dataset, WidenPlan(share), tmp_path / "wide")
+    copy = Dataset.load(out)
+    assert copy.image_paths("val") == dataset.image_paths("val")
+    originals, images = dataset.image_paths("train"), copy.image_paths("train")
+    assert len(images) == len(originals) == 8
+    widths = [cv2.imread(str(p)).shape[1] for p in images]
+    widened = [w for w in widths if w != 640]
+    assert set(widened) <= {round(640 * f) for f in WIDEN_FACTORS}
+    assert len(widened) == 8 if share == 1.0 else 0 < len(widened) < 8
+    for original, image in zip(originals, images, strict=True):
+        assert label_path(image).read_text() == label_path(original).read_text()
+    assert (
+        widened_train_copy(dataset, WidenPlan(share), tmp_path / "wide") == out
+    )  # a finished copy is reused

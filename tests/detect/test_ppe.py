@@ -60,6 +60,15 @@ def persons(*boxes: Box) -> sv.Detections:
         ([A], [(C.NO_HARDHAT, 0.8, (0, 0, 180, 130))], [{H: UNKNOWN}]),
         ([A], [(C.SAFETY_VEST, 0.8, TORSO_A)], [{V: WORN, H: UNKNOWN}]),
         ([A], [(C.NO_SAFETY_VEST, 0.8, TORSO_A)], [{V: MISSING}]),
+        # NO-Safety Vest on the very box of a Safety Vest: the model hesitates, that is no evidence (ppe-3)
+        ([A], [(C.SAFETY_VEST, 0.4, TORSO_A), (C.NO_SAFETY_VEST, 0.75, TORSO_A)], [{V: WORN}]),
+        ([A], [(C.SAFETY_VEST, 0.2, TORSO_A), (C.NO_SAFETY_VEST, 0.75, TORSO_A)], [{V: UNKNOWN}]),
+        # a hi-vis neck shade from the head to mid-back is not a vest (ppe-3's worker seen from behind)
+        (
+            [A],
+            [(C.SAFETY_VEST, 0.7, (130, 105, 270, 300)), (C.NO_SAFETY_VEST, 0.5, (110, 250, 290, 500))],
+            [{V: MISSING}],
+        ),
         # a vest box reaching to the bottom of a waist-up shot is still the torso's
         ([A], [(C.NO_SAFETY_VEST, 0.8, (110, 230, 290, 500))], [{V: MISSING}]),
         ([A], [(C.NO_MASK, 0.7, FACE_A)], [{M: MISSING, H: UNKNOWN}]),

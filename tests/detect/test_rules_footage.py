@@ -77,6 +77,19 @@ def test_ppe2_yields_one_no_vest_event_for_the_man_without_a_vest(videos: Path, 
 
 
 @pytest.mark.slow
+def test_vest_wearers_raise_nothing_and_the_worker_from_behind_one_no_vest(
+    videos: Path, detector: Detector
+) -> None:
+    """ppe-1's man and ppe-3's two women wear vests; ppe-3's worker on the right, from behind, has none."""
+    assert review_items(videos / "ppe-1.mp4", detector, CameraRules()) == []
+    items = review_items(videos / "ppe-3.mp4", detector, CameraRules())
+    violations = [v for item in items for v in item.violations]
+    assert [v.kind for v in violations] == ["no_vest"], violations
+    x1, _, x2, _ = violations[0].box
+    assert (x1 + x2) / 2 > 800  # the women squat left and centre (box centres ≈ 230 and 530 px)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("video", ["ppe-1.mp4", "ppe-3.mp4"])
 def test_hardhats_worn_throughout_raise_no_hardhat_event(
     video: str, videos: Path, detector: Detector

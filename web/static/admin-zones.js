@@ -35,6 +35,11 @@ export class ZonesPanel {
     $("zone-new").addEventListener("click", () => this.editZone(null));
     $("zone-delete").addEventListener("click", (ev) => this.deleteZone(ev.currentTarget));
     $("calib-form").addEventListener("submit", (ev) => this.saveCalibration(ev));
+    // A preset ticks its PPE (listed in the option's data-ppe); ticking by hand makes the zone custom.
+    $("zone-preset").addEventListener("change", (ev) => this.applyPreset(ev.currentTarget.selectedOptions[0]));
+    for (const box of document.querySelectorAll("#zone-form [name=ppe]")) {
+      box.addEventListener("change", () => this.matchPreset());
+    }
     this.setMode("zone");
   }
 
@@ -126,6 +131,19 @@ export class ZonesPanel {
     if (this.mode === "calibration") this.renderCalibration();
   }
 
+  applyPreset(option) {
+    if (!option?.dataset.ppe) return;
+    const wanted = option.dataset.ppe.split(" ");
+    for (const box of document.querySelectorAll("#zone-form [name=ppe]")) box.checked = wanted.includes(box.value);
+  }
+
+  // Select the preset whose PPE equals the ticked boxes, else "Custom".
+  matchPreset() {
+    const ticked = [...document.querySelectorAll("#zone-form [name=ppe]:checked")].map((b) => b.value).sort().join(" ");
+    const match = [...$("zone-preset").options].find((o) => o.dataset.ppe?.split(" ").sort().join(" ") === ticked);
+    $("zone-preset").value = match?.value ?? "";
+  }
+
   editZone(zone) {
     this.editing = zone;
     const form = $("zone-form");
@@ -136,6 +154,7 @@ export class ZonesPanel {
       for (const box of form.querySelectorAll("[name=ppe]")) box.checked = zone.required_ppe.includes(box.value);
       form.occupancy_cap.value = zone.occupancy_cap ?? "";
     }
+    this.matchPreset();
     this.schedule.set(zone?.schedule ?? null);
     $("zone-form-title").textContent = zone ? `Edit zone “${zone.name}”` : "New zone";
     $("zone-new").hidden = $("zone-delete").hidden = !zone;
