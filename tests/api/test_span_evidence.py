@@ -36,7 +36,7 @@ from ingest.pipeline import CameraPipeline, PipelineConfig
 from ingest.sampler import SamplingConfig
 from tests.api.conftest import World
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.soak]  # ~60 s of footage: bench/soak.sh
 
 SEGMENT_S = 15.0  # short segments, so the ~70 s recording crosses several boundaries
 RULES = CameraRules.model_validate({"rules": {"event_gap_s": 30.0}})  # one item for the whole footage

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_live import PASSWORD, Server, _up, wait_until
 from tests.fixtures.net import free_port
+from tests.fixtures.processes import PASSWORD, Server, answers, wait_until
 from tests.fixtures.receivers import WebhookReceiver, webhook_receiver
 from tests.fixtures.rtsp import RtspServer
 
@@ -45,7 +45,7 @@ def served(tmp_path: Path) -> Iterator[Server]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: _up(base), 60, "siteaudit serve to answer")
+        wait_until(lambda: answers(base + "/api/health"), 60, "siteaudit serve to answer")
         form = {"username": "ops@site.test", "password": PASSWORD}
         token = httpx.post(base + "/api/auth/token", data=form).json()["access_token"]
         yield Server(base, {"Authorization": f"Bearer {token}"}, env)

@@ -31,7 +31,7 @@ from tests.fixtures.outages import PgCluster, Workers
 from tests.fixtures.rtsp import RtspServer, gst_rtsp_available
 from tests.fixtures.s3 import S3_ACCESS_KEY, S3_SECRET_KEY, unique_bucket
 
-pytestmark = [pytest.mark.slow, pytest.mark.rtsp, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.soak, pytest.mark.rtsp, pytest.mark.postgres]  # bench/soak.sh
 TTL_S = "3"
 
 

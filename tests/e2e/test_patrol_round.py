@@ -22,8 +22,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import launch_chromium, watch_errors
-from tests.e2e.test_live import Server, _up, wait_until
 from tests.fixtures.net import free_port
+from tests.fixtures.processes import Server, answers, wait_until
 from tests.fixtures.rtsp import RtspServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.rtsp]
@@ -70,7 +70,7 @@ def patrol(tmp_path_factory: pytest.TempPathFactory, rtsp_server: RtspServer) ->
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: _up(base), 240, "siteaudit serve to answer")
+        wait_until(lambda: answers(base + "/api/health"), 240, "siteaudit serve to answer")
         form = {"username": "admin@site.test", "password": PASSWORD}
         token = httpx.post(base + "/api/auth/token", data=form, timeout=120).json()["access_token"]
         server = Server(base, {"Authorization": f"Bearer {token}"}, env)

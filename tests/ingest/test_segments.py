@@ -121,6 +121,7 @@ def measure(seconds: float, video: Path) -> Measured:
     return Measured(result["maxrss_kb"] / 1024, result["frames"], result["dropped"])
 
 
+@pytest.mark.soak  # records a 150 s span twice in subprocesses: bench/soak.sh
 def test_memory_does_not_grow_with_the_span(videos: Path) -> None:
     """A 150 s span of 720p footage at 5 fps against a 15 s one: holding the frames as the per-event clips
     do would cost ~70 MB more of JPEGs (~2 GB decoded for encoding); recording costs the same either way."""
