@@ -47,6 +47,10 @@ class Report:
     sha256: str
 
 
+MAX_REPORT_STILLS = 12
+"""Stills printed in a report (event snapshot + violations' stills); every object's hash is listed."""
+
+
 @dataclass(frozen=True)
 class _Object:
     label: str
@@ -107,6 +111,27 @@ def render(
         found = _Object(label, clip.object_key, clip.sha256, clip.size, url)
         objects.append(found)
         if url is not None:
+            stills.append(found)
+    for segment in event.segments:  # the item's whole recorded span (issue 12): hashes, re-checked
+        label = f"segment {segment.index} of event {event.id}"
+        _read(store, label, segment.object_key, segment.sha256, segment.content_type)
+        objects.append(_Object(label, segment.object_key, segment.sha256, segment.size))
+    for violation in event.violations:  # each violation's own still, with its box
+        still = violation.snapshot
+        if still is None:
+            continue
+        label = f"still of violation {violation.id} ({violation.kind})"
+        data = _read(store, label, still.object_key, still.sha256, still.content_type)
+        shown = len(stills) < MAX_REPORT_STILLS
+        found = _Object(
+            label,
+            still.object_key,
+            still.sha256,
+            still.size,
+            _data_url(still.content_type, data) if shown else None,
+        )
+        objects.append(found)
+        if shown:
             stills.append(found)
     steps = _history(store, action, objects)
     entities = (f"event:{event.id}", f"action:{action.id}")
