@@ -1,6 +1,7 @@
 """Is the record intact? The audit log's hash chain, and every stored evidence object re-read from the
 store and hashed again: event clips and snapshots, span segments, violation stills, corrective-action
-photos, live captures (recorded only in their audit-log entries). Reports the first broken entry and the first broken object, in words."""
+photos, live captures (recorded only in their audit-log entries). Reports the first broken entry and the
+first broken object, in words."""
 
 from __future__ import annotations
 
