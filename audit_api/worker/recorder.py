@@ -324,17 +324,13 @@ class EventRecorder(SpanEvidence):
                 else:
                     record_interval(session, entry.record, replay=replay)
         except LeaseLost as exc:
-            log.warning("%s: %s for camera %s not recorded (another worker runs the camera)",
-                        exc, entry.type, record.camera_id)  # fmt: skip
-            if self.leases is not None:
-                self.leases.lose(exc.camera_id, exc.token)
+            self._refused(exc, f"{entry.type} for camera {record.camera_id}")
         except SQLAlchemyError as exc:
             log.error("database unavailable (%s); %s for camera %s kept in the journal",
                       exc.__class__.__name__, entry.type, record.camera_id)  # fmt: skip
             return _Outcome.DB_DOWN, ""
-        except (
-            ServiceError
-        ) as exc:  # the database refused the content: kept for an operator, the rest goes on
+        # the database refused the content: kept for an operator, the rest goes on
+        except ServiceError as exc:
             log.error("%s for camera %s refused by the database: %s", entry.type, record.camera_id, exc)
             return _Outcome.FAILED, str(exc)
         return _Outcome.DONE, ""

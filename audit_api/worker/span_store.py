@@ -87,7 +87,7 @@ class SpanEvidence:
                 if token is not None:
                     check_lease(session, int(evidence.camera_id), token)
             except LeaseLost as exc:
-                self._refused(exc, evidence.item_id)
+                self._refused(exc, f"segment {evidence.segment.index} of review item {evidence.item_id}")
                 return
             event = _event_of(session, evidence.camera_id, evidence.item_started_at, evidence.item_id)
             if event is None:
@@ -124,7 +124,7 @@ class SpanEvidence:
                 if token is not None:
                     check_lease(session, int(camera_id), token)
             except LeaseLost as exc:
-                self._refused(exc, item.id)
+                self._refused(exc, f"stills of review item {item.id}")
                 return
             event = _event_of(session, camera_id, item.started_at, item.id)
             if event is None:
