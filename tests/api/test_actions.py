@@ -283,7 +283,7 @@ def test_bad_due_date_or_supervisor_is_refused_and_nothing_is_signed(
     event = make_event()
     world.post(f"/api/events/{event.id}/review", inspector, {"verdict": "confirmed"})
     if "supervisor" in body:
-        body = {"action_supervisor_id": _user_id(world, body.pop("supervisor"))}
+        body = {"action_supervisor_id": _user_id(world, body["supervisor"])}
     response = world.post(f"/api/events/{event.id}/signoff", inspector, {"action_due": _due()} | body)
     assert response.status_code == 422, response.text
     assert detail in str(response.json()["detail"])

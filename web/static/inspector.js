@@ -126,6 +126,7 @@ async function bulkFalsePositive(button) {
     announce(T.bulkDone(ids.length));
     await Promise.all([loadQueue(), loadDetail()]);
   });
+  state.checked.render(state.items); // guarded() re-enabled the button; the selection decides
 }
 
 function row(id) {

@@ -20,8 +20,16 @@ export async function mountActions(box, places, badge) {
   await loadActions();
 }
 
-export async function loadActions() {
+/** Whether the supervisor is writing an answer (a note typed or a photo chosen): a periodic refresh waits. */
+function composing(box) {
+  return [...box.querySelectorAll("form.answer-form")].some(
+    (form) => form.note.value.trim() !== "" || form.photos.files.length > 0,
+  );
+}
+
+export async function loadActions({ keepAnswers = false } = {}) {
   const { box, places, badge } = state;
+  if (keepAnswers && composing(box)) return;
   try {
     const actions = await apiAll("/api/actions");
     const rank = (a) => (a.overdue ? 2 : 0) + Number(WAITING.has(a.status));

@@ -249,10 +249,9 @@ async function main() {
   await mountActions($("actions"), state.places, $("overdue-count"));
   await registerWorker();
   setUpPush($("push"), $("push-status"), $("page-error"));
-  await loadActions();
   setInterval(() => state.stream?.readyState !== EventSource.OPEN && poll(), POLL_MS);
   setInterval(() => state.stream?.readyState === EventSource.CLOSED && connect(), RECONNECT_MS);
-  setInterval(loadActions, ACTIONS_MS);
+  setInterval(() => loadActions({ keepAnswers: true }), ACTIONS_MS);
   setInterval(refreshTimes, 60_000);
 }
 

@@ -90,7 +90,11 @@ def list_rounds(
     return [PatrolRoundPublic.model_validate(r) for r in found]
 
 
-@router.post("/patrol-rounds", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
+@router.post(
+    "/patrol-rounds",
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT | error(404, "No such patrol plan (or not visible to the caller)"),
+)
 def start_round(body: RoundStart, session: SessionDep, inspector: InspectorUser) -> PatrolRoundPublic:
     """Start a round of the plan: for `slot_at` while that slot's window is open, else ad hoc."""
     return PatrolRoundPublic.model_validate(rounds.start_round(session, body, inspector))
