@@ -83,7 +83,7 @@ class IntervalRecord(_Record):
         return f"{self.camera_id}:{self.started_at.timestamp()!r}"
 
 
-def _fence(session: Session, camera_id: int, lease: LeaseToken | None, replay: bool) -> None:
+def fence(session: Session, camera_id: int, lease: LeaseToken | None, replay: bool) -> None:
     """Live writes need the lease now; replays may carry the epoch they were captured under."""
     if lease is None:
         return
@@ -164,7 +164,7 @@ def record_worker_event(
     """Record the item once: returns (event id, True if a new event row was created). A key already
     recorded returns its event (a replay of something that went through). Raises LeaseLost (live write
     of a lost lease), NotFound/Invalid/Conflict as record_event does."""
-    _fence(session, record.camera_id, record.lease, replay)
+    fence(session, record.camera_id, record.lease, replay)
     # One writer per camera at a time, so two epochs cannot both decide "no event to continue".
     session.scalar(select(Camera.id).where(Camera.id == record.camera_id).with_for_update())
     known = session.scalar(select(EventSource.event_id).where(EventSource.key == record.key))
@@ -223,7 +223,7 @@ def record_worker_event(
 def close_worker_event(session: Session, record: CloseRecord, *, replay: bool = False) -> int | None:
     """Apply the close once; returns the event id, or None if the item was never recorded (refused, or
     dropped) or its close was applied before."""
-    _fence(session, record.camera_id, record.lease, replay)
+    fence(session, record.camera_id, record.lease, replay)
     now = datetime.now(UTC)
     # The guarded update is the database's own "once": a second close of the key updates no row.
     claimed = session.execute(
@@ -254,7 +254,7 @@ def close_worker_event(session: Session, record: CloseRecord, *, replay: bool = 
 
 def record_interval(session: Session, record: IntervalRecord, *, replay: bool = False) -> bool:
     """Store the interval once (keyed by camera and start); False if it was stored before."""
-    _fence(session, record.camera_id, record.lease, replay)
+    fence(session, record.camera_id, record.lease, replay)
     key = record.key
     if session.scalar(select(UnmonitoredInterval.id).where(UnmonitoredInterval.source_key == key)):
         session.rollback()

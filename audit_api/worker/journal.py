@@ -1,5 +1,6 @@
-"""The worker's write-ahead journal: every write it owes the database (an event, its close, an unmonitored
-interval) is appended here first, as a typed record, and removed once the database has it.
+"""The worker's write-ahead journal: every write it owes the database (an event, its segments, its close,
+its stills, an unmonitored interval) is appended here first, as a typed record, and removed once the
+database has it.
 
 It is a SQLite file under the data dir (`DATA_DIR/journal.sqlite3`, WAL, synchronous=FULL), local to the
 worker because the database it waits for may be down. An entry survives the worker being SIGKILLed at any
@@ -24,6 +25,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from audit_api.services.recording import CloseRecord, EventRecord, IntervalRecord
+from audit_api.services.span_recording import SegmentRecord, StillsRecord
 
 JOURNAL_FILE = "journal.sqlite3"
 
@@ -47,8 +49,19 @@ class IntervalEntry(_Entry):
     record: IntervalRecord
 
 
-JournalEntry = Annotated[EventEntry | CloseEntry | IntervalEntry, Field(discriminator="type")]
-ENTRY_ADAPTER: TypeAdapter[EventEntry | CloseEntry | IntervalEntry] = TypeAdapter(JournalEntry)
+class SegmentEntry(_Entry):
+    type: Literal["segment"] = "segment"
+    record: SegmentRecord
+
+
+class StillsEntry(_Entry):
+    type: Literal["stills"] = "stills"
+    record: StillsRecord
+
+
+Entry = EventEntry | CloseEntry | IntervalEntry | SegmentEntry | StillsEntry
+JournalEntry = Annotated[Entry, Field(discriminator="type")]
+ENTRY_ADAPTER: TypeAdapter[Entry] = TypeAdapter(JournalEntry)
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,7 @@ class Pending:
     """One journal row: its sequence number, the entry, and whether it is a replay."""
 
     seq: int
-    entry: EventEntry | CloseEntry | IntervalEntry
+    entry: Entry
     deferred: bool
     has_blobs: bool
 
@@ -92,8 +105,7 @@ class Journal:
         # Whatever a previous process left is a replay: it may have gone through before the process died.
         self._db.execute("UPDATE entries SET deferred = 1 WHERE failed IS NULL")
 
-    def append(self, entry: EventEntry | CloseEntry | IntervalEntry,
-               blobs: tuple[bytes, bytes] | None = None) -> int:  # fmt: skip
+    def append(self, entry: Entry, blobs: tuple[bytes, bytes] | None = None) -> int:
         """Append durably (committed before it returns); raises sqlite3.Error (e.g. disk full)."""
         clip, snapshot = blobs if blobs is not None else (None, None)
         with self._lock:

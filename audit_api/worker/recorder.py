@@ -41,9 +41,10 @@ from audit_api.services.recording import (
     record_interval,
     record_worker_event,
 )
+from audit_api.services.span_recording import record_segment, record_stills
 from audit_api.storage import ObjectStore, StorageUnavailable, StoredObject
 from audit_api.worker import opening as opening_alerts
-from audit_api.worker.journal import CloseEntry, EventEntry, IntervalEntry, Journal
+from audit_api.worker.journal import CloseEntry, Entry, EventEntry, IntervalEntry, Journal, SegmentEntry
 from audit_api.worker.lease_keeper import LeaseKeeper
 from audit_api.worker.span_store import SpanEvidence
 from detect.analyzer import Violation
@@ -132,9 +133,7 @@ class EventRecorder(SpanEvidence):
         self.recorded: list[int] = []  # ids of the event rows this process created
         self._published: dict[str, _Published] = {}  # review item id → until the item closes
         # Entries the journal refused (its disk is full too): kept in memory, after the journal's.
-        self._memory: deque[tuple[EventEntry | CloseEntry | IntervalEntry, tuple[bytes, bytes] | None]] = (
-            deque()
-        )
+        self._memory: deque[tuple[Entry, tuple[bytes, bytes] | None]] = deque()
         self._import_outbox(Path(journal).parent / LEGACY_OUTBOX)
 
     def _import_outbox(self, outbox: Path) -> None:
@@ -282,9 +281,7 @@ class EventRecorder(SpanEvidence):
                 done += outcome == _Outcome.DONE
         return done
 
-    def _submit(
-        self, entry: EventEntry | CloseEntry | IntervalEntry, blobs: tuple[bytes, bytes] | None = None
-    ) -> None:
+    def _submit(self, entry: Entry, blobs: tuple[bytes, bytes] | None = None) -> None:
         camera = entry.record.camera_id
         with self._lock:  # once a camera has entries in memory, its later ones follow them there (order)
             in_memory = any(e.record.camera_id == camera for e, _ in self._memory)
@@ -301,9 +298,7 @@ class EventRecorder(SpanEvidence):
                 self._memory.append((entry, blobs))
         self.drain()
 
-    def _apply(
-        self, entry: EventEntry | CloseEntry | IntervalEntry, replay: bool, blobs: tuple[bytes, bytes] | None
-    ) -> tuple[str, str]:
+    def _apply(self, entry: Entry, replay: bool, blobs: tuple[bytes, bytes] | None) -> tuple[str, str]:
         """One entry against the store (its evidence, if it still carries it) and the database."""
         if isinstance(entry, EventEntry) and blobs is not None and not self._store(entry.record, blobs):
             return _Outcome.STORE_DOWN, ""
@@ -321,8 +316,12 @@ class EventRecorder(SpanEvidence):
                     if close_worker_event(session, entry.record, replay=replay) is None:
                         log.info("close of review item %s: nothing to close (not recorded, or closed before)",
                                  entry.record.key)  # fmt: skip
-                else:
+                elif isinstance(entry, IntervalEntry):
                     record_interval(session, entry.record, replay=replay)
+                elif isinstance(entry, SegmentEntry):
+                    record_segment(session, entry.record, replay=replay)
+                else:
+                    record_stills(session, entry.record, replay=replay)
         except LeaseLost as exc:
             self._refused(exc, f"{entry.type} for camera {record.camera_id}")
         except SQLAlchemyError as exc:

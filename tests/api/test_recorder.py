@@ -1,6 +1,7 @@
-"""The worker's sink when the database or the store is down: what it owes the database (event, close,
-outage) waits in its journal file, survives the process, and is recorded once (same object hashes) when
-the service is back; a replay of something already recorded changes nothing. Real clip bytes."""
+"""The worker's sink when the database or the store is down: what it owes the database (event, its span
+segments, close, violation stills, outage) waits in its journal file, survives the process, and is
+recorded once (same object hashes) when the service is back; a replay of something already recorded
+changes nothing. Real clip bytes."""
 
 from __future__ import annotations
 
@@ -15,15 +16,16 @@ import supervision as sv
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import sessionmaker
 
-from audit_api.models import Clip, ClipKind, Event, EventSource, UnmonitoredInterval
+from audit_api.models import Clip, ClipKind, ClipSegment, Event, EventSource, UnmonitoredInterval
 from audit_api.storage import LocalStore, S3Store
 from audit_api.worker.recorder import EventRecorder
 from detect.analyzer import Violation
 from detect.events import ReviewItem, Snapshot
-from ingest._sink import Evidence
+from ingest._sink import Evidence, SegmentEvidence, ViolationStill
 from ingest.clips import EncodedClip, encode_mp4
 from ingest.files import VideoFileSource
 from ingest.health import UnmonitoredInterval as Outage
+from ingest.segments import EncodedSegment
 from tests.api.conftest import World
 from tests.fixtures.net import free_port
 
@@ -71,35 +73,68 @@ def test_database_outage_journals_event_close_and_outage_and_replays_them_once(
 
     down = EventRecorder(dead, store, journal)
     down.publish(evidence)  # no exception: the event waits in the journal
-    later = Violation("no_vest", 2, None, evidence.event.started_at + 1, (1.0, 2.0, 3.0, 4.0), 0.9)
-    evidence.event.violations.append(later)  # one more violation joins before the item closes
-    down.close(cam, evidence.event)
+    item = evidence.event
+    for index in range(2):  # the item's span, recorded while the database is down
+        segment = EncodedSegment(item.id, index, item.started_at + index, evidence.clip, final=index == 1)
+        down.store_segment(SegmentEvidence(cam, item.id, item.started_at, segment))
+    later = Violation("no_vest", 2, None, item.started_at + 1, (1.0, 2.0, 3.0, 4.0), 0.9)
+    item.violations.append(later)  # one more violation joins before the item closes
+    down.close(cam, item)
+    stills = [ViolationStill(v, b"\xff\xd8still-%d" % v.track_id) for v in item.violations]
+    down.store_stills(cam, item, stills)
     down.interval(Outage(cam, 1_700_000_000.0, 1_700_000_030.0, "camera unreachable"))
-    assert down.pending == 3 and down.drain() == 0 and _counts(world) == (0, 0, 0)
+    assert down.pending == 6 and down.drain() == 0 and _counts(world) == (0, 0, 0)
     down.journal.close()  # the process dies here; what it owed is on disk
 
     back = EventRecorder(world.sessions, store, journal)
     owed = [pending.entry for pending in back.journal.pending()]
-    assert [e.type for e in owed] == ["event", "close", "interval"]
-    assert back.pending == 3 and back.drain() == 3 and back.pending == 0
+    assert [e.type for e in owed] == ["event", "segment", "segment", "close", "stills", "interval"]
+    assert back.pending == 6 and back.drain() == 6 and back.pending == 0
     assert _counts(world) == (1, 1, 1)
+
+    def linked() -> tuple[list[int], dict[int | None, bytes]]:
+        with world.sessions() as session:
+            event = session.scalars(select(Event)).one()
+            segments = session.scalars(select(ClipSegment.index).order_by(ClipSegment.index)).all()
+            by_track = {
+                v.track_id: store.get(v.snapshot.object_key, sha256=v.snapshot.sha256)
+                for v in event.violations
+                if v.snapshot is not None
+            }
+            return list(segments), by_track
+
     with world.sessions() as session:
         (event,) = session.scalars(select(Event)).all()
         clip_row = session.scalars(select(Clip).where(Clip.kind == ClipKind.CLIP)).one()
         assert event.kinds == ["no_vest"] and event.camera_id == world.camera_id
-        assert len(event.violations) == 2 and event.ended_at.timestamp() == pytest.approx(
-            evidence.event.ended_at
-        )
+        assert len(event.violations) == 2 and event.ended_at.timestamp() == pytest.approx(item.ended_at)
         assert clip_row.sha256 == evidence.clip.sha256
         assert store.get(clip_row.object_key, sha256=clip_row.sha256) == evidence.clip.data
+    # every violation (also the one that joined at the close) has its own still; the span is linked
+    assert linked() == ([0, 1], {1: b"\xff\xd8still-1", 2: b"\xff\xd8still-2"})
 
     # Killed after the commits but before the entries left the journal: the replay changes nothing.
     for entry in owed:
         back.journal.append(entry)
-    assert back.drain() == 3 and _counts(world) == (1, 1, 1)
+    assert back.drain() == 6 and _counts(world) == (1, 1, 1)
     with world.sessions() as session:
         assert len(session.scalars(select(Event)).one().violations) == 2
+    assert linked() == ([0, 1], {1: b"\xff\xd8still-1", 2: b"\xff\xd8still-2"})
     back.journal.close()
+
+
+def test_span_evidence_of_an_event_the_database_refused_is_set_aside(
+    world: World, tmp_path: Path, clip: tuple[EncodedClip, np.ndarray]
+) -> None:
+    """A segment whose review item has no event (its event entry failed) is kept for an operator."""
+    recorder = EventRecorder(world.sessions, LocalStore(tmp_path / "evidence"), tmp_path / "journal.sqlite3")
+    item = evidence_for(world.camera_id, clip).event
+    segment = EncodedSegment(item.id, 0, item.started_at, clip[0], final=True)
+    recorder.store_segment(SegmentEvidence(str(world.camera_id), item.id, item.started_at, segment))
+    assert recorder.pending == 0  # not retried forever
+    failed = sqlite3.connect(tmp_path / "journal.sqlite3").execute("SELECT failed FROM entries").fetchall()
+    assert failed == [(f"review item {item.id} has no recorded event",)]
+    recorder.journal.close()
 
 
 def test_full_disk_keeps_evidence_until_space_returns(
