@@ -10,7 +10,6 @@ import hashlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -113,7 +112,9 @@ def test_capture_through_the_api_stores_the_workers_frame(deployed: Deployed) ->
 
 
 @pytest.mark.parametrize(("role", "want"), [(None, 401), ("supervisor", 403), ("inspector", 200)])
-def test_the_worker_checks_the_token_the_api_passes_on(deployed: Deployed, role: str | None, want: int) -> None:
+def test_the_worker_checks_the_token_the_api_passes_on(
+    deployed: Deployed, role: str | None, want: int
+) -> None:
     headers = deployed.users[role] if role else {}
     answer = httpx.get(
         f"{deployed.worker.url}/api/cameras/{deployed.camera}/live/current", headers=headers, timeout=60
