@@ -22,6 +22,7 @@ import anyio
 import httpx
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -108,14 +109,19 @@ def current_frame(request: Request, camera_id: int) -> CurrentFrame:
     except httpx.HTTPError as exc:
         raise _unreachable(request, camera_id, exc) from None
     if answer.status_code == 200:
-        return CurrentFrame.model_validate_json(answer.content)
+        try:
+            return CurrentFrame.model_validate_json(answer.content)
+        except ValidationError:
+            unreadable = f"the worker that runs camera {camera_id} sent no readable frame"
+            raise WorkerRefused(502, unreadable) from None
     try:
         detail = str(answer.json()["detail"])
     except (ValueError, KeyError, TypeError):
         detail = f"the worker that runs camera {camera_id} answered {answer.status_code}"
     if answer.status_code == 503:  # it let the camera go since the lease was read: ask again shortly
-        wait = answer.headers.get("retry-after") or retry_after_s(request.app.state.settings.lease_ttl_s)
-        raise NoLiveWorker(detail, int(wait))
+        given = answer.headers.get("retry-after", "")
+        wait = int(given) if given.isdigit() else retry_after_s(request.app.state.settings.lease_ttl_s)
+        raise NoLiveWorker(detail, wait)
     raise WorkerRefused(answer.status_code, detail)
 
 
