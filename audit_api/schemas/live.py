@@ -52,6 +52,19 @@ class CaptureIn(BaseModel):
     )
 
 
+class CurrentFrame(BaseModel):
+    """A camera's current frame as its worker holds it, and the same frame with the detector's latest boxes:
+    what a capture stores. In deployed mode the owning worker sends it to the API as JSON (the JPEGs in
+    base64) from `GET /api/cameras/{id}/live/current` on its own endpoint."""
+
+    model_config = ConfigDict(extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
+
+    camera_id: int
+    frame_ts: float = Field(description="epoch seconds when the frame was decoded")
+    still: bytes = Field(description="the JPEG exactly as the camera's ring holds it (no boxes)")
+    annotated: bytes = Field(description="the same frame with the detector's latest boxes drawn (JPEG)")
+
+
 class StillOut(BaseModel):
     key: str
     sha256: str

@@ -2,7 +2,8 @@
 audit entry, and captures (a still on demand, optionally opening a manual event).
 
 The worker is reached through `LiveSource` (ingest.worker.Worker implements it). In deployed mode the
-API process runs no worker; the routes then answer 503 until requests are routed to the owning worker.
+API process runs no worker: it forwards the live view to the owning worker, and for a capture it fetches
+the `CurrentFrame` from that worker and stores it here with the same `capture` (api.worker_proxy).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from audit_api import audit_log
 from audit_api.auth import ALGORITHM
 from audit_api.models import Camera, Event, User, utcnow
-from audit_api.schemas.live import CaptureOut, ManualEventIn, StillOut
+from audit_api.schemas.live import CaptureOut, CurrentFrame, ManualEventIn, StillOut
 from audit_api.services.errors import Conflict, ServiceError
 from audit_api.services.events import record_event
 from audit_api.services.users import actor_of
@@ -175,25 +176,35 @@ def _still(obj: StoredObject) -> StillOut:
     return StillOut(key=obj.key, sha256=obj.sha256, size=obj.size)
 
 
+def current_frame(source: LiveSource | None, camera_id: int) -> CurrentFrame:
+    """The current frame of a camera this process's worker runs, as held and with boxes (503 when it runs
+    no such camera, 409 before its first frame)."""
+    running = require_source(source, camera_id)
+    frame = running.live_frame(str(camera_id))
+    if frame is None:
+        raise Conflict(f"camera {camera_id} has no live frame yet (is it streaming?)")
+    annotated = _annotated(frame, running.live_detections(str(camera_id)))
+    return CurrentFrame(camera_id=camera_id, frame_ts=frame.ts, still=frame.jpeg, annotated=annotated)
+
+
 def capture(
     session: Session,
     store: ObjectStore,
-    source: LiveSource,
+    frame: CurrentFrame,
     camera: Camera,
     user: User,
     manual: ManualEventIn | None,
 ) -> CaptureOut:
-    """Store the camera's current frame (as held, and with boxes) like any evidence; optionally open a
-    manual event whose snapshot is that still. Objects first, then one DB transaction (audit included)."""
-    frame = source.live_frame(str(camera.id))
-    if frame is None:
-        raise Conflict(f"camera {camera.id} has no live frame yet (is it streaming?)")
-    detections = source.live_detections(str(camera.id))
-    taken = datetime.fromtimestamp(frame.ts, UTC)
+    """Store a camera's current frame (as held, and with boxes) like any evidence; optionally open a manual
+    event whose snapshot is that still. Objects first, then one DB transaction (audit included). The frame
+    comes from this process's worker or, in deployed mode, from the owning worker (`api.worker_proxy`)."""
+    taken = datetime.fromtimestamp(frame.frame_ts, UTC)
     base = f"cameras/{camera.id}/{taken:%Y/%m/%d}/capture-{uuid.uuid4().hex}"
-    still = store.put(f"{base}/frame.jpg", frame.jpeg, "image/jpeg")
-    annotated = store.put(f"{base}/frame-boxes.jpg", _annotated(frame, detections), "image/jpeg")
-    out = CaptureOut(camera_id=camera.id, frame_ts=frame.ts, still=_still(still), annotated=_still(annotated))
+    still = store.put(f"{base}/frame.jpg", frame.still, "image/jpeg")
+    annotated = store.put(f"{base}/frame-boxes.jpg", frame.annotated, "image/jpeg")
+    out = CaptureOut(
+        camera_id=camera.id, frame_ts=frame.frame_ts, still=_still(still), annotated=_still(annotated)
+    )
     payload = out.model_dump(mode="json", exclude={"event_id"})
     audit_log.append(session, actor_of(user), "live.captured", f"camera:{camera.id}", payload)
     session.commit()

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from audit_api import audit_log
 from audit_api.models import (
     Alert,
-    AlertKind,
     ClipKind,
     Event,
     EventStatus,
@@ -24,6 +23,7 @@ from audit_api.models import (
     utcnow,
 )
 from audit_api.services import actions
+from audit_api.services.alerting.notices import SUPERVISOR_ALERTS
 from audit_api.services.errors import Conflict
 from audit_api.services.events import get_event
 from audit_api.services.listing import Page, paginate
@@ -126,7 +126,7 @@ def list_alerts(
 ) -> tuple[Sequence[Alert], int]:
     """Newest first."""
     query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())
-    query = SiteScope.of(viewer).where(query, Alert.site_id).where(Alert.kind != AlertKind.PATROL_MISSED)
+    query = SiteScope.of(viewer).where(query, Alert.site_id).where(SUPERVISOR_ALERTS)
     if unacknowledged:
         query = query.where(Alert.acknowledged_at.is_(None))
     return paginate(session, query, page)
@@ -134,8 +134,7 @@ def list_alerts(
 
 def get_alert(session: Session, alert_id: int, viewer: User | None) -> Alert:
     """The alert if the viewer may see its site; NotFound otherwise (notices are not acknowledged)."""
-    alert = session.get(Alert, alert_id)
-    alert = alert if alert is not None and alert.kind != AlertKind.PATROL_MISSED else None
+    alert = session.scalar(select(Alert).where(Alert.id == alert_id, SUPERVISOR_ALERTS))
     return SiteScope.of(viewer).found(alert, lambda a: a.site_id, f"alert {alert_id}")
 
 

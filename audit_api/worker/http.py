@@ -6,6 +6,8 @@ health and Prometheus metrics — the same route modules the API serves, on the 
   both checked by `auth.verify_camera_credential`. Only cameras this worker runs are accepted.
 - `/api/cameras/{camera}/live`, `live/frame`, `detections`, `captures`: `api.routes.camera_live` on this
   worker (`app.state.worker`); the API forwards viewers here after checking them.
+- `GET /api/cameras/{camera}/live/current` (`api.routes.worker_frames`, worker only): the current frame,
+  as held and with boxes, which the API stores for a capture or a patrol finding in deployed mode.
 - `GET /api/health`, `GET /metrics`.
 
 `serve_worker_http` binds the socket first (a busy port is one clear error before any camera starts) and
@@ -28,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api import ice
 from audit_api.api.errors import validation_error
-from audit_api.api.routes import camera_live, health, whip
+from audit_api.api.routes import camera_live, health, whip, worker_frames
 from audit_api.limits import BodySizeLimit
 from audit_api.main import camera_token_verifier, service_error
 from audit_api.metrics import Metrics
@@ -76,6 +78,7 @@ def create_worker_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     app.include_router(whip.router)
     app.include_router(camera_live.router, prefix="/api")
+    app.include_router(worker_frames.router, prefix="/api")
     app.include_router(health.router, prefix="/api")
     app.include_router(metrics_router)
     return app

@@ -17,6 +17,7 @@ import cv2
 import pytest
 from sqlalchemy import select
 
+from audit_api.api.routes.live import AlertFeed
 from audit_api.models import (
     Alert,
     AlertChannel,
@@ -356,6 +357,9 @@ def test_a_missed_slot_is_flagged_once_and_alerts_the_channels_that_want_it(
     # a notice is delivered to channels only: the supervisor page's alert list shows event alerts
     assert world.client.get("/api/alerts", headers=supervisor).json() == []
     assert world.client.post(f"/api/alerts/{miss.alert_id}/ack", headers=supervisor).status_code == 404
+    assert world.client.get(f"/api/alerts/{miss.alert_id}/snapshot", headers=supervisor).status_code == 404
+    feed = AlertFeed(world.sessions, world.app.state.settings, supervisor["Authorization"].split(" ", 1)[1])
+    assert feed.newer_than(0) == []  # nor does the supervisor page's live stream
 
 
 def test_slots_follow_the_site_time_zone(world: World, cameras: list[int], admin: dict[str, str]) -> None:

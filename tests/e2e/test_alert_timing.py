@@ -6,53 +6,29 @@ camera stopped past its site's offline threshold raises a camera-offline message
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.fixtures.net import free_port
-from tests.fixtures.processes import PASSWORD, Server, answers, wait_until
+from tests.fixtures.processes import Server, siteaudit, wait_until
 from tests.fixtures.receivers import WebhookReceiver, webhook_receiver
 from tests.fixtures.rtsp import RtspServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.rtsp]
-CLI = [sys.executable, "-m", "audit_api.cli"]
 OFFLINE_AFTER_S = 3
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Server]:
-    port = free_port()
-    env = os.environ | {
-        "SITEAUDIT_DATA_DIR": str(tmp_path / "data"),
-        "SITEAUDIT_SECRET_KEY": "alerts-e2e-" + "k" * 40,
-        "SITEAUDIT_PORT": str(port),
+    env = {
+        "SITEAUDIT_ALERT_SENDER": "true",  # siteaudit() turns the delivery loop off; this test is about it
         "SITEAUDIT_ALERT_POLL_S": "0.1",
         "SITEAUDIT_ALERT_STORM_COOLDOWN_S": "1",
     }
-    subprocess.run(
-        [*CLI, "user", "create", "ops@site.test", "--role", "admin"],
-        input=PASSWORD + "\n", env=env, text=True, check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
-    proc = subprocess.Popen(
-        [*CLI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: answers(base + "/api/health"), 60, "siteaudit serve to answer")
-        form = {"username": "ops@site.test", "password": PASSWORD}
-        token = httpx.post(base + "/api/auth/token", data=form).json()["access_token"]
-        yield Server(base, {"Authorization": f"Bearer {token}"}, env)
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=60)
-        assert "Traceback" not in out, out
+    with siteaudit(tmp_path, env) as processes:
+        yield processes.serve()
 
 
 def bodies(receiver: WebhookReceiver, purpose: str, kind: str) -> list[dict[str, Any]]:

@@ -8,9 +8,6 @@ per viewing."""
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -22,12 +19,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import launch_chromium, watch_errors
-from tests.fixtures.net import free_port
-from tests.fixtures.processes import Server, answers, wait_until
+from tests.fixtures.processes import PASSWORD, Server, siteaudit, wait_until
 from tests.fixtures.rtsp import RtspServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.rtsp]
-PASSWORD = "correct horse battery staple"
 INSPECTOR = "inspector@site.test"
 TZ = "Asia/Shanghai"
 FOOTAGE = ("ppe-1", "ppe-2", "ppe-3")
@@ -52,28 +47,9 @@ class Patrol:
 
 @pytest.fixture(scope="module")
 def patrol(tmp_path_factory: pytest.TempPathFactory, rtsp_server: RtspServer) -> Iterator[Patrol]:
-    data = tmp_path_factory.mktemp("serve-patrol")
-    port = free_port()
-    env = os.environ | {
-        "SITEAUDIT_DATA_DIR": str(data),
-        "SITEAUDIT_SECRET_KEY": "e2e-patrol-" + "x" * 40,
-        "SITEAUDIT_PORT": str(port),
-        "SITEAUDIT_LIVE_GRID_IDLE_S": "3",
-    }
-    cli = [sys.executable, "-m", "audit_api.cli"]
-    subprocess.run(
-        [*cli, "user", "create", "admin@site.test", "--role", "admin"],
-        input=PASSWORD + "\n", env=env, text=True, check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
-    proc = subprocess.Popen(
-        [*cli, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: answers(base + "/api/health"), 240, "siteaudit serve to answer")
-        form = {"username": "admin@site.test", "password": PASSWORD}
-        token = httpx.post(base + "/api/auth/token", data=form, timeout=120).json()["access_token"]
-        server = Server(base, {"Authorization": f"Bearer {token}"}, env)
+    env = {"SITEAUDIT_LIVE_GRID_IDLE_S": "3"}
+    with siteaudit(tmp_path_factory.mktemp("serve-patrol"), env) as processes:
+        server = processes.serve()
         site = int(server.post("/api/sites", {"name": "North yard", "timezone": TZ}).json()["id"])
         created = server.post("/api/users", {"email": INSPECTOR, "password": PASSWORD, "role": "inspector"})
         assert created.status_code == 201, created.text
@@ -97,11 +73,7 @@ def patrol(tmp_path_factory: pytest.TempPathFactory, rtsp_server: RtspServer) ->
         }  # fmt: skip
         plan = server.post("/api/patrol-plans", body)
         assert plan.status_code == 201, plan.text
-        yield Patrol(server, data, site, cameras, plan.json())
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-        assert "Traceback" not in out, out
+        yield Patrol(server, processes.root / "data", site, cameras, plan.json())
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 // admin-rules.js. API validation errors (422) show next to the form.
 import { AlertsPanel } from "./admin-alerts.js";
 import { PatrolsPanel } from "./admin-patrols.js";
+import { SiteAlertFields, describeAlerting } from "./admin-site-alerts.js";
 import { mountAuditVerify } from "./audit-verify.js";
 import { HealthPanel } from "./admin-health.js";
 import { RulesPanel } from "./admin-rules.js";
@@ -16,6 +17,7 @@ let health = null;
 let rules = null;
 let alerts = null;
 let patrols = null;
+let siteAlerts = null;
 
 const siteName = (id) => data.sites.find((s) => s.id === id)?.name ?? `Site ${id}`;
 
@@ -68,6 +70,7 @@ async function loadSites() {
             el("td", {}, s.name),
             el("td", {}, s.address || "–"),
             el("td", {}, s.timezone),
+            el("td", {}, describeAlerting(s)),
             el(
               "td",
               { class: "actions" },
@@ -76,7 +79,7 @@ async function loadSites() {
             ),
           ),
         )
-      : el("tr", {}, el("td", { colspan: 4, class: "empty" }, "No sites yet.")),
+      : el("tr", {}, el("td", { colspan: 5, class: "empty" }, "No sites yet.")),
   );
   fillSelect($("camera-site"), data.sites.map((s) => [s.id, s.name]));
   replace(
@@ -92,6 +95,7 @@ function editSite(site) {
   form.name.value = site.name;
   form.address.value = site.address;
   form.timezone.value = site.timezone;
+  siteAlerts.edit(site);
   $("site-form-title").textContent = `Edit site “${site.name}”`;
   $("site-cancel").hidden = false;
   form.name.focus();
@@ -100,6 +104,7 @@ function editSite(site) {
 function resetSiteForm() {
   editingSite = null;
   $("site-form").reset();
+  siteAlerts.reset();
   $("site-form-title").textContent = "New site";
   $("site-cancel").hidden = true;
   showError($("site-error"), null);
@@ -108,10 +113,14 @@ function resetSiteForm() {
 async function saveSite(ev) {
   ev.preventDefault();
   const form = ev.currentTarget;
-  const body = { name: form.name.value.trim(), address: form.address.value.trim(), timezone: form.timezone.value.trim() };
   await guarded($("site-error"), ev.submitter, async () => {
-    if (editingSite) await api(`/api/sites/${editingSite.id}`, { method: "PUT", json: body });
-    else await api("/api/sites", { method: "POST", json: body });
+    const body = { name: form.name.value.trim(), address: form.address.value.trim(), timezone: form.timezone.value.trim(), ...siteAlerts.value() };
+    try {
+      if (editingSite) await api(`/api/sites/${editingSite.id}`, { method: "PUT", json: body });
+      else await api("/api/sites", { method: "POST", json: body });
+    } catch (exc) {
+      throw siteAlerts.explain(exc);
+    }
     resetSiteForm();
     await loadSites();
   });
@@ -307,6 +316,7 @@ async function main() {
   rules = new RulesPanel();
   alerts = new AlertsPanel();
   patrols = new PatrolsPanel();
+  siteAlerts = new SiteAlertFields($("site-form"));
   mountAuditVerify($("audit-verify"));
   await loadSites();
   await Promise.all([loadCameras(), loadUsers()]);

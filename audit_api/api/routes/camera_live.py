@@ -8,7 +8,8 @@ viewer token in `?token=` (POST .../live-token; scoped to one camera, no use as 
 
 These routes need the worker that runs the camera: in this process (embedded `serve`/`demo`), or — in an
 API process without a worker (deployed mode) — the worker holding the camera's lease, to which the API
-forwards the same path once it has checked the viewer (`api.worker_proxy`). No such worker: 503.
+forwards the same path once it has checked the viewer (`api.worker_proxy`); a capture fetches the
+worker's current frame and stores it in this process. No such worker: 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -202,13 +203,11 @@ def capture(
     store: StoreDep,
     user: StaffUser,
     body: CaptureIn | None = None,
-) -> CaptureOut | Response:
+) -> CaptureOut:
     """Store the current frame (as held and with boxes, SHA-256 recorded); `event` also opens a manual
-    event with it, which then follows review → sign-off → corrective action."""
+    event with it, which then follows review → sign-off → corrective action. In deployed mode the frame
+    comes from the owning worker and is stored by this process (409 before the camera's first frame)."""
     camera = get_camera(session, camera_id, user)
-    if worker_proxy.forwards(request):
-        content = body.model_dump_json(exclude_unset=True).encode() if body is not None else None
-        return worker_proxy.forward(request, camera_id, content)
-    source = live_service.require_source(_source(request), camera_id)
+    frame = worker_proxy.current_frame(request, camera_id)
     manual = body.event if body is not None else None
-    return live_service.capture(session, store, source, camera, user, manual)
+    return live_service.capture(session, store, frame, camera, user, manual)

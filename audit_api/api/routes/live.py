@@ -22,9 +22,10 @@ from starlette.concurrency import run_in_threadpool
 from audit_api.api.deps import SettingsDep
 from audit_api.api.route_docs import DocumentedRoute, errors
 from audit_api.auth import InvalidToken, user_for_token
-from audit_api.models import Alert, AlertKind, Role, User
+from audit_api.models import Alert, Role, User
 from audit_api.schemas.bounds import MAX_INT, MAX_TOKEN_CHARS
 from audit_api.schemas.events import AlertOut
+from audit_api.services.alerting.notices import SUPERVISOR_ALERTS
 from audit_api.services.scope import SiteScope
 from audit_api.settings import Settings
 
@@ -92,7 +93,7 @@ class AlertFeed:
     def newer_than(self, cursor: int) -> list[AlertOut]:
         with self._factory() as session:
             scope = SiteScope.of(_viewer(session, self._token, self._settings))
-            query = select(Alert).where(Alert.id > cursor, Alert.kind != AlertKind.PATROL_MISSED)
+            query = select(Alert).where(Alert.id > cursor, SUPERVISOR_ALERTS)
             query = query.order_by(Alert.id).limit(BATCH)
             query = scope.where(query, Alert.site_id)
             return [AlertOut.model_validate(a) for a in session.scalars(query)]

@@ -8,10 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from audit_api.api import worker_proxy
 from audit_api.api.deps import AdminUser, InspectorUser, SessionDep, StoreDep, ViewerUser
 from audit_api.api.params import Id, IdFilter, PageDep, PatrolDays, set_total
 from audit_api.api.route_docs import CONFLICT, DocumentedRoute, error
 from audit_api.models.patrols import RoundStatus
+from audit_api.schemas.live import CurrentFrame
 from audit_api.schemas.patrols import (
     PatrolPlanBase,
     PatrolPlanCreate,
@@ -22,7 +24,6 @@ from audit_api.schemas.patrols import (
     RoundStart,
     StepVerdictIn,
 )
-from audit_api.services.live import LiveSource
 from audit_api.services.patrols import plans, rounds, schedule
 
 router = APIRouter(tags=["patrols"], route_class=DocumentedRoute)
@@ -119,7 +120,7 @@ def start_step(step_id: Id, session: SessionDep, inspector: InspectorUser) -> Pa
 
 @router.post(
     "/patrol-steps/{step_id}/verdict",
-    responses=CONFLICT | error(503, "a finding needs the worker that runs the camera in this process"),
+    responses=CONFLICT | error(503, "a finding needs a worker running the camera (Retry-After)"),
 )
 def decide_step(
     step_id: Id,
@@ -129,9 +130,11 @@ def decide_step(
     store: StoreDep,
     inspector: InspectorUser,
 ) -> PatrolStepPublic:
-    """OK, or a finding: the camera's current frame is captured (like POST /api/cameras/{id}/captures)
-    and opens a manual event with the note; audited as `patrol.step`."""
-    source: LiveSource | None = getattr(request.app.state, "worker", None)
-    return PatrolStepPublic.model_validate(
-        rounds.decide_step(session, store, source, step_id, body, inspector)
-    )
+    """OK, or a finding: the camera's current frame is captured (like POST /api/cameras/{id}/captures;
+    in deployed mode fetched from the owning worker) and opens a manual event with the note; audited as
+    `patrol.step`."""
+
+    def grab(camera_id: int) -> CurrentFrame:
+        return worker_proxy.current_frame(request, camera_id)
+
+    return PatrolStepPublic.model_validate(rounds.decide_step(session, store, grab, step_id, body, inspector))

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from audit_api.models import Alert, EscalationLevel
+from audit_api.models import Alert, AlertKind, EscalationLevel
 from audit_api.services.alerting import queue
+
+# The alerts a supervisor sees (listed, fetched, streamed, acknowledged): every alert but the notices.
+# One clause for every query that serves supervisors (services.workflow, the SSE in api.routes.live).
+SUPERVISOR_ALERTS = Alert.kind != AlertKind.PATROL_MISSED
 
 
 def queue_notice(

@@ -8,7 +8,7 @@ entity `patrol_round:{id}` (who, when, each camera's verdict, the stills' hashes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session, selectinload
 from audit_api import audit_log
 from audit_api.models import User, utcnow
 from audit_api.models.patrols import PatrolPlan, PatrolRound, PatrolStep, RoundStatus, StepVerdict
+from audit_api.schemas.live import CurrentFrame
 from audit_api.schemas.patrols import RoundStart, StepVerdictIn
 from audit_api.services import live as live_service
 from audit_api.services.errors import Conflict, Invalid
 from audit_api.services.listing import Page, paginate
-from audit_api.services.live import LiveSource
 from audit_api.services.patrols.plans import get_plan
 from audit_api.services.patrols.schedule import find_slot
 from audit_api.services.scope import SiteScope
@@ -127,13 +127,14 @@ def _step_audit(step: PatrolStep, annotated_sha256: str | None) -> dict[str, Any
 def decide_step(
     session: Session,
     store: ObjectStore,
-    source: LiveSource | None,
+    grab: Callable[[int], CurrentFrame],
     step_id: int,
     body: StepVerdictIn,
     inspector: User,
 ) -> PatrolStep:
-    """Record the verdict; a finding first captures the camera's frame and opens a manual event (the live
-    capture service: stills stored and hashed, `live.captured` and `event.reported` audited)."""
+    """Record the verdict; a finding first captures the camera's frame (`grab`: its current frame, from
+    whichever worker runs it) and opens a manual event (the live capture service: stills stored and hashed,
+    `live.captured` and `event.reported` audited)."""
     step = get_step(session, step_id, inspector)
     _own_open_round(step.round, inspector)
     if step.verdict is not None:
@@ -146,8 +147,8 @@ def decide_step(
     annotated: str | None = None
     if body.verdict == StepVerdict.FINDING:
         assert body.finding is not None  # the schema requires it
-        running = live_service.require_source(source, camera.id)  # 503 before anything is written
-        captured = live_service.capture(session, store, running, camera, inspector, body.finding)
+        frame = grab(camera.id)  # this process's worker or the owning one: 503 before anything is written
+        captured = live_service.capture(session, store, frame, camera, inspector, body.finding)
         step.still_sha256, step.event_id = captured.still.sha256, captured.event_id
         step.note = body.finding.note
         annotated = captured.annotated.sha256
