@@ -21,7 +21,9 @@ from tests.fixtures.net import serve_app
 pytestmark = pytest.mark.browser
 
 WEB = Path(__file__).resolve().parents[2] / "web" / "static" / "i18n"
-CATALOGUES = {lang: json.loads((WEB / f"{lang}.json").read_text(encoding="utf-8")) for lang in ("en", "zh-CN")}
+CATALOGUES = {
+    lang: json.loads((WEB / f"{lang}.json").read_text(encoding="utf-8")) for lang in ("en", "zh-CN")
+}
 DESKTOP = ViewportSize(width=1280, height=800)
 PHONE = ViewportSize(width=390, height=844)
 
@@ -45,9 +47,18 @@ def localized(browser: Browser, locale: str, viewport: ViewportSize = DESKTOP) -
 
 @pytest.mark.parametrize(
     ("locale", "lang"),
-    [("zh-CN", "zh-CN"), ("zh-Hans-CN", "zh-CN"), ("zh-TW", "zh-CN"), ("en-US", "en"), ("fr-FR", "en"), ("xx", "en")],
+    [
+        ("zh-CN", "zh-CN"),
+        ("zh-Hans-CN", "zh-CN"),
+        ("zh-TW", "zh-CN"),
+        ("en-US", "en"),
+        ("fr-FR", "en"),
+        ("xx", "en"),
+    ],
 )
-def test_sign_in_page_follows_the_browser_locale(server: AuditServer, browser: Browser, locale: str, lang: str) -> None:
+def test_sign_in_page_follows_the_browser_locale(
+    server: AuditServer, browser: Browser, locale: str, lang: str
+) -> None:
     texts = CATALOGUES[lang]
     with localized(browser, locale) as page:
         page.goto(f"{server.base_url}/")
@@ -58,7 +69,9 @@ def test_sign_in_page_follows_the_browser_locale(server: AuditServer, browser: B
         expect(page.locator("#lang")).to_have_value(lang)
 
 
-def test_switch_changes_the_language_and_it_survives_reload_and_sign_in(server: AuditServer, browser: Browser) -> None:
+def test_switch_changes_the_language_and_it_survives_reload_and_sign_in(
+    server: AuditServer, browser: Browser
+) -> None:
     en, zh = CATALOGUES["en"], CATALOGUES["zh-CN"]
     with localized(browser, "en-US") as page:
         page.goto(f"{server.base_url}/")
@@ -86,7 +99,9 @@ def test_switch_changes_the_language_and_it_survives_reload_and_sign_in(server: 
 
 
 @pytest.mark.parametrize("seeded", ["sqlite"], indirect=True)
-def test_dashboard_in_both_languages_is_screenshotted(seeded: Seeded, browser: Browser, artifacts_dir: Path) -> None:
+def test_dashboard_in_both_languages_is_screenshotted(
+    seeded: Seeded, browser: Browser, artifacts_dir: Path
+) -> None:
     world = seeded.world
     token = world.bearer("admin@example.com")["Authorization"].removeprefix("Bearer ")
     with serve_app(world.app, name="dashboard-i18n") as base:
@@ -94,7 +109,9 @@ def test_dashboard_in_both_languages_is_screenshotted(seeded: Seeded, browser: B
             texts = CATALOGUES[lang]
             for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
                 with localized(browser, locale, viewport) as page:
-                    page.context.add_init_script(f"sessionStorage.setItem('siteaudit.token', {json.dumps(token)})")
+                    page.context.add_init_script(
+                        f"sessionStorage.setItem('siteaudit.token', {json.dumps(token)})"
+                    )
                     page.goto(f"{base}/dashboard.html?start=2025-03-01&end=2025-04-29")
                     page.locator("body[data-loaded='1']").wait_for(timeout=60_000)
                     expect(page.locator("html")).to_have_attribute("lang", lang)
@@ -103,4 +120,6 @@ def test_dashboard_in_both_languages_is_screenshotted(seeded: Seeded, browser: B
                     expect(page).to_have_title(texts["dashboard.pageTitle"])
                     page.screenshot(path=str(artifacts_dir / f"dashboard-{lang}-{name}.png"), full_page=True)
                     width = page.evaluate("document.documentElement.scrollWidth")
-                    assert width <= viewport["width"] + 1, f"{lang} {name}: the page scrolls sideways ({width}px)"
+                    assert width <= viewport["width"] + 1, (
+                        f"{lang} {name}: the page scrolls sideways ({width}px)"
+                    )

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from pathlib import Path
 
 import tree_sitter_javascript
 from tree_sitter import Language, Node, Parser
@@ -29,8 +28,26 @@ TEXT_PROPERTIES = frozenset(
     {"textContent", "innerText", "title", "placeholder", "ariaLabel", "alt", "label", "innerHTML"}
 )
 # Callee name -> index of the first argument that is text (every argument from there on is).
-TEXT_CALLS = {"el": 2, "replace": 1, "showError": 1, "Error": 0, "ApiError": 1, "confirm": 0, "alert": 0}
-VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
+TEXT_CALLS = {
+    "el": 2,
+    "replace": 1,
+    "showError": 1,
+    "Error": 0,
+    "ApiError": 1,
+    "Fatal": 1,  # camera.js: an error the phone user must act on
+    "confirm": 0,
+    "alert": 0,
+    "announce": 0,  # inspector-keys.js: the screen-reader live region
+    "fact": 0,  # inspector.js: a <dt> term
+    "show": 1,  # camera.js: show(state, text)
+    "setLive": 1,  # supervisor.js: setLive(mode, text)
+    "reconnect": 0,  # camera.js: the reason shown while reconnecting
+    "fillText": 0,  # canvas text
+    "showNotification": 0,  # sw.js: the notification title
+}
+VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+)
 JS = Parser(Language(tree_sitter_javascript.language()))
 
 
@@ -117,19 +134,24 @@ def _string_value(node: Node) -> str | None:
     return None
 
 
+def _fields(node: Node, *names: str) -> list[Node]:
+    return [child for name in names if (child := node.child_by_field_name(name)) is not None]
+
+
 def _literal_texts(node: Node) -> list[Node]:
     """The literal parts of an expression that would end up as text."""
     kind = node.type
     if kind == "string":
         return [node] if LETTER.search(_text(node)[1:-1]) else []
     if kind == "template_string":
-        return [part for part in node.named_children if part.type == "string_fragment" and LETTER.search(_text(part))]
-    if kind == "ternary_expression":
-        return [*_literal_texts(node.child_by_field_name("consequence")),  # type: ignore[arg-type]
-                *_literal_texts(node.child_by_field_name("alternative"))]  # type: ignore[arg-type]
-    if kind == "binary_expression":
-        return [*_literal_texts(node.child_by_field_name("left")),  # type: ignore[arg-type]
-                *_literal_texts(node.child_by_field_name("right"))]  # type: ignore[arg-type]
+        return [
+            part
+            for part in node.named_children
+            if part.type == "string_fragment" and LETTER.search(_text(part))
+        ]
+    if kind in ("ternary_expression", "binary_expression"):  # both branches; both sides of a +
+        fields = ("consequence", "alternative") if kind == "ternary_expression" else ("left", "right")
+        return [found for part in _fields(node, *fields) for found in _literal_texts(part)]
     if kind in ("parenthesized_expression", "array", "spread_element"):
         return [found for child in node.named_children for found in _literal_texts(child)]
     return []
@@ -162,9 +184,9 @@ def _sinks(node: Node) -> list[Node]:
         if args is None:
             return []
         values = [a for a in args.named_children if a.type != "comment"]
-        if _callee_name(node) == "setAttribute" and len(values) == 2:
-            if _string_value(values[0]) in TEXT_ATTRS:
-                return [values[1]]
+        is_text_attribute = len(values) == 2 and _string_value(values[0]) in TEXT_ATTRS
+        if _callee_name(node) == "setAttribute" and is_text_attribute:
+            return [values[1]]
         if start is not None:
             return values[start:]
     elif kind == "pair" and _property_key(node) in TEXT_ATTRS:
@@ -175,7 +197,7 @@ def _sinks(node: Node) -> list[Node]:
         if left is not None and left.type == "member_expression":
             prop = left.child_by_field_name("property")
             if prop is not None and _text(prop) in TEXT_PROPERTIES:
-                return [node.child_by_field_name("right")]  # type: ignore[list-item]
+                return _fields(node, "right")
     elif kind == "variable_declarator":
         name = node.child_by_field_name("name")
         value = node.child_by_field_name("value")
@@ -199,19 +221,37 @@ def _walk(node: Node) -> list[Node]:
     return out
 
 
+def _key_literals(node: Node) -> tuple[set[str], set[str]]:
+    """Keys named by an expression: a string, either branch of a ternary; a template gives a prefix."""
+    if node.type == "string":
+        return {_text(node)[1:-1]}, set()
+    if node.type == "template_string":
+        parts = node.named_children
+        if parts and parts[0].type == "string_fragment":
+            if len(parts) == 1:
+                return {_text(parts[0])}, set()
+            return set(), {_text(parts[0])}
+        return set(), set()
+    if node.type == "ternary_expression":
+        keys: set[str] = set()
+        prefixes: set[str] = set()
+        for field in ("consequence", "alternative"):
+            branch = node.child_by_field_name(field)
+            if branch is not None:
+                more, dynamic = _key_literals(branch)
+                keys |= more
+                prefixes |= dynamic
+        return keys, prefixes
+    if node.type == "parenthesized_expression" and node.named_children:
+        return _key_literals(node.named_children[0])
+    return set(), set()
+
+
 def _key_uses(call: Node) -> tuple[set[str], set[str]]:
-    """Keys of t("key") / hasText("key") calls; prefixes of t(`prefix.${x}`)."""
+    """Keys of t("key") / hasText("key") calls (or t(cond ? "a" : "b")); prefixes of t(`prefix.${x}`)."""
     args = call.child_by_field_name("arguments")
     first = args.named_children[0] if args is not None and args.named_children else None
-    if first is None:
-        return set(), set()
-    if first.type == "string":
-        return {_text(first)[1:-1]}, set()
-    if first.type == "template_string":
-        parts = first.named_children
-        if parts and parts[0].type == "string_fragment":
-            return set(), {_text(parts[0])}
-    return set(), set()
+    return _key_literals(first) if first is not None else (set(), set())
 
 
 def scan_js(source: str, path: str = "<js>") -> tuple[list[Finding], set[str], set[str]]:

@@ -44,7 +44,7 @@ export function actionHeader(action) {
 
 function photoFigure(photo, label) {
   const img = el("img", { alt: label, class: "action-photo", dataset: { sha256: photo.sha256 } });
-  const caption = el("figcaption", { class: "small muted" }, `${label} · ${photo.width}×${photo.height} · SHA-256 `, el("code", { class: "mono" }, photo.sha256.slice(0, 16) + "…"));
+  const caption = el("figcaption", { class: "small muted" }, t("actions.photoMeta", { label, width: photo.width, height: photo.height }), " ", el("code", { class: "mono" }, photo.sha256.slice(0, 16) + "…"));
   evidenceUrl(photo.url).then(
     (url) => {
       urls.push(url);
