@@ -8,8 +8,11 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
@@ -34,8 +37,12 @@ def evidence(videos: Path) -> Evidence:
 
 
 @contextmanager
-def localized(browser: Browser, locale: str, viewport: ViewportSize = DESKTOP) -> Iterator[Page]:
-    context = browser.new_context(locale=locale, viewport=viewport, device_scale_factor=1)
+def localized(
+    browser: Browser, locale: str, viewport: ViewportSize = DESKTOP, timezone_id: str | None = None
+) -> Iterator[Page]:
+    context = browser.new_context(
+        locale=locale, viewport=viewport, device_scale_factor=1, timezone_id=timezone_id
+    )
     page = context.new_page()
     errors = watch_errors(page)
     try:
@@ -123,3 +130,31 @@ def test_dashboard_in_both_languages_is_screenshotted(
                     assert width <= viewport["width"] + 1, (
                         f"{lang} {name}: the page scrolls sideways ({width}px)"
                     )
+
+
+@pytest.mark.parametrize(
+    ("locale", "lang", "pattern"),
+    [
+        ("zh-CN", "zh-CN", "%Y/%m/%d %H:%M:%S（Asia/Shanghai）"),
+        ("en-US", "en", "%Y-%m-%d %H:%M:%S (Asia/Shanghai)"),
+    ],
+)
+def test_event_times_are_shown_in_the_site_zone_and_labelled(
+    server: AuditServer, browser: Browser, locale: str, lang: str, pattern: str
+) -> None:
+    """The browser is in Berlin, the site in Shanghai: the event's times are Shanghai's, and say so."""
+    form = {"username": USERS["inspector"], "password": PASSWORD}
+    token = httpx.post(f"{server.base_url}/api/auth/token", data=form, timeout=120).json()["access_token"]
+    site = {"name": "North yard", "address": "", "timezone": "Asia/Shanghai"}
+    assert server.request("admin", "PUT", f"/api/sites/{server.site_id}", json=site, timeout=120).is_success
+    event = server.record()
+    started = (
+        event.started_at if event.started_at.tzinfo else event.started_at.replace(tzinfo=ZoneInfo("UTC"))
+    )
+    expected = datetime.fromtimestamp(started.timestamp(), ZoneInfo("Asia/Shanghai")).strftime(pattern)
+    with localized(browser, locale, timezone_id="Europe/Berlin") as page:
+        page.context.add_init_script(f"sessionStorage.setItem('siteaudit.token', {json.dumps(token)})")
+        page.goto(f"{server.base_url}/inspector.html#event={event.id}")
+        facts = page.locator("#facts")
+        expect(facts).to_contain_text(CATALOGUES[lang]["inspector.started"])
+        expect(facts).to_contain_text(expected)

@@ -243,11 +243,18 @@ function dateTimeFormat(timeZone) {
   return formatters.get(timeZone);
 }
 
+// English shows Intl's fields in ISO 8601 order (2026-12-01 17:30:05, as audit records read), not en-US's
+// 12/01/2026; Chinese keeps Intl's zh-CN form (2026/12/01 17:30:05).
+function dateTimeText(format, date) {
+  if (lang !== "en") return format.format(date);
+  const part = Object.fromEntries(format.formatToParts(date).map((p) => [p.type, p.value]));
+  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}:${part.second}`;
+}
+
 export function formatTime(iso, timeZone) {
   if (!iso) return "–";
-  const zone = timeZone || BROWSER_ZONE;
-  const format = dateTimeFormat(zone);
-  return t("app.timeInZone", { time: format.format(new Date(iso)), zone: format.resolvedOptions().timeZone });
+  const format = dateTimeFormat(timeZone || BROWSER_ZONE);
+  return t("app.timeInZone", { time: dateTimeText(format, new Date(iso)), zone: format.resolvedOptions().timeZone });
 }
 
 const relative = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });

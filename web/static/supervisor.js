@@ -129,7 +129,7 @@ function alertCard(alert) {
   const kinds = alert.kinds?.length ? alert.kinds : event?.kinds ?? [];
   const what = offline ? t("supervisor.offline") : kinds.map(formatKind).join(t("app.listSeparator"));
   const details = [state.places.siteName(alert.site_id), state.places.cameraName(cameraId)];
-  if (event) details.push(t("supervisor.confidence", { value: formatPercent(event.best_confidence) }), t("app.eventN", { id: event.id }));
+  if (event) details.push(t("supervisor.confidence", { value: formatPercent(event.best_confidence) }), t("supervisor.eventN", { id: event.id }));
   else if (!offline) details.push(t("supervisor.waitingClip"));
   if (alert.folded_into_id) details.push(t("supervisor.folded", { id: alert.folded_into_id }));
   const zone = state.places.siteZone(alert.site_id);
