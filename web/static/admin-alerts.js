@@ -1,7 +1,7 @@
 // Alert routing (issue 14): a site's channels (Apprise URL or signed webhook), which violation kinds each
 // gets and its escalation level; failed deliveries with their (redacted) error. Channel URLs are never
 // shown again after creation; a webhook's signing secret is shown once, right after it is created.
-import { api, apiAll, el, fillSelect, formatKind, formatTime, guarded, hasText, replace, t } from "./app.js";
+import { api, apiAll, el, fillSelect, formatTime, guarded, hasText, replace, t } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -52,7 +52,7 @@ export class AlertsPanel {
       el("td", {}, c.name),
       el("td", {}, t(`admin.channelType.${c.type}`)),
       el("td", {}, el("code", { class: "mono" }, c.url_redacted)),
-      el("td", {}, c.kinds.length ? c.kinds.map(formatKind).join(t("app.listSeparator")) : t("admin.allKinds")),
+      el("td", {}, c.kinds.length ? c.kinds.join(", ") : t("admin.allKinds")),
       el("td", {}, hasText(`admin.level${c.level}`) ? t(`admin.level${c.level}`) : String(c.level)),
       el("td", { class: "actions" }, el("button", { type: "button", class: "small", onclick: async (ev) => {
         if (!confirm(t("admin.confirmDeleteChannel", { name: c.name }))) return;

@@ -107,7 +107,7 @@ export class HealthPanel {
 
   card(camera, health) {
     const tone = TONES[health.state] || "idle";
-    const label = hasText(`health.state.${health.state}`) ? t(`health.state.${health.state}`) : health.state;
+    const label = hasText(`admin.healthState.${health.state}`) ? t(`admin.healthState.${health.state}`) : health.state;
     const now = Date.now() / 1000;
     const lastFrame = health.last_frame_at ? t("admin.ago", { duration: formatDuration(now - health.last_frame_at) }) : t("admin.never");
     return el(
