@@ -20,6 +20,7 @@ from tests.browser.conftest import watch_errors
 from tests.browser.live_app import PASSWORD, USERS, AuditServer, Evidence, encode_evidence
 from tests.fixtures.history import Seeded
 from tests.fixtures.net import serve_app
+from tests.fixtures.receivers import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -158,3 +159,54 @@ def test_event_times_are_shown_in_the_site_zone_and_labelled(
         facts = page.locator("#facts")
         expect(facts).to_contain_text(CATALOGUES[lang]["inspector.started"])
         expect(facts).to_contain_text(expected)
+
+
+def test_service_worker_notifications_follow_the_chosen_language(
+    server: AuditServer, browser: Browser
+) -> None:
+    """The browser says English, the user chose Chinese on the page: the worker (which cannot read
+    localStorage) labels the notification's action in Chinese, from the choice kept in Cache Storage."""
+    context = browser.new_context(locale="en-US", viewport=PHONE)
+    context.grant_permissions(["notifications"], origin=server.base_url)
+    context.add_init_script("localStorage.setItem('siteaudit.lang', 'zh-CN')")
+    page = context.new_page()
+    errors = watch_errors(page)
+    cdp = context.new_cdp_session(page)
+    registrations: list[dict[str, object]] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"])
+    )
+    cdp.send("ServiceWorker.enable")
+    try:
+        zh = CATALOGUES["zh-CN"]
+        page.goto(f"{server.base_url}/")
+        page.get_by_label(zh["app.email"]).fill(USERS["supervisor"])
+        page.get_by_label(zh["login.password"]).fill(PASSWORD)
+        page.get_by_role("button", name=zh["login.signIn"]).click()
+        page.wait_for_url(re.compile(r"/supervisor\.html"))
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        scope = f"{server.base_url}/"
+        registration = wait_until(
+            lambda: next((r for r in registrations if r["scopeURL"] == scope and not r["isDeleted"]), None),
+            "the service worker registration",
+        )
+        payload = {"title": "t", "body": "b", "alert_id": 7, "url": scope, "ack_url": f"{scope}ack?token=x"}
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": server.base_url,
+                "registrationId": registration["registrationId"],
+                "data": json.dumps(payload),
+            },
+        )
+        shown = wait_until(
+            lambda: page.evaluate(
+                "navigator.serviceWorker.ready.then(async (r) => (await r.getNotifications())"
+                ".map((n) => n.actions.map((a) => a.title)))"
+            ),
+            "the notification",
+        )
+        assert shown == [[zh["sw.ack"]]]
+    finally:
+        context.close()
+    assert errors == []

@@ -9,6 +9,7 @@ import {
   formatPercent,
   formatTime,
   guarded,
+  hasText,
   loadPlaces,
   mountHeader,
   relativeTime,
@@ -134,7 +135,11 @@ function alertCard(alert) {
   if (alert.folded_into_id) details.push(t("supervisor.folded", { id: alert.folded_into_id }));
   const zone = state.places.siteZone(alert.site_id);
   const steps = (alert.steps || []).map((step) =>
-    el("li", {}, t("supervisor.escalated", { level: step.level, time: formatTime(step.at, zone), count: step.deliveries })),
+    el("li", {}, t("supervisor.escalated", {
+        level: hasText(`supervisor.level.${step.level}`) ? t(`supervisor.level.${step.level}`) : step.level,
+        time: formatTime(step.at, zone),
+        count: step.deliveries,
+      })),
   );
   return el(
     "li",
