@@ -78,7 +78,7 @@ def test_sign_in_page_follows_the_browser_locale(
 
 
 def test_switch_changes_the_language_and_it_survives_reload_and_sign_in(
-    server: AuditServer, browser: Browser
+    server: AuditServer, browser: Browser, artifacts_dir: Path
 ) -> None:
     en, zh = CATALOGUES["en"], CATALOGUES["zh-CN"]
     with localized(browser, "en-US") as page:
@@ -97,6 +97,8 @@ def test_switch_changes_the_language_and_it_survives_reload_and_sign_in(
         expect(page.get_by_role("button", name=zh["app.signOut"])).to_be_visible()
         expect(page.get_by_role("button", name=zh["inspector.markSelectedAsFalse"])).to_be_visible()
         expect(page.locator("#who")).to_contain_text(zh["term.inspector"])
+        page.locator("main:not([aria-busy])").wait_for()
+        page.screenshot(path=str(artifacts_dir / "inspector-zh-CN-desktop.png"), full_page=True)
         header = page.locator("header #lang")
         expect(header).to_have_value("zh-CN")
         header.select_option("en")
