@@ -23,14 +23,19 @@ async function workerLanguage() {
   return "en";
 }
 
-let texts = null;
+// The catalogue of the language last used; fetched again when the user has switched language since.
+let loaded = { lang: null, texts: {} };
 async function catalogue() {
-  if (!texts) {
-    const lang = await workerLanguage();
-    const response = await fetch(new URL(`static/i18n/${lang}.json`, self.registration.scope));
-    texts = response.ok ? await response.json() : {};
+  const lang = await workerLanguage();
+  if (loaded.lang !== lang) {
+    try {
+      const response = await fetch(new URL(`static/i18n/${lang}.json`, self.registration.scope));
+      if (response.ok) loaded = { lang, texts: await response.json() };
+    } catch {
+      // offline: the keys' previous texts (or the keys themselves) are shown
+    }
   }
-  return texts;
+  return loaded.texts;
 }
 
 async function t(key) {

@@ -39,7 +39,20 @@ async function loadCatalogue(language) {
   return response.json();
 }
 
-const catalogue = await loadCatalogue(lang);
+// A catalogue that cannot be loaded (a flaky connection mid-deploy) falls back to English, then to the keys:
+// the page still works.
+async function loadCatalogueOrFallback(language) {
+  for (const candidate of new Set([language, DEFAULT_LANGUAGE])) {
+    try {
+      return await loadCatalogue(candidate);
+    } catch (exc) {
+      console.warn("i18n: catalogue not loaded:", exc);
+    }
+  }
+  return {};
+}
+
+const catalogue = await loadCatalogueOrFallback(lang);
 const plurals = new Intl.PluralRules(lang);
 
 function fill(text, params) {
