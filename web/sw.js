@@ -1,11 +1,46 @@
 // The supervisor page's service worker (scope: the site root). A pushed alert (audit_api PushPayload:
 // title, body, alert_id, url, ack_url) is shown as a notification with an Acknowledge action, which
 // POSTs the alert's one-time link; a tap elsewhere opens the supervisor page.
-const T = {
-  ack: "Acknowledge",
-  acked: "Acknowledged",
-  ackFailed: "Could not acknowledge: open the page",
-};
+// Texts: the "sw." keys of the page catalogues (web/static/i18n/<lang>.json), in the language the pages chose
+// (web/static/i18n.js keeps it in Cache Storage: a worker cannot read localStorage), else the browser's.
+const LANGUAGES = ["zh-CN", "en"];
+const PREFS_CACHE = "siteaudit-prefs";
+const PREFS_URL = "/siteaudit-prefs/lang";
+
+async function workerLanguage() {
+  try {
+    const saved = await (await caches.open(PREFS_CACHE)).match(new URL(PREFS_URL, self.location.origin));
+    const lang = saved ? await saved.text() : null;
+    if (LANGUAGES.includes(lang)) return lang;
+  } catch {
+    // no Cache Storage: fall back to the browser's language
+  }
+  // The same rule as i18n.js pickLanguage: zh* -> zh-CN, en* -> English, in order; else English.
+  for (const tag of self.navigator.languages || []) {
+    if (/^zh(-|$)/i.test(tag)) return "zh-CN";
+    if (/^en(-|$)/i.test(tag)) return "en";
+  }
+  return "en";
+}
+
+// The catalogue of the language last used; fetched again when the user has switched language since.
+let loaded = { lang: null, texts: {} };
+async function catalogue() {
+  const lang = await workerLanguage();
+  if (loaded.lang !== lang) {
+    try {
+      const response = await fetch(new URL(`static/i18n/${lang}.json`, self.registration.scope));
+      if (response.ok) loaded = { lang, texts: await response.json() };
+    } catch {
+      // offline: the keys' previous texts (or the keys themselves) are shown
+    }
+  }
+  return loaded.texts;
+}
+
+async function t(key) {
+  return (await catalogue())[key] ?? key;
+}
 
 self.addEventListener("install", (event) => event.waitUntil(self.skipWaiting()));
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
@@ -23,7 +58,7 @@ async function show(data) {
     renotify: true,
     requireInteraction: true,
     data,
-    actions: data.ack_url ? [{ action: "ack", title: T.ack }] : [],
+    actions: data.ack_url ? [{ action: "ack", title: await t("sw.ack") }] : [],
   });
   await tell({ type: "notification-shown", alertId: data.alert_id });
 }
@@ -45,7 +80,7 @@ async function acknowledge(data) {
     body: new URLSearchParams({ token }),
     credentials: "omit",
   });
-  await self.registration.showNotification(response.ok ? T.acked : T.ackFailed, {
+  await self.registration.showNotification(await t(response.ok ? "sw.acked" : "sw.ackFailed"), {
     tag: `alert-${data.alert_id}`,
     body: data.title,
     data: { url: data.url },

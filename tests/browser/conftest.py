@@ -12,8 +12,10 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from tests.browser.live_app import AuditServer, Evidence, serve_audit
 
 CHROMIUM = Path("/usr/bin/chromium")
-# Without these, Chromium keeps reaching for Google's hosts, which this network refuses.
-BASE_ARGS = ("--no-sandbox", "--disable-background-networking", "--disable-component-update")
+# Without these, Chromium keeps reaching for Google's hosts, which this network refuses. --lang pins the
+# browser's language to English (the pages follow navigator.languages, and most tests assert English texts);
+# a context made with locale="zh-CN" (tests/browser/test_i18n.py) overrides it.
+BASE_ARGS = ("--no-sandbox", "--disable-background-networking", "--disable-component-update", "--lang=en-US")
 
 
 @contextmanager

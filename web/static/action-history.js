@@ -1,23 +1,14 @@
 // A corrective action's history as both pages show it: the due date (flagged when overdue), the
 // responsible supervisor, every answer with its photos and every decision (rejections with their reason).
-import { el, evidenceUrl, formatTime, replace, statusBadge } from "./app.js";
+import { el, evidenceUrl, formatTime, replace, statusBadge, t } from "./app.js";
 
-export const T = {
-  overdue: "Overdue",
-  due: "due",
-  noDue: "no due date",
-  responsible: "Responsible",
-  nobody: "not assigned",
-  event: "Event",
-  opened: "opened",
-  answer: (n, who, at) => `Answer ${n} by ${who}, ${at}`,
-  rejected: (who, at) => `Rejected by ${who}, ${at}`,
-  verified: (who, at) => `Verified by ${who}, ${at}`,
-  reason: "Reason: ",
-  photo: (n, a) => `Photo ${n} of answer ${a}`,
-  photoFailed: "The photo could not be loaded.",
-  sha: "SHA-256",
-};
+
+// Times are shown in the action's site zone once the page has told which zone each site has.
+let siteZone = () => undefined;
+export function useSiteZones(places) {
+  siteZone = places.siteZone;
+}
+const at = (action, iso) => formatTime(iso, siteZone(action.site_id));
 
 // Object URLs of loaded photos, released when the page re-renders.
 const urls = [];
@@ -26,16 +17,24 @@ export function releasePhotos() {
 }
 
 export function overdueBadge(action) {
-  return action.overdue ? el("span", { class: "badge badge-overdue", dataset: { overdue: "" } }, T.overdue) : null;
+  return action.overdue ? el("span", { class: "badge badge-overdue", dataset: { overdue: "" } }, t("actions.overdue")) : null;
 }
 
 export function actionSummary(action, siteName) {
   return el(
     "div",
     { class: "small muted" },
-    `${T.event} #${action.event_id}${siteName ? ` · ${siteName}` : ""} · ${T.opened} ${formatTime(action.created_at)} · `,
-    el("span", { class: action.overdue ? "overdue-text" : "" }, action.due ? `${T.due} ${formatTime(action.due)}` : T.noDue),
-    ` · ${T.responsible}: ${action.supervisor_name ?? T.nobody}`,
+    [t("app.eventN", { id: action.event_id }), siteName, t("actions.opened", { time: at(action, action.created_at) })]
+      .filter(Boolean)
+      .join(" · "),
+    " · ",
+    el(
+      "span",
+      { class: action.overdue ? "overdue-text" : "" },
+      action.due ? t("actions.due", { time: at(action, action.due) }) : t("actions.noDue"),
+    ),
+    " · ",
+    t("actions.responsible", { name: action.supervisor_name ?? t("actions.nobody") }),
   );
 }
 
@@ -45,13 +44,13 @@ export function actionHeader(action) {
 
 function photoFigure(photo, label) {
   const img = el("img", { alt: label, class: "action-photo", dataset: { sha256: photo.sha256 } });
-  const caption = el("figcaption", { class: "small muted" }, `${label} · ${photo.width}×${photo.height} · ${T.sha} `, el("code", { class: "mono" }, photo.sha256.slice(0, 16) + "…"));
+  const caption = el("figcaption", { class: "small muted" }, t("actions.photoMeta", { label, width: photo.width, height: photo.height }), " ", el("code", { class: "mono" }, photo.sha256.slice(0, 16) + "…"));
   evidenceUrl(photo.url).then(
     (url) => {
       urls.push(url);
       img.src = url;
     },
-    () => replace(caption, T.photoFailed),
+    () => replace(caption, t("actions.photoFailed")),
   );
   return el("figure", { class: "photo" }, img, caption);
 }
@@ -70,18 +69,18 @@ export function actionHistory(action) {
       return el(
         "li",
         { class: "answer", dataset: { responseId: r.id } },
-        el("div", { class: "small" }, el("strong", {}, T.answer(n, r.supervisor_name, formatTime(r.at)))),
+        el("div", { class: "small" }, el("strong", {}, t("actions.answer", { n, who: r.supervisor_name, time: at(action, r.at) }))),
         el("p", { class: "notice small" }, r.note),
-        el("div", { class: "photo-grid" }, r.photos.map((p) => photoFigure(p, T.photo(p.position + 1, n)))),
+        el("div", { class: "photo-grid" }, r.photos.map((p) => photoFigure(p, t("actions.photo", { n: p.position + 1, answer: n })))),
       );
     }
     const d = step.decision;
-    const text = (d.accepted ? T.verified : T.rejected)(d.inspector_name, formatTime(d.at));
+    const text = t(d.accepted ? "actions.verified" : "actions.rejected", { who: d.inspector_name, time: at(action, d.at) });
     return el(
       "li",
       { class: d.accepted ? "decision accepted" : "decision rejected" },
       el("div", { class: "small" }, el("strong", {}, text)),
-      d.note ? el("div", { class: "small" }, d.accepted ? "" : T.reason, d.note) : null,
+      d.note ? el("div", { class: "small" }, d.accepted ? d.note : t("actions.reason", { note: d.note })) : null,
     );
   });
   return items.length ? el("ul", { class: "history mt-half" }, items) : null;

@@ -1,10 +1,9 @@
 // Alert routing (issue 14): a site's channels (Apprise URL or signed webhook), which violation kinds each
 // gets and its escalation level; failed deliveries with their (redacted) error. Channel URLs are never
 // shown again after creation; a webhook's signing secret is shown once, right after it is created.
-import { api, apiAll, el, fillSelect, guarded, replace, formatTime } from "./app.js";
+import { api, apiAll, el, fillSelect, formatTime, guarded, hasText, replace, t } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
-const LEVELS = ["Site supervisors (at once)", "Inspectors (after 1 deadline)", "Admins (after 2 deadlines)"];
 
 export class AlertsPanel {
   constructor() {
@@ -31,7 +30,7 @@ export class AlertsPanel {
         $("channel-rows"),
         channels.length
           ? channels.map((c) => this.row(c))
-          : el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No channels: this site's alerts reach the supervisor page only.")),
+          : el("tr", {}, el("td", { colspan: 6, class: "muted" }, t("admin.noChannels"))),
       );
       const failed = await apiAll("/api/alert-deliveries", { query: { status: "failed" } });
       replace(
@@ -41,7 +40,7 @@ export class AlertsPanel {
               el("tr", {}, el("td", {}, String(d.alert_id)), el("td", {}, String(d.channel_id)),
                 el("td", {}, String(d.attempts)), el("td", {}, formatTime(d.created_at)),
                 el("td", {}, el("code", { class: "mono" }, d.last_error || ""))))
-          : el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No failed deliveries.")),
+          : el("tr", {}, el("td", { colspan: 5, class: "muted" }, t("admin.noFailedDeliveries"))),
       );
     });
   }
@@ -51,17 +50,17 @@ export class AlertsPanel {
       "tr",
       {},
       el("td", {}, c.name),
-      el("td", {}, c.type),
+      el("td", {}, t(`admin.channelType.${c.type}`)),
       el("td", {}, el("code", { class: "mono" }, c.url_redacted)),
-      el("td", {}, c.kinds.length ? c.kinds.join(", ") : "all"),
-      el("td", {}, LEVELS[c.level] ?? String(c.level)),
+      el("td", {}, c.kinds.length ? c.kinds.join(", ") : t("admin.allKinds")),
+      el("td", {}, hasText(`admin.level${c.level}`) ? t(`admin.level${c.level}`) : String(c.level)),
       el("td", { class: "actions" }, el("button", { type: "button", class: "small", onclick: async (ev) => {
-        if (!confirm(`Stop sending alerts to ${c.name}?`)) return;
+        if (!confirm(t("admin.confirmDeleteChannel", { name: c.name }))) return;
         await guarded($("channel-error"), ev.target, async () => {
           await api(`/api/alert-channels/${c.id}`, { method: "DELETE" });
           await this.refresh();
         });
-      } }, "Delete")),
+      } }, t("admin.delete"))),
     );
   }
 

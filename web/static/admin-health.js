@@ -1,39 +1,33 @@
 // Camera health: one card per camera from GET /api/cameras/{id}/health (the worker's live state, fps,
 // last frame, reconnects, last error) plus its recorded outages. Polls every 5 s, only while the tab is
 // shown and the browser tab is visible, and never overlaps two rounds.
-import { api, apiAll, el, replace, showError } from "./app.js";
+import { api, apiAll, el, formatNumber, formatTime, hasText, replace, showError, t } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 5000;
-const STATES = {
-  streaming: ["ok", "Streaming"],
-  starting: ["warn", "Starting"],
-  reconnecting: ["warn", "Reconnecting"],
-  failed: ["bad", "Failed"],
-  stopped: ["idle", "Stopped"],
-  not_running: ["idle", "Not running"],
-};
+const TONES = { streaming: "ok", starting: "warn", reconnecting: "warn", failed: "bad", stopped: "idle", not_running: "idle" };
+const OUTAGE_COLUMNS = ["started", "ended", "duration", "reason"];
 const OUTAGE_ROWS = 20; // the API keeps up to 100; the newest are the ones an admin acts on
 
-// 75 -> "1 min 15 s"; whole units only, at most two of them.
+// 75 -> "1 min 15 s" (zh-CN "1 分钟 15 秒"); whole units only, at most two of them.
 export function formatDuration(seconds) {
   const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ""}`;
-  const minutes = Math.floor((s % 3600) / 60);
-  if (s < 86400) return `${Math.floor(s / 3600)} h${minutes ? ` ${minutes} min` : ""}`;
-  const hours = Math.floor((s % 86400) / 3600);
-  return `${Math.floor(s / 86400)} d${hours ? ` ${hours} h` : ""}`;
+  const unit = (name, n) => t(`app.unit.${name}`, { n });
+  const two = (big, bigName, small, smallName) => (small ? `${unit(bigName, big)} ${unit(smallName, small)}` : unit(bigName, big));
+  if (s < 60) return unit("s", s);
+  if (s < 3600) return two(Math.floor(s / 60), "min", s % 60, "s");
+  if (s < 86400) return two(Math.floor(s / 3600), "h", Math.floor((s % 3600) / 60), "min");
+  return two(Math.floor(s / 86400), "d", Math.floor((s % 86400) / 3600), "h");
 }
 
-const when = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
-const fps = (value) => (value === null || value === undefined ? "–" : `${value.toFixed(1)} fps`);
+const ONE_DIGIT = { minimumFractionDigits: 1, maximumFractionDigits: 1 };
+const fps = (value) => (value === null || value === undefined ? "–" : t("admin.fps", { value: formatNumber(value, ONE_DIGIT) }));
 
 export class HealthPanel {
   constructor({ onCalibrate = () => {} } = {}) {
     this.onCalibrate = onCalibrate;
     this.cameras = [];
-    this.siteName = (id) => `Site ${id}`;
+    this.siteName = (id) => t("app.siteN", { id });
     this.active = false;
     this.timer = null;
     this.selectedId = null;
@@ -43,7 +37,13 @@ export class HealthPanel {
     document.addEventListener("visibilitychange", () => (document.visibilityState === "visible" && this.active ? this.refresh() : this.schedule()));
   }
 
-  setCameras(cameras, siteName) {
+  // Outage times in the camera's site zone (the admin page passes it with the site names).
+  when(camera, iso) {
+    return formatTime(iso, this.siteZone(camera.site_id));
+  }
+
+  setCameras(cameras, siteName, siteZone = () => undefined) {
+    this.siteZone = siteZone;
     this.cameras = cameras;
     this.siteName = siteName;
     if (this.active) this.refresh();
@@ -100,54 +100,58 @@ export class HealthPanel {
     const failed = results.find((r) => r.status === "rejected");
     showError($("health-error"), failed ? failed.reason : null);
     const cards = cameras.map((camera, i) => (results[i].status === "fulfilled" ? this.card(camera, results[i].value) : null));
-    replace($("health-cards"), cameras.length ? cards : el("p", { class: "empty" }, "No cameras yet."));
-    $("health-updated").textContent = `· updated ${new Date().toLocaleTimeString()}`;
+    replace($("health-cards"), cameras.length ? cards : el("p", { class: "empty" }, t("admin.noCameras")));
+    $("health-updated").textContent = t("admin.healthUpdated", { time: formatTime(new Date().toISOString()) });
     this.highlight();
   }
 
   card(camera, health) {
-    const [tone, label] = STATES[health.state] || ["idle", health.state];
+    const tone = TONES[health.state] || "idle";
+    const label = hasText(`admin.healthState.${health.state}`) ? t(`admin.healthState.${health.state}`) : health.state;
     const now = Date.now() / 1000;
-    const lastFrame = health.last_frame_at ? `${formatDuration(now - health.last_frame_at)} ago` : "never";
+    const lastFrame = health.last_frame_at ? t("admin.ago", { duration: formatDuration(now - health.last_frame_at) }) : t("admin.never");
     return el(
       "article",
       { class: `health-card tone-${tone}`, dataset: { cameraId: camera.id }, "aria-labelledby": `health-title-${camera.id}` },
       el(
         "header",
         {},
-        el("h3", { id: `health-title-${camera.id}` }, `#${camera.id} ${camera.name}`, el("span", { class: "muted" }, ` · ${this.siteName(camera.site_id)}`)),
+        el("h3", { id: `health-title-${camera.id}` }, `#${camera.id} ${camera.name}`, el("span", { class: "muted" }, " · ", this.siteName(camera.site_id))),
         el("span", { class: `badge health-badge health-${tone}`, dataset: { state: health.state } }, label),
       ),
-      camera.enabled ? null : el("p", { class: "small muted" }, "Disabled: the worker does not watch this camera."),
+      camera.enabled ? null : el("p", { class: "small muted" }, t("admin.cameraDisabled")),
       health.distance_rule_enabled
         ? null
         : el(
             "p",
             { class: "calib-note" },
-            el("strong", {}, "Distance rule off: calibrate this camera."),
-            " Crowding between people cannot be measured without a ground calibration. ",
-            el("button", { type: "button", class: "small", onclick: () => this.onCalibrate(camera.id) }, "Calibrate"),
+            el("strong", {}, t("admin.distanceOff")),
+            " ",
+            t("admin.distanceOffWhy"),
+            " ",
+            el("button", { type: "button", class: "small", onclick: () => this.onCalibrate(camera.id) }, t("admin.calibrate")),
           ),
       el(
         "dl",
         { class: "facts" },
-        el("dt", {}, "Input"),
+        el("dt", {}, t("admin.input")),
         el("dd", {}, fps(health.input_fps)),
-        el("dt", {}, "Analysed"),
+        el("dt", {}, t("admin.analysed")),
         el("dd", {}, fps(health.analysed_fps)),
-        el("dt", {}, "Last frame"),
+        el("dt", {}, t("admin.lastFrame")),
         el("dd", { class: "last-frame" }, lastFrame),
-        el("dt", {}, "Reconnects"),
+        el("dt", {}, t("admin.reconnects")),
         el("dd", {}, health.reconnect_count ?? "–"),
-        el("dt", {}, "Last error"),
-        el("dd", { class: "last-error" }, health.last_error || "none"),
+        el("dt", {}, t("admin.lastError")),
+        el("dd", { class: "last-error" }, health.last_error || t("admin.noError")),
       ),
-      this.outages(health.unmonitored),
+      this.outages(camera, health.unmonitored),
     );
   }
 
-  outages(intervals) {
-    if (!intervals.length) return el("p", { class: "small muted outages-none" }, "No recorded outages.");
+  outages(camera, intervals) {
+    if (!intervals.length) return el("p", { class: "small muted outages-none" }, t("admin.noOutages"));
+    const when = (iso) => this.when(camera, iso);
     const now = Date.now();
     const spans = intervals.map((i) => ((i.ended_at ? new Date(i.ended_at).getTime() : now) - new Date(i.started_at).getTime()) / 1000);
     const total = spans.reduce((a, b) => a + b, 0);
@@ -156,7 +160,7 @@ export class HealthPanel {
         "tr",
         {},
         el("td", { class: "when" }, when(interval.started_at)),
-        el("td", { class: "when" }, interval.ended_at ? when(interval.ended_at) : el("span", { class: "badge health-bad" }, "ongoing")),
+        el("td", { class: "when" }, interval.ended_at ? when(interval.ended_at) : el("span", { class: "badge health-bad" }, t("admin.ongoing"))),
         el("td", {}, formatDuration(spans[i])),
         el("td", {}, interval.reason),
       ),
@@ -168,11 +172,11 @@ export class HealthPanel {
       el(
         "table",
         {},
-        el("caption", {}, `Recorded outages: ${intervals.length}, ${formatDuration(total)} unmonitored`),
-        el("thead", {}, el("tr", {}, ["Started", "Ended", "Duration", "Reason"].map((h) => el("th", { scope: "col" }, h)))),
+        el("caption", {}, t("admin.outagesCaption", { count: intervals.length, duration: formatDuration(total) })),
+        el("thead", {}, el("tr", {}, OUTAGE_COLUMNS.map((h) => el("th", { scope: "col" }, t(`admin.outage.${h}`))))),
         el("tbody", {}, rows),
       ),
-      more > 0 ? el("p", { class: "small muted" }, `${more} older outage${more === 1 ? "" : "s"} not shown.`) : null,
+      more > 0 ? el("p", { class: "small muted" }, t("admin.olderOutages", { count: more })) : null,
     );
   }
 }

@@ -1,23 +1,9 @@
 // Patrol plans (issue 15): per site, which cameras a round steps through (in order), at which times of
 // day (site time zone), the grace window and the responsible inspectors. The server validates (422 for
 // times out of range, unknown cameras, cameras of another site); its message is shown as is.
-import { api, apiAll, el, fillSelect, guarded, replace } from "./app.js";
+import { api, apiAll, el, fillSelect, guarded, replace, t } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
-const T = {
-  none: "No patrol plans for this site.",
-  add: "Add plan",
-  save: "Save plan",
-  newPlan: "New plan",
-  editing: (name) => `Edit plan: ${name}`,
-  edit: "Edit",
-  remove: "Delete",
-  yes: "yes",
-  no: "no",
-  minutes: (m) => `${m} min`,
-  noCameras: "This site has no cameras.",
-  noInspectors: "No inspectors yet.",
-};
 
 export class PatrolsPanel {
   constructor() {
@@ -56,7 +42,7 @@ export class PatrolsPanel {
       const plans = siteId ? await apiAll("/api/patrol-plans", { query: { site_id: siteId } }) : [];
       replace(
         $("plan-rows"),
-        plans.length ? plans.map((p) => this.row(p)) : el("tr", {}, el("td", { colspan: 7, class: "muted" }, T.none)),
+        plans.length ? plans.map((p) => this.row(p)) : el("tr", {}, el("td", { colspan: 7, class: "muted" }, t("admin.noPlans"))),
       );
     });
   }
@@ -72,15 +58,15 @@ export class PatrolsPanel {
       { dataset: { planId: plan.id } },
       el("td", {}, plan.name),
       el("td", {}, plan.times.join(", ")),
-      el("td", {}, T.minutes(plan.grace_minutes)),
+      el("td", {}, t("app.unit.min", { n: plan.grace_minutes })),
       el("td", {}, plan.camera_ids.map((id) => this.name(this.cameras, id, (c) => c.name)).join(" → ")),
-      el("td", {}, plan.inspector_ids.map((id) => this.name(this.inspectors, id, (u) => u.name || u.email)).join(", ") || "–"),
-      el("td", {}, plan.active ? T.yes : T.no),
+      el("td", {}, plan.inspector_ids.map((id) => this.name(this.inspectors, id, (u) => u.name || u.email)).join(t("app.listSeparator")) || "–"),
+      el("td", {}, t(plan.active ? "admin.yes" : "admin.no")),
       el(
         "td",
         { class: "actions" },
-        el("button", { type: "button", class: "small", onclick: () => this.edit(plan) }, T.edit),
-        el("button", { type: "button", class: "small danger", onclick: (ev) => this.remove(plan, ev.currentTarget) }, T.remove),
+        el("button", { type: "button", class: "small", onclick: () => this.edit(plan) }, t("admin.edit")),
+        el("button", { type: "button", class: "small danger", onclick: (ev) => this.remove(plan, ev.currentTarget) }, t("admin.delete")),
       ),
     );
   }
@@ -93,14 +79,14 @@ export class PatrolsPanel {
       $("plan-cameras"),
       cameras.length
         ? cameras.map((c) => el("label", { class: "check" }, el("input", { type: "checkbox", name: "camera", value: c.id, checked: chosen.has(c.id) || !plan }), c.name))
-        : el("span", { class: "muted small" }, T.noCameras),
+        : el("span", { class: "muted small" }, t("app.noCameras")),
     );
     const responsible = new Set(plan ? plan.inspector_ids : []);
     replace(
       $("plan-inspectors"),
       this.inspectors.length
         ? this.inspectors.map((u) => el("label", { class: "check" }, el("input", { type: "checkbox", name: "inspector", value: u.id, checked: responsible.has(u.id) }), u.name || u.email))
-        : el("span", { class: "muted small" }, T.noInspectors),
+        : el("span", { class: "muted small" }, t("admin.noInspectors")),
     );
   }
 
@@ -108,7 +94,7 @@ export class PatrolsPanel {
     const checked = (name) => [...$("plan-form").querySelectorAll(`input[name="${name}"]:checked`)].map((i) => Number(i.value));
     return {
       name: $("plan-name").value.trim(),
-      times: $("plan-times").value.split(",").map((t) => t.trim()).filter(Boolean),
+      times: $("plan-times").value.split(",").map((time) => time.trim()).filter(Boolean),
       grace_minutes: Number($("plan-grace").value),
       camera_ids: checked("camera"),
       inspector_ids: checked("inspector"),
@@ -131,12 +117,12 @@ export class PatrolsPanel {
 
   edit(plan) {
     this.editing = plan;
-    $("plan-form-title").textContent = T.editing(plan.name);
+    $("plan-form-title").textContent = t("admin.editPlan", { name: plan.name });
     $("plan-name").value = plan.name;
     $("plan-times").value = plan.times.join(", ");
     $("plan-grace").value = String(plan.grace_minutes);
     $("plan-active").checked = plan.active;
-    $("plan-save").textContent = T.save;
+    $("plan-save").textContent = t("admin.savePlan");
     $("plan-cancel").hidden = false;
     this.renderChoices(plan);
   }
@@ -144,8 +130,8 @@ export class PatrolsPanel {
   reset() {
     this.editing = null;
     $("plan-form").reset();
-    $("plan-form-title").textContent = T.newPlan;
-    $("plan-save").textContent = T.add;
+    $("plan-form-title").textContent = t("admin.newPlan");
+    $("plan-save").textContent = t("admin.addPlan");
     $("plan-cancel").hidden = true;
     this.renderChoices();
   }

@@ -2,42 +2,44 @@
 // GET/PUT /api/rules and /api/cameras/{id}/rules; a 404 means never set, so the form shows what
 // the camera really runs with (its global fallback or the built-in defaults). The API validates
 // (ranges, k ≤ n) and its 422 messages show next to the form; `version` is the server's, never sent.
-import { ApiError, api, el, formatTime, guarded, replace } from "./app.js";
+import { ApiError, api, el, formatTime, guarded, replace, t } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
 const seconds = { kind: "float", unit: "s" };
+const label = (f) => t(`rules.label.${f.name}`);
 
-// Label, help (the RuleConfig field descriptions) and bounds, group by group.
+// Bounds and defaults group by group; labels and help (the RuleConfig field descriptions) are the catalogue's
+// "rules.label.<name>" and "rules.help.<name>", group titles "rules.group.<id>".
 const GROUPS = [
-  ["Debounce", [
-    { name: "k", label: "Violating frames (k)", kind: "int", min: 1, max: 100, def: 3, help: "Violating frames needed among the last n before an event fires." },
-    { name: "n", label: "Window (n frames)", kind: "int", min: 1, max: 100, def: 5, help: "Debounce window length in analysed frames (k must not exceed n)." },
-    { name: "cooldown_s", label: "Cooldown", ...seconds, min: 0, max: 86400, def: 60, help: "Quiet time before a track may fire the same kind again." },
+  ["debounce", [
+    { name: "k", kind: "int", min: 1, max: 100, def: 3 },
+    { name: "n", kind: "int", min: 1, max: 100, def: 5 },
+    { name: "cooldown_s", ...seconds, min: 0, max: 86400, def: 60 },
   ]],
-  ["Events", [
-    { name: "event_gap_s", label: "Event gap", ...seconds, min: 0, max: 3600, def: 10, help: "An event closes after this long without violations." },
-    { name: "max_event_s", label: "Longest event", ...seconds, min: 0, max: 86400, def: 300, help: "An event is cut (and a new one opened) at this length." },
+  ["events", [
+    { name: "event_gap_s", ...seconds, min: 0, max: 3600, def: 10 },
+    { name: "max_event_s", ...seconds, min: 0, max: 86400, def: 300 },
   ]],
-  ["People and PPE", [
-    { name: "ppe_window", label: "PPE window (frames)", kind: "int", min: 1, max: 50, def: 3, help: "Frames of per-person PPE evidence averaged before deciding." },
-    { name: "ppe_margin", label: "PPE margin", kind: "float", min: 0, max: 1, def: 0.3, help: "Mean (worn − missing) confidence needed to decide a status." },
-    { name: "min_person_height_px", label: "Smallest person", kind: "int", unit: "px", min: 0, max: 4000, def: 48, help: "Smaller people are too small to judge (status unknown)." },
-    { name: "implied_person_conf", label: "Implied person confidence", kind: "float", min: 0, max: 1, def: 0.6, help: "A NO-Hardhat/NO-Safety Vest box this confident implies a person on its own." },
-    { name: "track_lost_s", label: "Lost track kept", ...seconds, min: 0, max: 60, def: 2, help: "Seconds a lost track is kept." },
+  ["people", [
+    { name: "ppe_window", kind: "int", min: 1, max: 50, def: 3 },
+    { name: "ppe_margin", kind: "float", min: 0, max: 1, def: 0.3 },
+    { name: "min_person_height_px", kind: "int", unit: "px", min: 0, max: 4000, def: 48 },
+    { name: "implied_person_conf", kind: "float", min: 0, max: 1, def: 0.6 },
+    { name: "track_lost_s", ...seconds, min: 0, max: 60, def: 2 },
   ]],
-  ["Distance (calibrated cameras only)", [
-    { name: "min_distance_m", label: "Minimum distance", kind: "float", unit: "m", min: 0, max: 50, def: 1.5, help: "People closer than this are crowding." },
-    { name: "distance_dwell_s", label: "Distance dwell", ...seconds, min: 0, max: 3600, def: 5, help: "Seconds two people must stay too close to count." },
+  ["distance", [
+    { name: "min_distance_m", kind: "float", unit: "m", min: 0, max: 50, def: 1.5 },
+    { name: "distance_dwell_s", ...seconds, min: 0, max: 3600, def: 5 },
   ]],
-  ["Confidence floors (0–1)", [
-    ["person", "Person", 0.35, "Person boxes below this are ignored."],
-    ["hardhat", "Hardhat", 0.35, "Hardhat boxes below this are ignored."],
-    ["no_hardhat", "No hardhat", 0.45, "NO-Hardhat boxes below this are ignored (higher on purpose: false alarms cost review time)."],
-    ["vest", "Vest", 0.35, "Safety Vest boxes below this are ignored."],
-    ["no_vest", "No vest", 0.45, "NO-Safety Vest boxes below this are ignored."],
-    ["mask", "Mask", 0.35, "Mask boxes below this are ignored."],
-    ["no_mask", "No mask", 0.45, "NO-Mask boxes below this are ignored."],
-  ].map(([key, label, def, help]) => ({ name: `thresholds.${key}`, label, kind: "float", min: 0, max: 1, def, help }))],
+  ["floors", [
+    ["person", 0.35],
+    ["hardhat", 0.35],
+    ["no_hardhat", 0.45],
+    ["vest", 0.35],
+    ["no_vest", 0.45],
+    ["mask", 0.35],
+    ["no_mask", 0.45],
+  ].map(([key, def]) => ({ name: `thresholds.${key}`, kind: "float", min: 0, max: 1, def }))],
 ];
 const FIELDS = GROUPS.flatMap(([, fields]) => fields);
 
@@ -63,7 +65,7 @@ export class RulesPanel {
 
   build() {
     const groups = GROUPS.map(([title, fields]) =>
-      el("fieldset", {}, el("legend", {}, title), el("div", { class: "row" }, fields.map((f) => this.field(f)))),
+      el("fieldset", {}, el("legend", {}, t(`rules.group.${title}`)), el("div", { class: "row" }, fields.map((f) => this.field(f)))),
     );
     replace($("rules-fields"), groups);
   }
@@ -81,8 +83,9 @@ export class RulesPanel {
       "aria-describedby": `${id}-help`,
     });
     this.inputs.set(f.name, input);
-    const unit = f.unit ? ` (${f.unit})` : "";
-    return el("div", { class: "field" }, el("label", { for: id }, f.label + unit), input, el("div", { class: "hint", id: `${id}-help` }, `${f.help} Default ${f.def}.`));
+    const text = f.unit ? t("rules.withUnit", { label: label(f), unit: f.unit }) : label(f);
+    const help = t("rules.helpDefault", { help: t(`rules.help.${f.name}`), def: f.def });
+    return el("div", { class: "field" }, el("label", { for: id }, text), input, el("div", { class: "hint", id: `${id}-help` }, help));
   }
 
   setCameras(cameras, siteName) {
@@ -91,8 +94,8 @@ export class RulesPanel {
     const current = scope.value;
     replace(
       scope,
-      el("option", { value: "" }, "All cameras (global rules)"),
-      cameras.map((c) => el("option", { value: c.id }, `Camera #${c.id} ${c.name} (${siteName(c.site_id)})`)),
+      el("option", { value: "" }, t("rules.allCameras")),
+      cameras.map((c) => el("option", { value: c.id }, t("rules.cameraOption", { id: c.id, name: c.name, site: siteName(c.site_id) }))),
     );
     if ([...scope.options].some((o) => o.value === current)) scope.value = current;
   }
@@ -111,7 +114,7 @@ export class RulesPanel {
 
   cameraLabel(id) {
     const camera = this.cameras.find((c) => c.id === id);
-    return `Camera #${id}${camera ? ` “${camera.name}”` : ""}`;
+    return camera ? t("rules.cameraNamed", { id, name: camera.name }) : t("app.cameraN", { id });
   }
 
   // The stored rules at `path`, or null when never set (404).
@@ -137,16 +140,12 @@ export class RulesPanel {
   }
 
   describe(id, own, inherited) {
-    const saved = (row) => `v${row.version}, saved ${formatTime(row.updated_at)}`;
-    if (!id) {
-      return own
-        ? `Global rules (${saved(own)}). Cameras without rules of their own use these.`
-        : "No global rules saved yet: cameras without rules of their own use the built-in defaults shown below.";
-    }
+    const saved = (row) => t("rules.saved", { version: row.version, time: formatTime(row.updated_at) });
+    if (!id) return own ? t("rules.globalSaved", { saved: saved(own) }) : t("rules.noGlobal");
     const who = this.cameraLabel(id);
-    if (own) return `${who} has rules of its own (${saved(own)}); the global rules do not apply to it.`;
-    const source = inherited ? `the global rules (${saved(inherited)})` : "the built-in defaults";
-    return `${who} has no rules of its own: it runs with ${source}, shown below. Saving creates rules for this camera only.`;
+    if (own) return t("rules.ownRules", { who, saved: saved(own) });
+    if (inherited) return t("rules.inheritsGlobal", { who, saved: saved(inherited) });
+    return t("rules.inheritsDefaults", { who });
   }
 
   fill(config) {
@@ -160,7 +159,7 @@ export class RulesPanel {
       const raw = this.inputs.get(f.name).value.trim();
       if (raw === "") {
         this.markInvalid([f.name]);
-        throw new Error(`${f.label}: enter a number.`);
+        throw new Error(t("rules.enterNumber", { label: label(f) }));
       }
       setPath(body, f.name, Number(raw));
     }

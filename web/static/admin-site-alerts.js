@@ -4,37 +4,31 @@
 // in the site's time zone; the zone schedule editor of zone-schedule.js, reused). The site's PUT replaces
 // the whole site, so these fields (and the acknowledgement deadline, which the form does not show) are
 // always sent: editing a site's name keeps its alerting. Bounds are the API's: its 422 is shown as is.
-import { ApiError } from "./app.js";
+import { ApiError, t } from "./app.js";
 import { ScheduleEditor, describeSchedule } from "./zone-schedule.js";
-
-const T = {
-  helpNone: "None: offline cameras alert around the clock.",
-  helpWindows: (timezone) =>
-    `Offline cameras alert only inside these windows, in the site's local time${timezone ? ` (${timezone})` : ""}. An end before the start runs past midnight (night shift).`,
-  notANumber: "Camera offline alert: enter a number of seconds, or leave it empty for no offline alerts.",
-  windowName: (n) => `Working hours ${n}`,
-  off: "off",
-  summary: (seconds, hours) => `after ${seconds} s, ${hours}`,
-};
 
 const DEFAULT_OFFLINE_S = 600; // the API's default for a new site
 
 // "after 300 s, Mon–Fri 07:00–18:00" for the sites table.
 export function describeAlerting(site) {
-  if (site.offline_alert_s == null) return T.off;
-  return T.summary(site.offline_alert_s, describeSchedule(site.working_hours));
+  if (site.offline_alert_s == null) return t("siteAlerts.off");
+  return t("siteAlerts.summary", { seconds: site.offline_alert_s, hours: describeSchedule(site.working_hours) });
 }
 
 class WorkingHoursEditor extends ScheduleEditor {
   renumber() {
     super.renumber();
-    this.help.textContent = this.rows.length ? T.helpWindows(this.timezone) : T.helpNone;
+    this.help.textContent = !this.rows.length
+      ? t("siteAlerts.helpNone")
+      : this.timezone
+        ? t("siteAlerts.helpWindowsZone", { zone: this.timezone })
+        : t("siteAlerts.helpWindows");
   }
 
   // An API error about `working_hours.N` reworded as "Working hours N+1", the name the form shows.
   explain(exc) {
     if (!(exc instanceof ApiError) || !/\bworking_hours\.\d+/.test(exc.message)) return exc;
-    const message = exc.message.replace(/\bworking_hours\.(\d+)/g, (_, i) => T.windowName(Number(i) + 1));
+    const message = exc.message.replace(/\bworking_hours\.(\d+)/g, (_, i) => t("schedule.windowN", { n: Number(i) + 1 }));
     return new ApiError(exc.status, message, exc.detail);
   }
 }
@@ -64,7 +58,7 @@ export class SiteAlertFields {
 
   // The fields for the site's POST/PUT body; throws an Error a person can act on.
   value() {
-    if (this.threshold.validity.badInput) throw new Error(T.notANumber);
+    if (this.threshold.validity.badInput) throw new Error(t("siteAlerts.notANumber"));
     const raw = this.threshold.value.trim();
     return { ...this.kept, offline_alert_s: raw === "" ? null : Number(raw), working_hours: this.hours.value() };
   }

@@ -1,14 +1,10 @@
 // Zones and distance calibration for one camera, drawn on its latest snapshot (or a blank 16:9 frame).
 // Zone clicks build a polygon; calibration clicks place numbered ground points whose metres are typed in.
-import { api, apiAll, el, evidenceUrl, fillSelect, guarded, replace, showError } from "./app.js";
+import { api, apiAll, el, evidenceUrl, fillSelect, guarded, replace, showError, t } from "./app.js";
 import { PointCanvas } from "./zone-editor.js";
 import { ScheduleEditor, describeSchedule } from "./zone-schedule.js";
 
 const $ = (id) => document.getElementById(id);
-const HELP = {
-  zone: "Click the image to add the zone's corners in order (3 or more); the shape closes itself.",
-  calibration: "Click 4 or more points on the ground whose positions you know, then type them in metres.",
-};
 
 export class ZonesPanel {
   constructor() {
@@ -48,7 +44,8 @@ export class ZonesPanel {
     this.cameras = cameras;
     const site = (id) => sites.find((s) => s.id === id);
     this.timezoneOf = (cameraId) => site(cameras.find((c) => c.id === cameraId)?.site_id)?.timezone ?? "";
-    fillSelect($("zone-camera"), cameras.map((c) => [c.id, `#${c.id} ${c.name} (${site(c.site_id)?.name ?? `Site ${c.site_id}`})`]));
+    const siteLabel = (c) => site(c.site_id)?.name ?? t("app.siteN", { id: c.site_id });
+    fillSelect($("zone-camera"), cameras.map((c) => [c.id, t("zones.cameraOption", { id: c.id, name: c.name, site: siteLabel(c) })]));
     this.schedule.setTimezone(this.timezoneOf(this.cameraId));
   }
 
@@ -93,12 +90,22 @@ export class ZonesPanel {
         "li",
         { dataset: { zoneId: z.id } },
         el("strong", {}, z.name),
-        el("span", { class: "small muted" }, ` · v${z.version} · PPE: ${[...z.required_ppe].join(", ") || "none"} · cap: ${z.occupancy_cap ?? "none"} `),
-        el("span", { class: "small zone-hours" }, `· hours: ${describeSchedule(z.schedule)} `),
-        el("button", { type: "button", class: "small", onclick: () => this.editZone(z) }, "Edit"),
+        el(
+          "span",
+          { class: "small muted" },
+          " · ",
+          t("zones.summary", {
+            version: z.version,
+            ppe: [...z.required_ppe].map((p) => t(`zones.ppe.${p}`)).join(t("app.listSeparator")) || t("zones.none"),
+            cap: z.occupancy_cap ?? t("zones.none"),
+          }),
+          " ",
+        ),
+        el("span", { class: "small zone-hours" }, t("zones.hours", { hours: describeSchedule(z.schedule) }), " "),
+        el("button", { type: "button", class: "small", onclick: () => this.editZone(z) }, t("admin.edit")),
       ),
     );
-    replace($("zone-list"), items.length ? items : el("li", { class: "muted small" }, "No zones yet."));
+    replace($("zone-list"), items.length ? items : el("li", { class: "muted small" }, t("zones.noZones")));
   }
 
   async loadCalibration() {
@@ -106,10 +113,10 @@ export class ZonesPanel {
       const calibration = await api(`/api/cameras/${this.cameraId}/calibration`);
       this.points.calibration = calibration.image_points;
       this.world = calibration.world_points_m.map(([x, y]) => [String(x), String(y)]);
-      $("calib-status").textContent = `Saved calibration v${calibration.version}.`;
+      $("calib-status").textContent = t("zones.calibrationSaved", { version: calibration.version });
     } catch (exc) {
       if (exc.status !== 404) throw exc;
-      $("calib-status").textContent = "Not calibrated yet: distances between people cannot be measured.";
+      $("calib-status").textContent = t("zones.notCalibrated");
     }
     if (this.mode === "calibration") this.canvas.setPoints(this.points.calibration);
     this.renderCalibration();
@@ -119,7 +126,7 @@ export class ZonesPanel {
     this.mode = mode;
     $("zone-form").hidden = mode !== "zone";
     $("calib-form").hidden = mode !== "calibration";
-    $("canvas-help").textContent = HELP[mode];
+    $("canvas-help").textContent = t(`zones.help.${mode}`);
     this.canvas.setMode(mode === "zone" ? "polygon" : "markers");
     this.canvas.setPoints(this.points[mode]);
   }
@@ -127,7 +134,7 @@ export class ZonesPanel {
   pointsChanged() {
     this.points[this.mode] = this.canvas.points;
     const n = this.canvas.points.length;
-    $("point-count").textContent = `${n} point${n === 1 ? "" : "s"}`;
+    $("point-count").textContent = t("zones.points", { count: n });
     if (this.mode === "calibration") this.renderCalibration();
   }
 
@@ -156,7 +163,7 @@ export class ZonesPanel {
     }
     this.matchPreset();
     this.schedule.set(zone?.schedule ?? null);
-    $("zone-form-title").textContent = zone ? `Edit zone “${zone.name}”` : "New zone";
+    $("zone-form-title").textContent = zone ? t("zones.editZone", { name: zone.name }) : t("admin.newZone");
     $("zone-new").hidden = $("zone-delete").hidden = !zone;
     this.points.zone = zone ? zone.polygon : [];
     if (this.mode === "zone") this.canvas.setPoints(this.points.zone);
@@ -175,8 +182,8 @@ export class ZonesPanel {
         occupancy_cap: cap ? Number(cap) : null,
         schedule: this.schedule.value(),
       };
-      if (this.cameraId === null) throw new Error("Add a camera first.");
-      if (body.polygon.length < 3) throw new Error("Click at least 3 points on the image to outline the zone.");
+      if (this.cameraId === null) throw new Error(t("zones.cameraFirst"));
+      if (body.polygon.length < 3) throw new Error(t("zones.needPolygon"));
       const saved = await (this.editing
         ? api(`/api/zones/${this.editing.id}`, { method: "PUT", json: body })
         : api(`/api/cameras/${this.cameraId}/zones`, { method: "POST", json: body })
@@ -185,12 +192,12 @@ export class ZonesPanel {
       });
       this.editZone(null);
       await this.loadZones();
-      $("point-count").textContent = `Saved zone “${saved.name}” (v${saved.version}).`;
+      $("point-count").textContent = t("zones.zoneSaved", { name: saved.name, version: saved.version });
     });
   }
 
   async deleteZone(button) {
-    if (!this.editing || !confirm(`Delete zone “${this.editing.name}”?`)) return;
+    if (!this.editing || !confirm(t("zones.confirmDelete", { name: this.editing.name }))) return;
     await guarded($("zone-error"), button, async () => {
       await api(`/api/zones/${this.editing.id}`, { method: "DELETE", as: "none" });
       this.editZone(null);
@@ -209,7 +216,7 @@ export class ZonesPanel {
           step: "any",
           value,
           required: true,
-          "aria-label": `Point ${i + 1} ground ${axis === 0 ? "X" : "Y"} in metres`,
+          "aria-label": t(axis === 0 ? "zones.pointX" : "zones.pointY", { n: i + 1 }),
           oninput: (ev) => {
             this.world[i] = this.world[i] || ["", ""];
             this.world[i][axis] = ev.currentTarget.value;
@@ -217,23 +224,23 @@ export class ZonesPanel {
         });
       return el("tr", {}, el("td", {}, i + 1), el("td", { class: "mono" }, `${x.toFixed(3)}, ${y.toFixed(3)}`), el("td", {}, input(0, wx)), el("td", {}, input(1, wy)));
     });
-    replace($("calib-rows"), rows.length ? rows : el("tr", {}, el("td", { colspan: 4, class: "empty" }, "Click the image to add points.")));
+    replace($("calib-rows"), rows.length ? rows : el("tr", {}, el("td", { colspan: 4, class: "empty" }, t("zones.clickToAdd"))));
   }
 
   async saveCalibration(ev) {
     ev.preventDefault();
     await guarded($("calib-error"), ev.submitter, async () => {
       const points = this.points.calibration;
-      if (points.length < 4) throw new Error("Click at least 4 ground points on the image.");
+      if (points.length < 4) throw new Error(t("zones.needPoints"));
       const world = points.map((_, i) => (this.world[i] || ["", ""]).map(Number));
       if (world.some(([wx, wy], i) => !Number.isFinite(wx) || !Number.isFinite(wy) || (this.world[i] || []).includes(""))) {
-        throw new Error("Type the ground X and Y (metres) of every point.");
+        throw new Error(t("zones.needWorld"));
       }
       const saved = await api(`/api/cameras/${this.cameraId}/calibration`, {
         method: "PUT",
         json: { image_points: points, world_points_m: world },
       });
-      $("calib-status").textContent = `Saved calibration v${saved.version}.`;
+      $("calib-status").textContent = t("zones.calibrationSaved", { version: saved.version });
     });
   }
 }

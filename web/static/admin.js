@@ -8,7 +8,7 @@ import { mountAuditVerify } from "./audit-verify.js";
 import { HealthPanel } from "./admin-health.js";
 import { RulesPanel } from "./admin-rules.js";
 import { ZonesPanel } from "./admin-zones.js";
-import { api, apiAll, el, fillSelect, formatKind, guarded, mountHeader, replace, requireUser, showError } from "./app.js";
+import { api, apiAll, el, fillSelect, formatKind, guarded, mountHeader, replace, requireUser, showError, t } from "./app.js";
 
 const $ = (id) => document.getElementById(id);
 const data = { me: null, sites: [], cameras: [], users: [] };
@@ -19,17 +19,18 @@ let alerts = null;
 let patrols = null;
 let siteAlerts = null;
 
-const siteName = (id) => data.sites.find((s) => s.id === id)?.name ?? `Site ${id}`;
+const siteZone = (id) => data.sites.find((s) => s.id === id)?.timezone;
+const siteName = (id) => data.sites.find((s) => s.id === id)?.name ?? t("app.siteN", { id });
 
 // ---- tabs (WAI-ARIA tabs pattern: arrow keys move between tabs)
 function setupTabs() {
   const tabs = [...document.querySelectorAll('[role="tab"]')];
   const select = (tab) => {
-    for (const t of tabs) {
-      const on = t === tab;
-      t.setAttribute("aria-selected", String(on));
-      t.tabIndex = on ? 0 : -1;
-      $(t.getAttribute("aria-controls")).hidden = !on;
+    for (const other of tabs) {
+      const on = other === tab;
+      other.setAttribute("aria-selected", String(on));
+      other.tabIndex = on ? 0 : -1;
+      $(other.getAttribute("aria-controls")).hidden = !on;
     }
     history.replaceState(null, "", `#${tab.getAttribute("aria-controls")}`);
     if (tab.id === "tab-health") health.show();
@@ -49,7 +50,7 @@ function setupTabs() {
       select(next);
     });
   });
-  const initial = tabs.find((t) => `#${t.getAttribute("aria-controls")}` === location.hash) || tabs[0];
+  const initial = tabs.find((tab) => `#${tab.getAttribute("aria-controls")}` === location.hash) || tabs[0];
   select(initial);
 }
 
@@ -74,12 +75,12 @@ async function loadSites() {
             el(
               "td",
               { class: "actions" },
-              el("button", { type: "button", class: "small", onclick: () => editSite(s) }, "Edit"),
-              el("button", { type: "button", class: "small danger", onclick: (ev) => deleteSite(s, ev.currentTarget) }, "Delete"),
+              el("button", { type: "button", class: "small", onclick: () => editSite(s) }, t("admin.edit")),
+              el("button", { type: "button", class: "small danger", onclick: (ev) => deleteSite(s, ev.currentTarget) }, t("admin.delete")),
             ),
           ),
         )
-      : el("tr", {}, el("td", { colspan: 5, class: "empty" }, "No sites yet.")),
+      : el("tr", {}, el("td", { colspan: 5, class: "empty" }, t("admin.noSites"))),
   );
   fillSelect($("camera-site"), data.sites.map((s) => [s.id, s.name]));
   replace(
@@ -96,7 +97,7 @@ function editSite(site) {
   form.address.value = site.address;
   form.timezone.value = site.timezone;
   siteAlerts.edit(site);
-  $("site-form-title").textContent = `Edit site “${site.name}”`;
+  $("site-form-title").textContent = t("admin.editSite", { name: site.name });
   $("site-cancel").hidden = false;
   form.name.focus();
 }
@@ -105,7 +106,7 @@ function resetSiteForm() {
   editingSite = null;
   $("site-form").reset();
   siteAlerts.reset();
-  $("site-form-title").textContent = "New site";
+  $("site-form-title").textContent = t("admin.newSite");
   $("site-cancel").hidden = true;
   showError($("site-error"), null);
 }
@@ -127,7 +128,7 @@ async function saveSite(ev) {
 }
 
 async function deleteSite(site, button) {
-  if (!confirm(`Delete site “${site.name}” and its cameras?`)) return;
+  if (!confirm(t("admin.confirmDeleteSite", { name: site.name }))) return;
   await guarded($("site-error"), button, async () => {
     await api(`/api/sites/${site.id}`, { method: "DELETE", as: "none" });
     await Promise.all([loadSites(), loadCameras()]);
@@ -141,7 +142,7 @@ async function loadCameras() {
     $("camera-rows"),
     data.cameras.length
       ? data.cameras.map(cameraRow)
-      : el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No cameras yet.")),
+      : el("tr", {}, el("td", { colspan: 6, class: "empty" }, t("admin.noCameras"))),
   );
   syncPanels();
 }
@@ -149,7 +150,7 @@ async function loadCameras() {
 // The panels name cameras by site (and zone schedules use the site's time zone): refresh them on either change.
 function syncPanels() {
   zones?.setCameras(data.cameras, data.sites);
-  health?.setCameras(data.cameras, siteName);
+  health?.setCameras(data.cameras, siteName, siteZone);
   rules?.setCameras(data.cameras, siteName);
 }
 
@@ -162,35 +163,35 @@ function cameraRow(c) {
     el("td", {}, c.id),
     el("td", {}, siteName(c.site_id)),
     el("td", {}, c.name),
-    el("td", {}, c.kind === "rtsp" ? el("code", { class: "mono" }, c.url) : "WHIP push"),
-    el("td", {}, c.enabled ? "Yes" : "No"),
+    el("td", {}, c.kind === "rtsp" ? el("code", { class: "mono" }, c.url) : t("admin.whipPush")),
+    el("td", {}, t(c.enabled ? "admin.yes" : "admin.no")),
     el(
       "td",
       { class: "actions" },
       el("button", { type: "button", class: "small", onclick: act(async () => {
         await api(`/api/cameras/${c.id}`, { method: "PATCH", json: { enabled: !c.enabled } });
         await loadCameras();
-      }) }, c.enabled ? "Disable" : "Enable"),
+      }) }, t(c.enabled ? "admin.disable" : "admin.enable")),
       c.kind === "whip"
         ? el("button", { type: "button", class: "small", onclick: act(async () => {
-            if (!confirm("Issue a new token? The phone using the old one will stop streaming.")) return;
+            if (!confirm(t("admin.confirmNewToken"))) return;
             showEnrolment(await api(`/api/cameras/${c.id}/token`, { method: "POST" }));
-          }) }, "New token")
+          }) }, t("admin.newToken"))
         : null,
-      el("button", { type: "button", class: "small", onclick: () => zones.open(c.id) }, "Zones"),
+      el("button", { type: "button", class: "small", onclick: () => zones.open(c.id) }, t("admin.zonesButton")),
       el("button", { type: "button", class: "small", onclick: () => {
         health.focus(c.id);
         $("tab-health").click();
-      } }, "Health"),
+      } }, t("admin.healthButton")),
       el("button", { type: "button", class: "small", onclick: () => {
         rules.open(c.id);
         $("tab-rules").click();
-      } }, "Rules"),
+      } }, t("admin.rulesButton")),
       el("button", { type: "button", class: "small danger", onclick: act(async () => {
-        if (!confirm(`Delete camera “${c.name}”?`)) return;
+        if (!confirm(t("admin.confirmDeleteCamera", { name: c.name }))) return;
         await api(`/api/cameras/${c.id}`, { method: "DELETE", as: "none" });
         await loadCameras();
-      }) }, "Delete"),
+      }) }, t("admin.delete")),
     ),
   );
 }
@@ -201,19 +202,19 @@ function showEnrolment(camera) {
   const link = camera.enrol_url || new URL(`camera.html#${fragment}`, location.href).href;
   const copy = async (ev) => {
     await navigator.clipboard.writeText(link).then(
-      () => (ev.currentTarget.textContent = "Copied"),
-      () => (ev.currentTarget.textContent = "Copy failed: select the link"),
+      () => (ev.currentTarget.textContent = t("admin.copied")),
+      () => (ev.currentTarget.textContent = t("admin.copyFailed")),
     );
   };
   replace(
     $("enrol"),
-    el("strong", {}, `Phone enrolment for camera #${camera.id} “${camera.name}”`),
-    el("p", { class: "small" }, "Scan the QR code with the phone that will film the site, or open the link on it (the phone must reach this server at that address; camera access needs HTTPS or localhost). The token is shown only now; use “New token” to issue another."),
-    camera.enrol_qr ? el("img", { id: "enrol-qr", src: camera.enrol_qr, alt: "QR code of the enrolment link: scan it with the phone" }) : null,
+    el("strong", {}, t("admin.enrolTitle", { id: camera.id, name: camera.name })),
+    el("p", { class: "small" }, t("admin.enrolHelp")),
+    camera.enrol_qr ? el("img", { id: "enrol-qr", src: camera.enrol_qr, alt: t("admin.enrolQr") }) : null,
     el("p", {}, el("a", { id: "enrol-link", href: link, class: "mono", target: "_blank", rel: "noopener noreferrer" }, link)),
-    el("p", { class: "small" }, "Token: ", el("code", { id: "enrol-token", class: "mono" }, camera.whip_token)),
-    el("div", { class: "actions" }, el("button", { type: "button", class: "small", onclick: copy }, "Copy link"),
-      el("button", { type: "button", class: "small", onclick: () => ($("enrol").hidden = true) }, "Done")),
+    el("p", { class: "small" }, t("admin.token"), " ", el("code", { id: "enrol-token", class: "mono" }, camera.whip_token)),
+    el("div", { class: "actions" }, el("button", { type: "button", class: "small", onclick: copy }, t("admin.copyLink")),
+      el("button", { type: "button", class: "small", onclick: () => ($("enrol").hidden = true) }, t("admin.done"))),
   );
   $("enrol").hidden = false;
 }
@@ -225,7 +226,7 @@ async function saveCamera(ev) {
   const body = { site_id: Number(form.site_id.value), name: form.name.value.trim(), kind, enabled: form.enabled.checked };
   if (kind === "rtsp") body.url = form.url.value.trim();
   await guarded($("camera-error"), ev.submitter, async () => {
-    if (!body.site_id) throw new Error("Create a site first.");
+    if (!body.site_id) throw new Error(t("admin.siteFirst"));
     const camera = await api("/api/cameras", { method: "POST", json: body });
     form.reset();
     syncKind();
@@ -254,7 +255,7 @@ function userRow(u) {
   const self = u.id === data.me.id;
   const role = el(
     "select",
-    { "aria-label": `Role of ${u.email}`, disabled: self, onchange: patch(() => ({ role: role.value })) },
+    { "aria-label": t("admin.roleOf", { email: u.email }), disabled: self, onchange: patch(() => ({ role: role.value })) },
     ["inspector", "supervisor", "admin"].map((r) => el("option", { value: r, selected: r === u.role }, formatKind(r))),
   );
   return el(
@@ -263,14 +264,14 @@ function userRow(u) {
     el("td", {}, u.email),
     el("td", {}, u.name || "–"),
     el("td", {}, role),
-    el("td", {}, u.role === "supervisor" ? siteEditor(u, patch) : "all"),
-    el("td", {}, u.active ? "Active" : "Deactivated"),
+    el("td", {}, u.role === "supervisor" ? siteEditor(u, patch) : t("admin.allSites")),
+    el("td", {}, t(u.active ? "admin.active" : "admin.deactivated")),
     el(
       "td",
       {},
       self
-        ? el("span", { class: "muted small" }, "you")
-        : el("button", { type: "button", class: `small${u.active ? " danger" : ""}`, onclick: patch(() => ({ active: !u.active })) }, u.active ? "Deactivate" : "Reactivate"),
+        ? el("span", { class: "muted small" }, t("admin.you"))
+        : el("button", { type: "button", class: `small${u.active ? " danger" : ""}`, onclick: patch(() => ({ active: !u.active })) }, t(u.active ? "admin.deactivate" : "admin.reactivate")),
     ),
   );
 }
@@ -284,9 +285,9 @@ function siteEditor(user, patch) {
   return el(
     "details",
     {},
-    el("summary", {}, user.site_ids.map(siteName).join(", ") || "none"),
-    el("div", { role: "group", "aria-label": `Sites of ${user.email}` }, boxes),
-    el("button", { type: "button", class: "small", onclick: patch(chosen) }, "Save sites"),
+    el("summary", {}, user.site_ids.map(siteName).join(t("app.listSeparator")) || t("admin.noneSites")),
+    el("div", { role: "group", "aria-label": t("admin.sitesOf", { email: user.email }) }, boxes),
+    el("button", { type: "button", class: "small", onclick: patch(chosen) }, t("admin.saveSites")),
   );
 }
 

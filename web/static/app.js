@@ -1,5 +1,9 @@
 // Shared by every signed-in page: the API client (access and refresh token in sessionStorage), error text,
-// safe DOM building (text is always set as textContent, never parsed as HTML) and formatting.
+// safe DOM building (text is always set as textContent, never parsed as HTML) and formatting. Texts come from
+// the catalogues through t() (./i18n.js, loaded before any page module runs).
+import { hasText, lang, languageSwitch, t } from "./i18n.js";
+
+export { formatNumber, hasText, lang, languageSwitch, t } from "./i18n.js";
 
 const TOKEN_KEY = "siteaudit.token";
 const REFRESH_KEY = "siteaudit.refresh";
@@ -98,7 +102,7 @@ export async function api(path, { method = "GET", json, form, query, as = "json"
     try {
       return { current, response: await fetch(url, { method, headers, body }) };
     } catch (exc) {
-      throw new ApiError(0, `Cannot reach the server (${exc.message}). Check the connection and retry.`);
+      throw new ApiError(0, t("app.unreachable", { reason: exc.message }));
     }
   };
   let { current, response } = await send();
@@ -213,21 +217,59 @@ export async function guarded(errorBox, button, work) {
   }
 }
 
-export function formatTime(iso) {
+// Dates and times are shown in the site's time zone when the page knows the site (`timeZone`, an IANA name
+// from GET /api/sites), labelled with it; without one, in the browser's zone (also labelled).
+const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+const DATE_TIME = {
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hourCycle: "h23",
+};
+const formatters = new Map();
+function dateTimeFormat(timeZone) {
+  if (!formatters.has(timeZone)) {
+    let format;
+    try {
+      format = new Intl.DateTimeFormat(lang, { ...DATE_TIME, timeZone });
+    } catch {
+      format = new Intl.DateTimeFormat(lang, { ...DATE_TIME, timeZone: "UTC" }); // unknown zone name
+    }
+    formatters.set(timeZone, format);
+  }
+  return formatters.get(timeZone);
+}
+
+// English shows Intl's fields in ISO 8601 order (2026-12-01 17:30:05, as audit records read), not en-US's
+// 12/01/2026; Chinese keeps Intl's zh-CN form (2026/12/01 17:30:05).
+function dateTimeText(format, date) {
+  if (lang !== "en") return format.format(date);
+  const part = Object.fromEntries(format.formatToParts(date).map((p) => [p.type, p.value]));
+  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}:${part.second}`;
+}
+
+export function formatTime(iso, timeZone) {
   if (!iso) return "–";
-  const date = new Date(iso);
-  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  const format = dateTimeFormat(timeZone || BROWSER_ZONE);
+  return t("app.timeInZone", { time: dateTimeText(format, new Date(iso)), zone: format.resolvedOptions().timeZone });
 }
 
-export function relativeTime(iso) {
+const relative = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
+export function relativeTime(iso, timeZone) {
   const seconds = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
-  if (seconds < 60) return "just now";
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
-  return formatTime(iso);
+  if (seconds < 60) return relative.format(0, "second");
+  if (seconds < 3600) return relative.format(-Math.floor(seconds / 60), "minute");
+  if (seconds < 86400) return relative.format(-Math.floor(seconds / 3600), "hour");
+  return formatTime(iso, timeZone);
 }
 
+// Enumerated values (violation kinds, statuses, roles, verdicts) have their text under "term.<value>";
+// a value the catalogue does not know yet is shown humanised.
 export function formatKind(kind) {
+  if (hasText(`term.${kind}`)) return t(`term.${kind}`);
   const text = String(kind).replace(/_/g, " ");
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -262,9 +304,10 @@ export async function apiAll(path, { query } = {}) {
 // Fills the page header (user name, sign-out) that every signed-in page has.
 export function mountHeader(me) {
   const who = document.getElementById("who");
-  if (who) who.textContent = `${me.name || me.email} · ${me.role}`;
+  if (who) who.textContent = `${me.name || me.email} · ${formatKind(me.role)}`;
   const button = document.getElementById("logout");
   if (button) button.addEventListener("click", logout);
+  if (!document.getElementById("lang")) (button || who)?.before(languageSwitch());
 }
 
 // Lookup tables for site and camera names (every role may read them).
@@ -273,8 +316,10 @@ export async function loadPlaces() {
   return {
     sites,
     cameras,
-    siteName: (id) => sites.find((s) => s.id === id)?.name ?? `Site ${id}`,
-    cameraName: (id) => cameras.find((c) => c.id === id)?.name ?? `Camera ${id}`,
+    siteName: (id) => sites.find((s) => s.id === id)?.name ?? t("app.siteN", { id }),
+    cameraName: (id) => cameras.find((c) => c.id === id)?.name ?? t("app.cameraN", { id }),
+    siteZone: (id) => sites.find((s) => s.id === id)?.timezone,
+    cameraZone: (id) => sites.find((s) => s.id === cameras.find((c) => c.id === id)?.site_id)?.timezone,
   };
 }
 

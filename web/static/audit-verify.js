@@ -1,24 +1,15 @@
 // Admins and inspectors: is the record intact? Runs GET /api/audit/integrity — the audit log's hash chain
 // and every stored object re-read and hashed — and names the first broken entry and object.
-import { api, el, guarded, replace } from "./app.js";
+import { api, el, guarded, replace, t } from "./app.js";
 
-const T = {
-  run: "Verify now",
-  running: "Checking the chain and every stored object…",
-  intact: (entries, objects) => `Intact: ${entries} audit-log entries and ${objects} stored objects verified.`,
-  chainOk: (n) => `Audit chain intact (${n} entries).`,
-  chainBroken: (seq, reason) => `Audit chain BROKEN at entry ${seq}: ${reason}.`,
-  objectsOk: (n) => `Stored objects intact (${n} checked).`,
-  objectsBroken: (bad, n, what, key, reason) => `${bad} of ${n} stored objects BROKEN; first: ${what} (${key}): ${reason}.`,
-};
 
 export function mountAuditVerify(section) {
-  const button = el("button", { type: "button", id: "audit-verify-run" }, T.run);
+  const button = el("button", { type: "button", id: "audit-verify-run" }, t("audit.run"));
   const result = el("div", { id: "audit-verify-result", role: "status", "aria-live": "polite" });
   const error = el("div", { class: "error", role: "alert", hidden: true });
   button.addEventListener("click", () =>
     guarded(error, button, async () => {
-      replace(result, el("p", { class: "muted small" }, T.running));
+      replace(result, el("p", { class: "muted small" }, t("audit.running")));
       show(result, await api("/api/audit/integrity"));
     }),
   );
@@ -28,7 +19,7 @@ export function mountAuditVerify(section) {
 function show(result, status) {
   result.dataset.valid = String(status.valid);
   if (status.valid) {
-    replace(result, el("p", { class: "success" }, T.intact(status.chain.checked, status.objects_checked)));
+    replace(result, el("p", { class: "success" }, t("audit.intact", { entries: status.chain.checked, objects: status.objects_checked })));
     return;
   }
   const chain = status.chain;
@@ -38,11 +29,21 @@ function show(result, status) {
     el(
       "div",
       { class: "error" },
-      el("p", { dataset: { chain: chain.valid ? "ok" : "broken" } }, chain.valid ? T.chainOk(chain.checked) : T.chainBroken(chain.first_bad_seq, chain.reason)),
+      el("p", { dataset: { chain: chain.valid ? "ok" : "broken" } }, chain.valid
+          ? t("audit.chainOk", { count: chain.checked })
+          : t("audit.chainBroken", { seq: chain.first_bad_seq, reason: chain.reason })),
       el(
         "p",
         { dataset: { objects: broken ? "broken" : "ok" } },
-        broken ? T.objectsBroken(status.objects_broken, status.objects_checked, broken.what, broken.key, broken.reason) : T.objectsOk(status.objects_checked),
+        broken
+          ? t("audit.objectsBroken", {
+              bad: status.objects_broken,
+              count: status.objects_checked,
+              what: broken.what,
+              key: broken.key,
+              reason: broken.reason,
+            })
+          : t("audit.objectsOk", { count: status.objects_checked }),
       ),
     ),
   );

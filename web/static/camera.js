@@ -3,8 +3,8 @@
 // server logs; `&ice=relay` forces media through the server's TURN relay (iceTransportPolicy "relay").
 // STUN/TURN servers come from the server (RFC 9725 Link rel="ice-server" headers on an authenticated
 // OPTIONS), freshly on every connection so time-limited TURN credentials never go stale.
-// No build step, no external resources.
-"use strict";
+// No build step, no external resources. Texts: the "camera." catalogue keys (./i18n.js).
+import { languageSwitch, t } from "./i18n.js";
 
 (() => {
   const RETRY_DELAYS_S = [1, 2, 4, 8, 15, 30];
@@ -14,6 +14,7 @@
   const ENCODING = { maxBitrate: 2_000_000, maxFramerate: 15 }; // 4G uplink; the detector needs far fewer fps
 
   const $ = (id) => document.getElementById(id);
+  document.querySelector("main > header").append(languageSwitch());
   const ui = {
     status: $("status"),
     label: $("camera-label"),
@@ -65,14 +66,14 @@
 
   async function openCamera() {
     if (!window.isSecureContext || !navigator.mediaDevices) {
-      throw new Fatal("error", "Camera needs a secure page: open the enrolment link over https://");
+      throw new Fatal("error", t("camera.insecure"));
     }
     try {
       return await navigator.mediaDevices.getUserMedia({ video: VIDEO, audio: false });
     } catch (err) {
       const denied = err && (err.name === "NotAllowedError" || err.name === "SecurityError");
-      throw new Fatal("error", denied ? "Camera permission denied: allow the camera and reload"
-        : `Cannot open the camera: ${err && err.message ? err.message : err}`);
+      throw new Fatal("error", denied ? t("camera.denied")
+        : t("camera.cannotOpen", { reason: err && err.message ? err.message : err }));
     }
   }
 
@@ -135,11 +136,11 @@
         cache: "no-store",
       });
     } catch (err) {
-      throw new Error("server unreachable");
+      throw new Error(t("camera.unreachable"));
     }
-    if (response.status === 401) throw new Fatal("unauthorized", "Unauthorized: this camera link's token was rejected. Ask for a new QR code.");
-    if (response.status === 404) throw new Fatal("error", "Unknown camera: ask for a new QR code.");
-    if (!response.ok) throw new Error(`server error ${response.status}`);
+    if (response.status === 401) throw new Fatal("unauthorized", t("camera.unauthorized"));
+    if (response.status === 404) throw new Fatal("error", t("camera.unknown"));
+    if (!response.ok) throw new Error(t("camera.serverError", { status: response.status }));
     return parseIceLinks(response.headers.get("Link"));
   }
 
@@ -154,7 +155,7 @@
         cache: "no-store",
       });
     } catch (err) {
-      throw new Error("server unreachable");
+      throw new Error(t("camera.unreachable"));
     }
     if (response.status === 201) {
       const location = response.headers.get("Location");
@@ -164,10 +165,10 @@
       return response.text();
     }
     const detail = await response.json().then((body) => body.detail).catch(() => response.statusText);
-    if (response.status === 401) throw new Fatal("unauthorized", "Unauthorized: this camera link's token was rejected. Ask for a new QR code.");
-    if (response.status === 404) throw new Fatal("error", `Unknown camera: ${detail}`);
-    if (response.status >= 400 && response.status < 500) throw new Fatal("error", `Rejected: ${detail}`);
-    throw new Error(`server error ${response.status}`);
+    if (response.status === 401) throw new Fatal("unauthorized", t("camera.unauthorized"));
+    if (response.status === 404) throw new Fatal("error", t("camera.unknownDetail", { detail }));
+    if (response.status >= 400 && response.status < 500) throw new Fatal("error", t("camera.rejected", { detail }));
+    throw new Error(t("camera.serverError", { status: response.status }));
   }
 
   async function connect() {
@@ -175,7 +176,7 @@
     const policy = session.config.policy;
     const hasTurn = iceServers.some((s) => [].concat(s.urls).some((u) => u.startsWith("turn")));
     if (policy === "relay" && !hasTurn) {
-      throw new Fatal("error", "Relay mode (ice=relay) needs a TURN server, and the server offers none");
+      throw new Fatal("error", t("camera.needTurn"));
     }
     const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers, iceTransportPolicy: policy });
     session.pc = pc;
@@ -198,7 +199,7 @@
     if (dtls) {
       dtls.addEventListener("statechange", () => {
         if (session.pc === pc && (dtls.state === "closed" || dtls.state === "failed")) {
-          reconnect("server ended the session");
+          reconnect(t("camera.sessionEnded"));
         }
       });
     }
@@ -210,22 +211,22 @@
     switch (pc.connectionState) {
       case "connected":
         session.attempt = 0;
-        show("live", "Live");
+        show("live", t("camera.live"));
         acquireWakeLock();
         break;
       case "disconnected":
-        show("reconnecting", "Connection unstable…");
-        session.graceTimer = setTimeout(() => reconnect("connection lost"), DISCONNECT_GRACE_MS);
+        show("reconnecting", t("camera.unstable"));
+        session.graceTimer = setTimeout(() => reconnect(t("camera.lost")), DISCONNECT_GRACE_MS);
         break;
       case "failed":
-        reconnect("connection failed");
+        reconnect(t("camera.failed"));
         break;
     }
   }
 
   async function publish() {
     if (!session.running) return;
-    show(session.attempt ? "reconnecting" : "connecting", session.attempt ? "Reconnecting…" : "Connecting…");
+    show(session.attempt ? "reconnecting" : "connecting", t(session.attempt ? "camera.reconnecting" : "app.connecting"));
     try {
       await connect();
     } catch (err) {
@@ -242,7 +243,7 @@
     hangUp();
     const delay = RETRY_DELAYS_S[Math.min(session.attempt, RETRY_DELAYS_S.length - 1)];
     session.attempt += 1;
-    show("reconnecting", `Reconnecting in ${delay} s (${reason})`);
+    show("reconnecting", t("camera.reconnectIn", { delay, reason }));
     clearTimeout(session.retryTimer);
     session.retryTimer = setTimeout(publish, delay * 1000 * (0.8 + Math.random() * 0.4));
   }
@@ -273,16 +274,16 @@
     session.config = session.config || readConfig();
     if (!session.config) {
       ui.enrol.hidden = false;
-      show("idle", "Enter the camera's details");
+      show("idle", t("camera.enterDetails"));
       return;
     }
     ui.enrol.hidden = true;
     ui.start.hidden = true;
     ui.label.hidden = false;
-    ui.label.textContent = `Camera ${session.config.cam}`;
+    ui.label.textContent = t("app.cameraN", { id: session.config.cam });
     session.running = true;
     session.attempt = 0;
-    show("connecting", "Opening camera…");
+    show("connecting", t("camera.opening"));
     try {
       session.stream = session.stream || (await openCamera());
     } catch (err) {
@@ -306,7 +307,7 @@
     releaseWakeLock();
     ui.stop.hidden = true;
     ui.start.hidden = false;
-    show("idle", "Stopped");
+    show("idle", t("camera.stopped"));
   }
 
   async function updateStats() {
@@ -326,7 +327,7 @@
     const local = pair && stats.get(pair.localCandidateId);
     if (local && local.candidateType) {
       ui.route.dataset.candidate = local.candidateType;
-      ui.route.textContent = local.candidateType === "relay" ? "TURN relay" : "Direct";
+      ui.route.textContent = t(local.candidateType === "relay" ? "camera.relay" : "camera.direct");
     }
   }
 

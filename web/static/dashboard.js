@@ -1,59 +1,26 @@
 // Dashboard (admins, inspectors: every site; supervisors: their own): a period's figures, charts (Apache
 // ECharts, vendored, canvas renderer, tooltips drawn on the canvas so the strict CSP holds), the per-site
-// table, CSV exports with the same filters, and the site reports (PDF). Every user-visible string is in T.
-import { HOME, api, el, fillSelect, formatKind, guarded, loadPlaces, mountHeader, replace, requireUser } from "./app.js";
+// table, CSV exports with the same filters, and the site reports (PDF). Texts: the "dashboard." catalogue keys.
+import {
+  HOME,
+  api,
+  el,
+  fillSelect,
+  formatKind,
+  formatNumber,
+  guarded,
+  loadPlaces,
+  mountHeader,
+  replace,
+  requireUser,
+  t,
+} from "./app.js";
 
-const T = {
-  pageTitle: "siteaudit · dashboard",
-  title: "Dashboard",
-  live: "Live view",
-  signOut: "Sign out",
-  filters: "Period and place",
-  site: "Site",
-  allSites: "All my sites",
-  camera: "Camera (exports)",
-  allCameras: "Any camera",
-  start: "From",
-  end: "To (included)",
-  apply: "Show",
-  periodNote: (start, end) => `Local days ${start} to ${end}, each in its site's time zone.`,
-  figures: "Figures",
-  daily: "Violations per day, by kind",
-  perCamera: "Violations per camera",
-  perZone: "Violations per zone (top 10)",
-  unmonitored: "Unmonitored hours per camera",
-  perSite: "Per site",
-  exports: "Exports",
-  exportEvents: "Events (CSV)",
-  exportActions: "Corrective actions (CSV)",
-  exportUnmonitored: "Unmonitored intervals (CSV)",
-  reports: "Site reports (PDF)",
-  reportsHint: "Generated monthly for every site, or now for the selected site and period; stored with their SHA-256.",
-  makeReport: "Generate report for this site and period",
-  pickSite: "Choose one site to generate its report.",
-  download: "Download",
-  violations: "Violations",
-  confirmed: "Confirmed",
-  compliance: "Compliance rate",
-  fpShare: "False-positive share",
-  signoff: "Event → sign-off (median / p90)",
-  verify: "Action → verified (median / p90)",
-  openActions: "Open actions / overdue",
-  unmonitoredHours: "Unmonitored camera-hours",
-  monitoredHours: "Monitored camera-hours",
-  events: "Events",
-  hours: "h",
-  days: "d",
-  none: "–",
-  wholeFrame: "outside any zone",
-  definitionPrefix: "Compliance rate: ",
-  siteColumns: ["Site", "Time zone", "Events", "Violations", "Confirmed", "Compliance rate", "False positives", "Open / overdue actions", "Unmonitored h"],
-  reportColumns: ["Site", "Period", "How", "Status", "SHA-256", ""],
-  trigger: { scheduled: "scheduled", on_demand: "on demand" },
-  status: { pending: "being generated", ready: "ready", failed: "failed" },
-};
+const SITE_COLUMNS = ["site", "timeZone", "events", "violations", "confirmed", "compliance", "falsePositives", "openOverdue", "unmonitoredH"];
+const REPORT_COLUMNS = ["site", "period", "how", "status", "sha256", null];
 
 const $ = (id) => document.getElementById(id);
+const NONE = "–";
 const state = { me: null, places: null, charts: {} };
 
 function localToday() {
@@ -68,10 +35,9 @@ function shiftDays(iso, days) {
 }
 
 function applyText() {
-  document.title = T.pageTitle;
-  for (const node of document.querySelectorAll("[data-t]")) node.textContent = T[node.dataset.t];
-  replace($("sites-head"), el("tr", {}, T.siteColumns.map((c) => el("th", { scope: "col" }, c))));
-  replace($("reports-head"), el("tr", {}, T.reportColumns.map((c) => el("th", { scope: "col" }, c))));
+  const head = (columns) => el("tr", {}, columns.map((c) => el("th", { scope: "col" }, c ? t(`dashboard.col.${c}`) : "")));
+  replace($("sites-head"), head(SITE_COLUMNS));
+  replace($("reports-head"), head(REPORT_COLUMNS));
 }
 
 function filters() {
@@ -80,36 +46,45 @@ function filters() {
 }
 
 function duration(seconds) {
-  if (seconds === null || seconds === undefined) return T.none;
+  if (seconds === null || seconds === undefined) return NONE;
   const hours = seconds / 3600;
-  return hours < 48 ? `${hours.toFixed(1)} ${T.hours}` : `${(hours / 24).toFixed(1)} ${T.days}`;
+  const one = { minimumFractionDigits: 1, maximumFractionDigits: 1 };
+  return hours < 48
+    ? t("dashboard.hours", { value: formatNumber(hours, one) })
+    : t("dashboard.days", { value: formatNumber(hours / 24, one) });
 }
 
 function number(value, digits = 2) {
-  return value === null || value === undefined ? T.none : Number(value).toFixed(digits);
+  const fixed = { minimumFractionDigits: digits, maximumFractionDigits: digits };
+  return value === null || value === undefined ? NONE : formatNumber(Number(value), fixed);
 }
 
 function percent(value) {
-  return value === null || value === undefined ? T.none : `${(value * 100).toFixed(1)} %`;
+  const style = { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 };
+  return value === null || value === undefined ? NONE : formatNumber(value, style);
 }
 
 function renderKpis(data) {
-  const t = data.totals;
+  const totals = data.totals;
   const cards = [
-    [T.events, String(t.events)],
-    [T.violations, String(t.violations)],
-    [T.confirmed, String(t.confirmed_violations)],
-    [T.compliance, number(t.compliance_rate)],
-    [T.fpShare, percent(t.false_positive_share)],
-    [T.signoff, `${duration(t.signoff_median_s)} / ${duration(t.signoff_p90_s)}`],
-    [T.verify, `${duration(t.verify_median_s)} / ${duration(t.verify_p90_s)}`],
-    [T.openActions, `${t.open_actions} / ${t.overdue_actions}`],
-    [T.monitoredHours, number(t.monitored_hours, 1)],
-    [T.unmonitoredHours, number(t.unmonitored_hours, 1)],
+    [t("dashboard.events"), String(totals.events)],
+    [t("dashboard.violations"), String(totals.violations)],
+    [t("dashboard.confirmed"), String(totals.confirmed_violations)],
+    [t("dashboard.compliance"), number(totals.compliance_rate)],
+    [t("dashboard.fpShare"), percent(totals.false_positive_share)],
+    [t("dashboard.signoff"), `${duration(totals.signoff_median_s)} / ${duration(totals.signoff_p90_s)}`],
+    [t("dashboard.verify"), `${duration(totals.verify_median_s)} / ${duration(totals.verify_p90_s)}`],
+    [t("dashboard.openActions"), `${totals.open_actions} / ${totals.overdue_actions}`],
+    [t("dashboard.monitoredHours"), number(totals.monitored_hours, 1)],
+    [t("dashboard.unmonitoredHours"), number(totals.unmonitored_hours, 1)],
   ];
   replace($("kpis"), cards.map(([label, value]) => el("div", {}, el("dt", {}, label), el("dd", {}, value))));
-  $("definition").textContent = T.definitionPrefix + data.definitions.compliance_rate + " " + data.definitions.monitored_hours;
-  $("period-note").textContent = T.periodNote(data.start, data.end);
+  // The definitions are the server's own (English) text.
+  $("definition").textContent = t("dashboard.definition", {
+    compliance: data.definitions.compliance_rate,
+    monitored: data.definitions.monitored_hours,
+  });
+  $("period-note").textContent = t("dashboard.periodNote", { start: data.start, end: data.end });
 }
 
 function chart(id) {
@@ -159,8 +134,8 @@ function renderCharts(data) {
       xAxis: { type: "value", minInterval: 1 },
       yAxis: { type: "category", data: cameras.map(cameraLabel) },
       series: [
-        { name: T.violations, type: "bar", data: cameras.map((c) => c.violations) },
-        { name: T.confirmed, type: "bar", data: cameras.map((c) => c.confirmed_violations) },
+        { name: t("dashboard.violations"), type: "bar", data: cameras.map((c) => c.violations) },
+        { name: t("dashboard.confirmed"), type: "bar", data: cameras.map((c) => c.confirmed_violations) },
       ],
     },
     true,
@@ -171,10 +146,10 @@ function renderCharts(data) {
       ...BASE,
       legend: { top: 0 },
       xAxis: { type: "value", minInterval: 1 },
-      yAxis: { type: "category", data: zones.map((z) => `${z.zone_name || T.wholeFrame} · ${z.camera_name}`) },
+      yAxis: { type: "category", data: zones.map((z) => `${z.zone_name || t("dashboard.wholeFrame")} · ${z.camera_name}`) },
       series: [
-        { name: T.violations, type: "bar", data: zones.map((z) => z.violations) },
-        { name: T.confirmed, type: "bar", data: zones.map((z) => z.confirmed_violations) },
+        { name: t("dashboard.violations"), type: "bar", data: zones.map((z) => z.violations) },
+        { name: t("dashboard.confirmed"), type: "bar", data: zones.map((z) => z.confirmed_violations) },
       ],
     },
     true,
@@ -185,7 +160,7 @@ function renderCharts(data) {
       ...BASE,
       xAxis: { type: "value" },
       yAxis: { type: "category", data: outages.map(cameraLabel) },
-      series: [{ name: T.unmonitoredHours, type: "bar", data: outages.map((c) => Number(c.unmonitored_hours.toFixed(2))) }],
+      series: [{ name: t("dashboard.unmonitoredHours"), type: "bar", data: outages.map((c) => Number(c.unmonitored_hours.toFixed(2))) }],
     },
     true,
   );
@@ -193,19 +168,19 @@ function renderCharts(data) {
 
 function renderSites(data) {
   const rows = data.sites.map((s) => {
-    const t = s.totals;
+    const totals = s.totals;
     return el(
       "tr",
       {},
       el("td", {}, s.site_name),
       el("td", {}, s.timezone),
-      el("td", {}, String(t.events)),
-      el("td", {}, String(t.violations)),
-      el("td", {}, String(t.confirmed_violations)),
-      el("td", {}, number(t.compliance_rate)),
-      el("td", {}, percent(t.false_positive_share)),
-      el("td", {}, `${t.open_actions} / ${t.overdue_actions}`),
-      el("td", {}, number(t.unmonitored_hours, 1)),
+      el("td", {}, String(totals.events)),
+      el("td", {}, String(totals.violations)),
+      el("td", {}, String(totals.confirmed_violations)),
+      el("td", {}, number(totals.compliance_rate)),
+      el("td", {}, percent(totals.false_positive_share)),
+      el("td", {}, `${totals.open_actions} / ${totals.overdue_actions}`),
+      el("td", {}, number(totals.unmonitored_hours, 1)),
     );
   });
   replace($("sites"), rows);
@@ -230,9 +205,9 @@ async function loadReports() {
       {},
       el("td", {}, state.places.siteName(r.site_id)),
       el("td", {}, `${r.start_day} – ${r.end_day}`),
-      el("td", {}, T.trigger[r.trigger] || r.trigger),
-      el("td", {}, T.status[r.status] || r.status),
-      el("td", { class: "small" }, el("code", {}, r.sha256 ? r.sha256.slice(0, 16) : T.none)),
+      el("td", {}, formatKind(r.trigger)),
+      el("td", {}, t(`dashboard.reportStatus.${r.status}`)),
+      el("td", { class: "small" }, el("code", {}, r.sha256 ? r.sha256.slice(0, 16) : NONE)),
       el(
         "td",
         {},
@@ -247,7 +222,7 @@ async function loadReports() {
                     saveBlob(`/api/reports/${r.id}`, {}, `siteaudit-report-${r.site_id}-${r.start_day}-${r.end_day}.pdf`),
                   ),
               },
-              T.download,
+              t("dashboard.download"),
             )
           : null,
       ),
@@ -271,7 +246,7 @@ async function load() {
 function fillCameras() {
   const site = $("f-site").value;
   const cameras = state.places.cameras.filter((c) => !site || String(c.site_id) === site);
-  fillSelect($("f-camera"), cameras.map((c) => [c.id, `${c.name} (${state.places.siteName(c.site_id)})`]), { placeholder: T.allCameras });
+  fillSelect($("f-camera"), cameras.map((c) => [c.id, `${c.name} (${state.places.siteName(c.site_id)})`]), { placeholder: t("dashboard.allCameras") });
 }
 
 async function main() {
@@ -280,7 +255,7 @@ async function main() {
   mountHeader(state.me);
   $("home").href = HOME[state.me.role] || "index.html";
   state.places = await loadPlaces();
-  fillSelect($("f-site"), state.places.sites.map((s) => [s.id, s.name]), { placeholder: T.allSites });
+  fillSelect($("f-site"), state.places.sites.map((s) => [s.id, s.name]), { placeholder: t("dashboard.allSites") });
   fillCameras();
   const params = new URLSearchParams(location.search);
   const form = $("filters");
@@ -307,7 +282,7 @@ async function main() {
   $("make-report").addEventListener("click", (e) =>
     guarded($("report-error"), e.currentTarget, async () => {
       const { site_id, start, end } = filters();
-      if (!site_id) throw new Error(T.pickSite);
+      if (!site_id) throw new Error(t("dashboard.pickSite"));
       await api(`/api/sites/${site_id}/reports`, { method: "POST", json: { start, end } });
       await loadReports();
     }),

@@ -1,23 +1,9 @@
 // Inspector: corrective actions — the due date and responsible supervisor set at sign-off, each action's
 // history with verify / reject (with a reason), the rectification report of a closed action, and the list
 // of overdue actions by site.
-import { api, apiAll, el, fillSelect, guarded, replace } from "./app.js";
+import { api, apiAll, el, fillSelect, guarded, replace, t } from "./app.js";
 import { actionHeader, actionHistory, actionSummary, overdueBadge, releasePhotos } from "./action-history.js";
 
-const T = {
-  none: "None. Signing off a confirmed event opens one.",
-  waiting: "Waiting for the site supervisor's answer.",
-  note: "Note (optional when verifying; the reason when rejecting)",
-  verify: "Verify (close)",
-  reject: "Reject (reopen)",
-  needReason: "Give the reason for the rejection: the supervisor sees it.",
-  report: "Rectification report (PDF)",
-  chooseSupervisor: "Choose the responsible supervisor",
-  noSupervisor: "This site has no supervisor: an admin must assign one first.",
-  noOverdue: "No overdue corrective actions.",
-  overdueSite: (site, n) => `${site} · ${n} overdue`,
-  openEvent: (id) => `Event #${id}`,
-};
 const DEFAULT_DUE_DAYS = 7;
 const $ = (id) => document.getElementById(id);
 
@@ -41,7 +27,7 @@ export function fillSignoffFields(event) {
   if (select.dataset.siteId === String(event.site_id)) return supervisorsLoaded;
   select.dataset.siteId = String(event.site_id);
   supervisorsLoaded = api(`/api/sites/${event.site_id}/supervisors`).then((people) => {
-    fillSelect(select, people.map((p) => [p.id, p.name ? `${p.name} (${p.email})` : p.email]), { placeholder: T.chooseSupervisor });
+    fillSelect(select, people.map((p) => [p.id, p.name ? `${p.name} (${p.email})` : p.email]), { placeholder: t("inspector.chooseSupervisor") });
     if (people.length === 1) select.value = String(people[0].id);
     $("action-supervisor-none").hidden = people.length > 0;
   });
@@ -56,7 +42,7 @@ export async function signoffFields(event) {
   await supervisorsLoaded;
   const select = $("action-supervisor");
   const supervisor = select.value;
-  if (!supervisor && select.options.length > 1) throw new Error(T.chooseSupervisor);
+  if (!supervisor && select.options.length > 1) throw new Error(t("inspector.chooseSupervisor"));
   const due = $("action-due").value;
   return {
     ...(supervisor ? { action_supervisor_id: Number(supervisor) } : {}),
@@ -73,7 +59,7 @@ export function resetSignoffFields() {
 export function renderActionCards(box, event, reload) {
   releasePhotos();
   const cards = event.actions.map((a) => actionCard(a, reload));
-  replace(box, cards.length ? cards : el("p", { class: "muted small" }, T.none));
+  replace(box, cards.length ? cards : el("p", { class: "muted small" }, t("inspector.noActions")));
 }
 
 function actionCard(action, reload) {
@@ -83,7 +69,7 @@ function actionCard(action, reload) {
   const decide = (verb) => (ev) =>
     guarded(error, ev.currentTarget, async () => {
       const text = note.value.trim();
-      if (verb === "reopen" && !text) throw new Error(T.needReason);
+      if (verb === "reopen" && !text) throw new Error(t("inspector.needReason"));
       await api(`/api/actions/${action.id}/${verb}`, { method: "POST", json: { note: text } });
       await reload();
     });
@@ -102,21 +88,21 @@ function actionCard(action, reload) {
     { class: `action-card${action.overdue ? " overdue" : ""}`, dataset: { actionId: action.id } },
     actionHeader(action),
     actionSummary(action),
-    actionHistory(action) ?? el("p", { class: "small muted" }, T.waiting),
+    actionHistory(action) ?? el("p", { class: "small muted" }, t("inspector.waitingAnswer")),
     action.status === "answered"
       ? el(
           "div",
           { class: "decision-form" },
-          el("div", { class: "field" }, el("label", { for: noteId }, T.note), note),
+          el("div", { class: "field" }, el("label", { for: noteId }, t("inspector.decisionNote")), note),
           el(
             "div",
             { class: "actions" },
-            el("button", { type: "button", class: "good", onclick: decide("verify") }, T.verify),
-            el("button", { type: "button", class: "danger", onclick: decide("reopen") }, T.reject),
+            el("button", { type: "button", class: "good", onclick: decide("verify") }, t("inspector.verifyClose")),
+            el("button", { type: "button", class: "danger", onclick: decide("reopen") }, t("inspector.rejectReopen")),
           ),
         )
       : null,
-    action.status === "verified" ? el("button", { type: "button", class: "small", onclick: report, dataset: { report: "" } }, T.report) : null,
+    action.status === "verified" ? el("button", { type: "button", class: "small", onclick: report, dataset: { report: "" } }, t("inspector.rectificationReport")) : null,
     error,
   );
 }
@@ -131,15 +117,15 @@ export async function loadOverdue(box, places) {
     el(
       "li",
       { dataset: { siteId } },
-      el("strong", {}, T.overdueSite(places.siteName(siteId), actions.length)),
+      el("strong", {}, t("inspector.overdueSite", { site: places.siteName(siteId), count: actions.length })),
       el(
         "ul",
         {},
         actions.map((a) =>
-          el("li", { dataset: { actionId: a.id } }, el("a", { href: `#event=${a.event_id}` }, T.openEvent(a.event_id)), ` — ${a.description} `, overdueBadge(a), actionSummary(a)),
+          el("li", { dataset: { actionId: a.id } }, el("a", { href: `#event=${a.event_id}` }, t("app.eventN", { id: a.event_id })), " — ", a.description, " ", overdueBadge(a), actionSummary(a)),
         ),
       ),
     ),
   );
-  replace(box, groups.length ? el("ul", { class: "history" }, groups) : el("p", { class: "muted small" }, T.noOverdue));
+  replace(box, groups.length ? el("ul", { class: "history" }, groups) : el("p", { class: "muted small" }, t("inspector.noOverdue")));
 }

@@ -3,23 +3,11 @@
 // segment holding its time, seeks there, draws the violator's box over the video and shows the violation's
 // own still beside the player. Playback moves on to the next segment at the end of one. Events recorded
 // before segments existed (or manual ones) fall back to their single opening clip.
-import { el, evidenceUrl, formatKind, formatPercent, formatTime, replace } from "./app.js";
+import { el, evidenceUrl, formatKind, formatNumber, formatPercent, formatTime, replace, t } from "./app.js";
 
-const T = {
-  clip: "Evidence clip",
-  span: (seconds, count) => `Whole recording ${seconds.toFixed(1)} s · ${count} segment${count === 1 ? "" : "s"}`,
-  noClip: "No clip stored for this event.",
-  marker: (n, v) => `Violation ${n}: ${formatKind(v.kind)}${v.track_id != null ? `, person #${v.track_id}` : ""}, ${formatTime(v.ts)}`,
-  timeline: "Violations on the recording's timeline",
-  still: (n, v) => `Still of violation ${n} (${formatKind(v.kind)}, ${formatPercent(v.confidence)}), the violator's box in red`,
-  snapshot: "Snapshot of the violation with detection boxes",
-  stillCaption: (n) => `Violation ${n} — its own still`,
-  snapshotCaption: "Snapshot",
-  noStill: "No still stored for this violation.",
-  segmentOf: (i, count) => `segment ${i + 1} of ${count}`,
-};
 
 const ms = (iso) => new Date(iso).getTime();
+const seconds = (s) => formatNumber(s, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 export class EvidencePlayer {
   /** `nodes`: {video, caption, image, imageCaption, timeline, box}; `announce(text)` speaks to screen readers. */
@@ -57,7 +45,9 @@ export class EvidencePlayer {
     return s.length ? [ms(s[0].started_at), ms(s[s.length - 1].ended_at)] : null;
   }
 
-  async show(event) {
+  /** `timeZone`: the event's site zone, for the times the markers name. */
+  async show(event, timeZone) {
+    this.timeZone = timeZone;
     this.release();
     this.event = event;
     this.current = -1;
@@ -72,22 +62,24 @@ export class EvidencePlayer {
     const jobs = [];
     if (this.segments.length) {
       const [start, end] = this.span;
-      this.n.caption.textContent = T.span((end - start) / 1000, this.segments.length);
+      this.n.caption.textContent = t("player.span", { seconds: seconds((end - start) / 1000), count: this.segments.length });
       jobs.push(this.#load(0, 0, false));
     } else {
       const clip = event.clips.find((c) => c.kind === "clip");
       if (clip) {
         jobs.push(this.#url(clip.url).then((url) => (video.src = url)));
-        const seconds = clip.duration_s ? `${clip.duration_s.toFixed(1)} s` : "";
-        this.n.caption.textContent = `${T.clip} ${seconds} · ${(clip.size / 1e6).toFixed(2)} MB`;
+        const mb = formatNumber(clip.size / 1e6, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+        this.n.caption.textContent = clip.duration_s
+          ? t("player.clip", { seconds: seconds(clip.duration_s), mb })
+          : t("player.clipNoLength", { mb });
       } else {
-        this.n.caption.textContent = T.noClip;
+        this.n.caption.textContent = t("player.noClip");
       }
     }
     if (snapshot) {
       jobs.push(this.#url(snapshot.url).then((url) => (image.src = url)));
-      image.alt = T.snapshot;
-      this.n.imageCaption.textContent = T.snapshotCaption;
+      image.alt = t("inspector.snapshotOfTheViolation");
+      this.n.imageCaption.textContent = t("inspector.snapshot");
     }
     await Promise.all(jobs);
   }
@@ -142,13 +134,19 @@ export class EvidencePlayer {
     const { image, imageCaption } = this.n;
     if (violation.snapshot) {
       image.src = await this.#url(violation.snapshot.url);
-      image.alt = T.still(i + 1, violation);
-      imageCaption.textContent = T.stillCaption(i + 1);
+      image.alt = t("player.still", { n: i + 1, kind: formatKind(violation.kind), confidence: formatPercent(violation.confidence) });
+      imageCaption.textContent = t("player.stillCaption", { n: i + 1 });
     } else {
-      imageCaption.textContent = T.noStill;
+      imageCaption.textContent = t("player.noStill");
     }
-    const place = where ? ` · ${T.segmentOf(where[0], this.segments.length)}` : "";
-    this.announce(`${T.marker(i + 1, violation)}${place}`);
+    const place = where ? t("player.segmentOf", { n: where[0] + 1, count: this.segments.length }) : null;
+    this.announce(place ? `${this.#marker(i, violation)} · ${place}` : this.#marker(i, violation));
+  }
+
+  /** "Violation 2: No vest, person #4, <time>" (marker label and announcement). */
+  #marker(i, v) {
+    const params = { n: i + 1, kind: formatKind(v.kind), person: v.track_id, time: formatTime(v.ts, this.timeZone) };
+    return t(v.track_id != null ? "player.markerPerson" : "player.marker", params);
   }
 
   #drawBox(violation) {
@@ -214,8 +212,8 @@ export class EvidencePlayer {
           class: "marker",
           dataset: { violation: i },
           "aria-pressed": "false",
-          "aria-label": T.marker(i + 1, v),
-          title: T.marker(i + 1, v),
+          "aria-label": this.#marker(i, v),
+          title: this.#marker(i, v),
           onclick: () => this.jumpTo(i),
         },
         String(i + 1),
@@ -225,6 +223,6 @@ export class EvidencePlayer {
     });
     const head = el("span", { class: "playhead", "aria-hidden": "true" });
     track.append(head);
-    replace(timeline, el("div", { class: "sr-only" }, T.timeline), track);
+    replace(timeline, el("div", { class: "sr-only" }, t("player.timeline")), track);
   }
 }

@@ -17,6 +17,7 @@ import {
   requireUser,
   showError,
   statusBadge,
+  t,
 } from "./app.js";
 import { PatrolsPanel } from "./inspector-patrols.js";
 import { fillSignoffFields, loadOverdue, renderActionCards, resetSignoffFields, signoffFields } from "./inspector-actions.js";
@@ -24,25 +25,12 @@ import { mountAuditVerify } from "./audit-verify.js";
 import { announce, bindKeys } from "./inspector-keys.js";
 import { Selection, filters, restoreFilters, saveFilters } from "./inspector-queue.js";
 import { EvidencePlayer } from "./inspector-player.js";
+import { useSiteZones } from "./action-history.js";
 
 const PAGE = 20;
 const $ = (id) => document.getElementById(id);
 
-const T = {
-  opened: (e) => `Event #${e.id}: ${e.kinds.map(formatKind).join(", ")}, ${e.status.replace("_", " ")}.`,
-  reviewed: (id, verdict) => `Event #${id} marked ${verdict === "confirmed" ? "confirmed" : "false positive"}.`,
-  signedOff: (id) => `Event #${id} signed off.`,
-  noneLeft: "No unreviewed event left on this page.",
-  noEvent: "No event is open.",
-  cannotSign: (e) => (e.signoff ? `Event #${e.id} is already signed off.` : "Review the event before signing it off."),
-  cannotReview: (id) => `Event #${id} is signed off and can no longer be reviewed.`,
-  endOfQueue: "End of the queue.",
-  startOfQueue: "Start of the queue.",
-  selected: (n) => (n ? `${n} selected` : ""),
-  bulkDone: (n) => `${n} event${n === 1 ? "" : "s"} marked false positive.`,
-  rowSelect: (id) => `Select event #${id}`,
-  jump: (i) => `Show violation ${i} on the recording`,
-};
+const kinds = (e) => e.kinds.map(formatKind).join(t("app.listSeparator"));
 
 const state = { me: null, places: null, offset: 0, total: 0, event: null, items: [], checked: null, player: null };
 
@@ -55,7 +43,7 @@ function fillCameraFilter() {
   const site = $("f-site").value;
   const cameras = state.places.cameras.filter((c) => !site || String(c.site_id) === site);
   fillSelect($("f-camera"), cameras.map((c) => [c.id, `${c.name} (${state.places.siteName(c.site_id)})`]), {
-    placeholder: "Any",
+    placeholder: t("app.any"),
   });
 }
 
@@ -90,23 +78,23 @@ function renderQueue(page) {
         el("input", {
           type: "checkbox",
           class: "pick",
-          "aria-label": T.rowSelect(e.id),
+          "aria-label": t("inspector.rowSelect", { id: e.id }),
           checked: state.checked.has(e.id),
           onchange: (ev) => state.checked.set(e.id, ev.target.checked),
         }),
       ),
       el("td", {}, e.id),
-      el("td", {}, formatTime(e.started_at)),
-      el("td", {}, e.kinds.map(formatKind).join(", ")),
+      el("td", {}, formatTime(e.started_at, state.places.cameraZone(e.camera_id))),
+      el("td", {}, kinds(e)),
       el("td", {}, state.places.cameraName(e.camera_id)),
       el("td", {}, statusBadge(e.status)),
     ),
   );
-  replace($("queue"), rows.length ? rows : el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No events match.")));
+  replace($("queue"), rows.length ? rows : el("tr", {}, el("td", { colspan: 6, class: "empty" }, t("inspector.noEvents"))));
   state.checked.render(state.items);
   $("queue-total").textContent = String(page.total);
   const last = Math.min(state.offset + page.items.length, page.total);
-  $("page-info").textContent = page.total ? `${state.offset + 1}–${last} of ${page.total}` : "";
+  $("page-info").textContent = page.total ? t("inspector.pageInfo", { first: state.offset + 1, last, total: page.total }) : "";
   $("prev").disabled = state.offset === 0;
   $("next").disabled = state.offset + PAGE >= page.total;
 }
@@ -123,7 +111,7 @@ async function bulkFalsePositive(button) {
   await guarded($("bulk-error"), button, async () => {
     await api("/api/events/review", { method: "POST", json: { event_ids: ids, verdict: "false_positive" } });
     state.checked.clear();
-    announce(T.bulkDone(ids.length));
+    announce(t("inspector.bulkDone", { count: ids.length }));
     await Promise.all([loadQueue(), loadDetail()]);
   });
   state.checked.render(state.items); // guarded() re-enabled the button; the selection decides
@@ -140,7 +128,7 @@ async function step(delta) {
   let target = at < 0 ? (delta > 0 ? 0 : ids.length - 1) : at + delta;
   if (target >= ids.length || target < 0) {
     const offset = state.offset + (target < 0 ? -PAGE : PAGE);
-    if (offset < 0 || offset >= state.total) return announce(target < 0 ? T.startOfQueue : T.endOfQueue);
+    if (offset < 0 || offset >= state.total) return announce(t(target < 0 ? "inspector.startOfQueue" : "inspector.endOfQueue"));
     state.offset = offset;
     await loadQueue();
     target = target < 0 ? state.items.length - 1 : 0;
@@ -173,7 +161,7 @@ async function openNextUnreviewed(fromId, before) {
   const after = before.slice(before.indexOf(fromId) + 1);
   const next = open.find((e) => after.includes(e.id)) ?? open[0];
   if (!next) {
-    announce(T.noneLeft);
+    announce(t("inspector.noneLeft"));
     return null;
   }
   await show(next.id);
@@ -198,10 +186,17 @@ async function loadDetail() {
     renderDetail(event);
     $("detail-body").hidden = false;
     if (changed) {
-      announce(T.opened(event));
-      await state.player.show(event);
+      announce(opened(event));
+      await state.player.show(event, zone(event));
     }
   });
+}
+
+const zone = (event) => state.places.siteZone(event.site_id);
+
+// "Event #12: No vest, open." (announced for screen readers when an event opens)
+function opened(e) {
+  return t("inspector.opened", { id: e.id, kinds: kinds(e), status: formatKind(e.status) });
 }
 
 function fact(term, ...value) {
@@ -209,36 +204,38 @@ function fact(term, ...value) {
 }
 
 function who(userId, name) {
-  return userId === state.me.id ? `you (${state.me.name || state.me.email})` : name || `user #${userId}`;
+  if (userId === state.me.id) return t("inspector.you", { name: state.me.name || state.me.email });
+  return name || t("inspector.userN", { id: userId });
 }
 
 function renderDetail(event) {
-  replace($("detail-title"), `Event #${event.id} — ${event.kinds.map(formatKind).join(", ")} `, statusBadge(event.status));
+  const tz = zone(event);
+  replace($("detail-title"), t("inspector.detailTitle", { id: event.id, kinds: kinds(event) }), " ", statusBadge(event.status));
   replace(
     $("facts"),
-    fact("Site", state.places.siteName(event.site_id)),
-    fact("Camera", state.places.cameraName(event.camera_id)),
-    fact("Started", formatTime(event.started_at)),
-    fact("Ended", formatTime(event.ended_at)),
-    fact("Best confidence", formatPercent(event.best_confidence)),
+    fact(t("app.site"), state.places.siteName(event.site_id)),
+    fact(t("app.camera"), state.places.cameraName(event.camera_id)),
+    fact(t("inspector.started"), formatTime(event.started_at, tz)),
+    fact(t("inspector.ended"), formatTime(event.ended_at, tz)),
+    fact(t("inspector.bestConfidence"), formatPercent(event.best_confidence)),
   );
   const violations = event.violations.map((v, i) =>
     el(
       "tr",
       {},
-      el("td", {}, el("button", { type: "button", class: "small", "aria-label": T.jump(i + 1), onclick: () => state.player.jumpTo(i) }, String(i + 1))),
+      el("td", {}, el("button", { type: "button", class: "small", "aria-label": t("inspector.jump", { n: i + 1 }), onclick: () => state.player.jumpTo(i) }, String(i + 1))),
       el("td", {}, formatKind(v.kind)),
       el("td", {}, v.track_id ?? "–"),
       el("td", {}, v.zone_id ?? "–"),
       el("td", {}, formatPercent(v.confidence)),
-      el("td", {}, formatTime(v.ts)),
+      el("td", {}, formatTime(v.ts, tz)),
     ),
   );
-  replace($("violations"), violations.length ? violations : el("tr", {}, el("td", { colspan: 6, class: "empty" }, "None recorded.")));
+  replace($("violations"), violations.length ? violations : el("tr", {}, el("td", { colspan: 6, class: "empty" }, t("inspector.noneRecorded"))));
   replace(
     $("why-facts"),
-    fact("Model version", el("code", {}, event.model_version)),
-    fact("Rule version", el("code", {}, event.rule_version)),
+    fact(t("inspector.modelVersion"), el("code", {}, event.model_version)),
+    fact(t("inspector.ruleVersion"), el("code", {}, event.rule_version)),
   );
   $("rule-snapshot").textContent = JSON.stringify(event.rule_snapshot, null, 2);
   renderReviews(event);
@@ -256,11 +253,12 @@ function renderReviews(event) {
       "li",
       {},
       statusBadge(r.verdict),
-      ` by ${who(r.inspector_id, r.inspector_name)}, ${formatTime(r.at)}`,
-      r.comment ? el("div", { class: "small" }, `“${r.comment}”`) : null,
+      " ",
+      t("inspector.reviewBy", { who: who(r.inspector_id, r.inspector_name), time: formatTime(r.at, zone(event)) }),
+      r.comment ? el("div", { class: "small" }, t("inspector.quoted", { text: r.comment })) : null,
     ),
   );
-  replace($("reviews"), items.length ? items : el("li", { class: "muted" }, "Not reviewed yet."));
+  replace($("reviews"), items.length ? items : el("li", { class: "muted" }, t("inspector.notReviewed")));
   $("review-form").hidden = event.signoff !== null;
 }
 
@@ -270,9 +268,9 @@ function renderSignoff(event) {
     const s = event.signoff;
     replace(
       done,
-      el("strong", {}, `Signed off by ${who(s.inspector_id, s.inspector_name)} on ${formatTime(s.at)}.`),
-      el("div", { class: "small mt-half" }, "Clip SHA-256:"),
-      el("code", { class: "sha mono", id: "signoff-sha" }, s.clip_sha256 ?? "no clip"),
+      el("strong", {}, t("inspector.signedOffBy", { who: who(s.inspector_id, s.inspector_name), time: formatTime(s.at, zone(event)) })),
+      el("div", { class: "small mt-half" }, t("inspector.clipSha")),
+      el("code", { class: "sha mono", id: "signoff-sha" }, s.clip_sha256 ?? t("inspector.noClip")),
     );
   } else {
     replace(done);
@@ -288,9 +286,9 @@ function renderSignoff(event) {
 
 async function review(verdict, button) {
   const id = selectedId();
-  if (id === null || !(await waitForDetail(id))) return announce(T.noEvent);
+  if (id === null || !(await waitForDetail(id))) return announce(t("inspector.noEvent"));
   const event = state.event;
-  if (event.signoff) return announce(T.cannotReview(event.id));
+  if (event.signoff) return announce(t("inspector.cannotReview", { id: event.id }));
   const before = state.items.map((e) => e.id);
   await guarded($("review-error"), button, async () => {
     await api(`/api/events/${event.id}/review`, {
@@ -299,7 +297,7 @@ async function review(verdict, button) {
     });
     $("review-comment").value = "";
     const next = await openNextUnreviewed(event.id, before);
-    announce(`${T.reviewed(event.id, verdict)}${next ? ` ${T.opened(next)}` : ` ${T.noneLeft}`}`);
+    announce(`${t(`inspector.reviewed.${verdict}`, { id: event.id })} ${next ? opened(next) : t("inspector.noneLeft")}`);
     if (!next) await loadDetail();
   });
 }
@@ -316,16 +314,18 @@ async function signOff(event) {
     $("action-description").value = "";
     resetSignoffFields();
     await Promise.all([refresh(), loadQueue()]);
-    announce(T.signedOff(id));
+    announce(t("inspector.signedOff", { id }));
     row(id)?.focus();
   });
 }
 
 async function signOffByKey() {
   const id = selectedId();
-  if (id === null || !(await waitForDetail(id))) return announce(T.noEvent);
+  if (id === null || !(await waitForDetail(id))) return announce(t("inspector.noEvent"));
   const event = state.event;
-  if ($("signoff-form").hidden) return announce(T.cannotSign(event));
+  if ($("signoff-form").hidden) {
+    return announce(event.signoff ? t("inspector.alreadySigned", { id: event.id }) : t("inspector.reviewTheEventBefore"));
+  }
   $("signoff-form").requestSubmit();
   return null;
 }
@@ -339,9 +339,10 @@ async function main() {
   state.me = await requireUser("inspector");
   mountHeader(state.me);
   state.places = await loadPlaces();
+  useSiteZones(state.places);
   new PatrolsPanel(state.places).refresh();
   const bulk = { button: $("bulk-fp"), count: $("bulk-count"), all: $("select-page"), queue: $("queue") };
-  state.checked = new Selection(bulk, T.selected);
+  state.checked = new Selection(bulk, (n) => (n ? t("inspector.selected", { count: n }) : ""));
   state.player = new EvidencePlayer(
     {
       video: $("clip"),
@@ -353,7 +354,7 @@ async function main() {
     },
     announce,
   );
-  fillSelect($("f-site"), state.places.sites.map((s) => [s.id, s.name]), { placeholder: "Any" });
+  fillSelect($("f-site"), state.places.sites.map((s) => [s.id, s.name]), { placeholder: t("app.any") });
   restoreFilters($("filters"), fillCameraFilter);
   $("filters").addEventListener("change", (ev) => {
     if (ev.target.name === "site_id") fillCameraFilter();
@@ -371,7 +372,7 @@ async function main() {
       k: () => step(-1),
       c: () => review("confirmed", null),
       f: () => review("false_positive", null),
-      n: () => $("review-form").hidden ? announce(T.cannotReview(state.event?.id)) : $("review-comment").focus(),
+      n: () => $("review-form").hidden ? announce(t("inspector.cannotReview", { id: state.event?.id })) : $("review-comment").focus(),
       s: signOffByKey,
       x: toggleChecked,
     },

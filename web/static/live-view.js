@@ -1,26 +1,12 @@
 // One camera watched live: the MJPEG stream in an <img> (short-lived viewer token: an <img> cannot send
 // a header), the detector's latest boxes on a canvas overlay (toggle), the camera's state and fps.
 // Used by the live page (live.js) and the patrol round page (patrol.js).
-import { api } from "./app.js";
+import { api, formatNumber, hasText, t } from "./app.js";
 
 const BOXES_MS = 300;
 const HEALTH_MS = 2000;
 const RETRY_MS = 2000;
 
-export const T = {
-  reconnecting: "Reconnecting…",
-  states: {
-    streaming: "Live",
-    starting: "Starting…",
-    reconnecting: "Reconnecting…",
-    failed: "Camera unreachable",
-    stopped: "Stopped",
-    not_running: "Not running",
-    worker_silent: "Worker silent",
-    invalid_config: "Invalid configuration",
-  },
-  fps: (input, analysed) => `input ${input} fps · analysed ${analysed} fps`,
-};
 
 export class LiveViewer {
   // parts: { img, canvas, status, fps, boxes (checkbox), onError(exc) }
@@ -41,7 +27,7 @@ export class LiveViewer {
     img.onerror = () => {
       if (this.camera !== cameraId || !img.getAttribute("src")) return;
       status.dataset.state = "reconnecting";
-      status.textContent = T.reconnecting;
+      status.textContent = t("health.state.reconnecting");
       img.removeAttribute("src");
       setTimeout(() => this.startStream(cameraId), RETRY_MS);
     };
@@ -83,9 +69,9 @@ export class LiveViewer {
       if (this.camera !== cameraId) return;
       const { status, fps } = this.parts;
       status.dataset.state = h.state === "streaming" ? "live" : h.state;
-      status.textContent = T.states[h.state] || h.state;
-      const f = (v) => (v === null || v === undefined ? "–" : v.toFixed(1));
-      fps.textContent = T.fps(f(h.input_fps), f(h.analysed_fps));
+      status.textContent = hasText(`health.state.${h.state}`) ? t(`health.state.${h.state}`) : h.state;
+      const f = (v) => (v === null || v === undefined ? "–" : formatNumber(v, { minimumFractionDigits: 1, maximumFractionDigits: 1 }));
+      fps.textContent = t("health.fps", { input: f(h.input_fps), analysed: f(h.analysed_fps) });
     } catch (exc) {
       this.parts.onError?.(exc);
     }

@@ -12,6 +12,7 @@ import {
   replace,
   requireUser,
   showError,
+  t,
 } from "./app.js";
 
 import { LiveViewer } from "./live-view.js";
@@ -45,15 +46,15 @@ function showGrid(siteId) {
   $("viewer").hidden = true;
   $("grid-panel").hidden = false;
   if (!siteId) {
-    replace($("grid"), el("li", { class: "muted" }, "No site to show."));
+    replace($("grid"), el("li", { class: "muted" }, t("live.noSite")));
     return;
   }
   $("site").value = String(siteId);
   const cameras = state.places.cameras.filter((c) => c.site_id === siteId);
-  $("grid-title").textContent = `Cameras · ${state.places.siteName(siteId)}`;
+  $("grid-title").textContent = t("live.gridTitle", { site: state.places.siteName(siteId) });
   replace(
     $("grid"),
-    cameras.length ? null : el("li", { class: "muted" }, "This site has no cameras."),
+    cameras.length ? null : el("li", { class: "muted" }, t("app.noCameras")),
     cameras.map((c) =>
       el(
         "li",
@@ -61,7 +62,7 @@ function showGrid(siteId) {
         el(
           "button",
           { type: "button", dataset: { camera: c.id }, onclick: () => (location.hash = `camera=${c.id}`) },
-          el("img", { id: `thumb-${c.id}`, alt: `Latest picture of ${c.name}` }),
+          el("img", { id: `thumb-${c.id}`, alt: t("live.latestPicture", { name: c.name }) }),
           el("span", { class: "name" }, c.name),
         ),
       ),
@@ -83,7 +84,7 @@ async function refreshThumb(cameraId) {
     if (old) URL.revokeObjectURL(old);
   } catch (exc) {
     img.dataset.state = "offline";
-    img.alt = `No picture: ${exc.message}`;
+    img.alt = t("live.noPicture", { reason: exc.message });
   }
 }
 
@@ -97,7 +98,7 @@ function showCamera(cameraId) {
   $("grid-panel").hidden = true;
   $("viewer").hidden = false;
   const camera = state.places.cameras.find((c) => c.id === cameraId);
-  $("viewer-title").textContent = camera ? camera.name : `Camera ${cameraId}`;
+  $("viewer-title").textContent = camera ? camera.name : t("app.cameraN", { id: cameraId });
   if (camera) $("site").value = String(camera.site_id);
   state.camera = cameraId;
   state.viewer.show(cameraId);
@@ -113,8 +114,8 @@ async function capture(ev) {
   await guarded($("capture-error"), $("capture"), async () => {
     const body = kind ? { event: { kind, note } } : {};
     const out = await api(`/api/cameras/${cameraId}/captures`, { method: "POST", json: body });
-    const event = out.event_id ? ` Event #${out.event_id} opened for review.` : "";
-    done.textContent = `Still stored (SHA-256 ${out.still.sha256.slice(0, 16)}…).${event}`;
+    const sha = out.still.sha256.slice(0, 16);
+    done.textContent = out.event_id ? t("live.storedWithEvent", { sha, id: out.event_id }) : t("live.stored", { sha });
     done.dataset.eventId = out.event_id ?? "";
     done.dataset.sha256 = out.still.sha256;
     done.hidden = false;

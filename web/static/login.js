@@ -1,16 +1,17 @@
 // Sign-in page: exchange email + password for a token, then go to the page for the user's role.
-import { HOME, api, guarded, login, showError, token } from "./app.js";
+import { HOME, api, el, guarded, languageSwitch, login, showError, t, token } from "./app.js";
 
 const form = document.getElementById("login");
 const errorBox = document.getElementById("login-error");
 const notice = document.getElementById("notice");
+document.querySelector(".login").prepend(el("div", { class: "login-lang" }, languageSwitch()));
 
 function goHome(me) {
   location.replace(HOME[me.role] || "index.html");
 }
 
 if (new URLSearchParams(location.search).has("expired")) {
-  notice.textContent = "Your session has ended. Please sign in again.";
+  notice.textContent = t("login.expired");
   notice.hidden = false;
 }
 
@@ -24,7 +25,7 @@ form.addEventListener("submit", (event) => {
   const email = form.email.value.trim();
   const password = form.password.value;
   if (!email || !password) {
-    showError(errorBox, "Enter your email and password.");
+    showError(errorBox, t("login.needBoth"));
     return;
   }
   token.clear();
@@ -32,7 +33,7 @@ form.addEventListener("submit", (event) => {
     try {
       goHome(await login(email, password));
     } catch (exc) {
-      if (exc.status === 401) throw new Error("Wrong email or password (or the account is deactivated).");
+      if (exc.status === 401) throw new Error(t("login.wrong"));
       throw exc;
     }
   });

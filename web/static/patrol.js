@@ -2,22 +2,23 @@
 // mark each "checked — OK" or a finding (the current frame is captured and opens a manual event), then
 // end the round. The server times each camera (from opening it to its verdict) and audits every step.
 // URL: #round=ID, or #plan=ID[&slot=ISO] to start a new round (for that slot, else ad hoc).
-import { api, el, formatTime, guarded, loadPlaces, mountHeader, replace, requireUser, showError } from "./app.js";
+import {
+  api,
+  el,
+  formatNumber,
+  formatTime,
+  guarded,
+  loadPlaces,
+  mountHeader,
+  replace,
+  requireUser,
+  showError,
+  t,
+} from "./app.js";
 import { LiveViewer } from "./live-view.js";
 
-const T = {
-  round: (id) => `Round #${id}`,
-  facts: (plan, slot, started) => `${plan} · ${slot ? `slot ${formatTime(slot)}` : "ad hoc"} · started ${formatTime(started)}`,
-  step: (n, total, name) => `Camera ${n} of ${total} · ${name}`,
-  verdicts: { ok: "Checked — OK", finding: "Finding", null: "Not checked yet" },
-  seconds: (s) => `${s.toFixed(1)} s`,
-  okDone: (name) => `${name}: checked — OK.`,
-  findingDone: (name, id, sha) => `${name}: finding recorded, event #${id} opened for review (still SHA-256 ${sha.slice(0, 16)}…).`,
-  allChecked: "Every camera has a verdict: end the round.",
-  ended: { complete: "Round complete: recorded in the audit log.", incomplete: "Round ended incomplete: cameras were left unchecked." },
-  open: "Open",
-};
 const $ = (id) => document.getElementById(id);
+const ONE_DIGIT = { minimumFractionDigits: 1, maximumFractionDigits: 1 };
 const state = { me: null, places: null, round: null, plan: null, current: null, viewer: null };
 
 function params() {
@@ -53,8 +54,13 @@ function nextStep(after = -1) {
 
 function render() {
   const r = state.round;
-  $("round-title").textContent = T.round(r.id);
-  $("round-facts").textContent = T.facts(state.plan.name, r.slot_at, r.started_at);
+  const zone = state.places.siteZone(state.plan.site_id);
+  $("round-title").textContent = t("patrol.roundN", { id: r.id });
+  $("round-facts").textContent = t(r.slot_at ? "patrol.factsSlot" : "patrol.factsAdHoc", {
+    plan: state.plan.name,
+    slot: formatTime(r.slot_at, zone),
+    started: formatTime(r.started_at, zone),
+  });
   $("steps").dataset.status = r.status;
   replace(
     $("steps"),
@@ -68,8 +74,8 @@ function render() {
           state.places.cameraName(s.camera_id),
         ),
         " ",
-        el("span", { class: `badge badge-${s.verdict ?? "open"}` }, T.verdicts[s.verdict] ?? T.verdicts.null),
-        s.seconds !== null ? el("span", { class: "muted small" }, ` ${T.seconds(s.seconds)}`) : null,
+        el("span", { class: `badge badge-${s.verdict ?? "open"}` }, t(`patrol.verdict.${s.verdict ?? "none"}`)),
+        s.seconds !== null ? el("span", { class: "muted small" }, " ", t("patrol.seconds", { value: formatNumber(s.seconds, ONE_DIGIT) })) : null,
       ),
     ),
   );
@@ -77,7 +83,7 @@ function render() {
   const done = $("round-done");
   done.hidden = r.status === "open" && r.steps.some((s) => !s.verdict);
   done.dataset.status = r.status;
-  done.textContent = r.status === "open" ? T.allChecked : T.ended[r.status];
+  done.textContent = t(r.status === "open" ? "patrol.allChecked" : `patrol.ended.${r.status}`);
 }
 
 async function openStep(step) {
@@ -86,7 +92,7 @@ async function openStep(step) {
     replaceStep(started);
     state.current = started;
     const n = state.round.steps.findIndex((s) => s.id === step.id) + 1;
-    $("step-title").textContent = T.step(n, state.round.steps.length, state.places.cameraName(step.camera_id));
+    $("step-title").textContent = t("patrol.step", { n, total: state.round.steps.length, name: state.places.cameraName(step.camera_id) });
     $("step-panel").hidden = false;
     $("step-panel").dataset.camera = String(step.camera_id);
     $("finding-note").value = "";
@@ -114,7 +120,10 @@ async function decide(body, button) {
     const decided = await api(`/api/patrol-steps/${step.id}/verdict`, { method: "POST", json: body });
     replaceStep(decided);
     const name = state.places.cameraName(decided.camera_id);
-    done.textContent = decided.verdict === "finding" ? T.findingDone(name, decided.event_id, decided.still_sha256) : T.okDone(name);
+    done.textContent =
+      decided.verdict === "finding"
+        ? t("patrol.findingDone", { name, id: decided.event_id, sha: decided.still_sha256.slice(0, 16) })
+        : t("patrol.okDone", { name });
     done.dataset.eventId = decided.event_id ?? "";
     done.dataset.sha256 = decided.still_sha256 ?? "";
     done.dataset.camera = String(decided.camera_id);

@@ -1,16 +1,8 @@
 // Supervisor: the corrective actions of the user's sites. An open or reopened action is answered from the
 // phone: what was done, and one or more photos (the camera opens directly on phones).
-import { api, apiAll, el, guarded, replace } from "./app.js";
+import { api, apiAll, el, guarded, replace, t } from "./app.js";
 import { actionHeader, actionHistory, actionSummary, releasePhotos } from "./action-history.js";
 
-const T = {
-  none: "No corrective actions.",
-  whatDone: "What was done",
-  photos: "Photos (JPEG or PNG, at least one)",
-  send: "Send answer",
-  needPhoto: "Add at least one photo of the fix.",
-  overdueCount: (n) => `${n} overdue`,
-};
 const WAITING = new Set(["open", "reopened"]);
 
 let state = { box: null, places: null, badge: null };
@@ -35,11 +27,11 @@ export async function loadActions({ keepAnswers = false } = {}) {
     const rank = (a) => (a.overdue ? 2 : 0) + Number(WAITING.has(a.status));
     const sorted = actions.sort((a, b) => rank(b) - rank(a) || b.id - a.id);
     releasePhotos();
-    replace(box, sorted.length ? sorted.map((a) => actionCard(a, places)) : el("p", { class: "empty" }, T.none));
+    replace(box, sorted.length ? sorted.map((a) => actionCard(a, places)) : el("p", { class: "empty" }, t("supervisor.noActions")));
     const late = actions.filter((a) => a.overdue).length;
     if (badge) {
       badge.hidden = late === 0;
-      badge.textContent = T.overdueCount(late);
+      badge.textContent = t("supervisor.overdueCount", { count: late });
     }
   } catch (exc) {
     replace(box, el("div", { class: "error", role: "alert" }, exc.message));
@@ -55,7 +47,7 @@ function actionCard(action, places) {
     const form = ev.currentTarget;
     await guarded(error, form.querySelector("button"), async () => {
       const files = [...form.photos.files];
-      if (!files.length) throw new Error(T.needPhoto);
+      if (!files.length) throw new Error(t("supervisor.needPhoto"));
       const body = new FormData();
       body.append("note", form.note.value.trim());
       for (const file of files) body.append("photos", file, file.name);
@@ -73,14 +65,14 @@ function actionCard(action, places) {
       ? el(
           "form",
           { onsubmit: respond, class: "answer-form" },
-          el("div", { class: "field" }, el("label", { for: noteId }, T.whatDone), el("textarea", { id: noteId, name: "note", required: true, maxlength: 5000 })),
+          el("div", { class: "field" }, el("label", { for: noteId }, t("supervisor.whatDone")), el("textarea", { id: noteId, name: "note", required: true, maxlength: 5000 })),
           el(
             "div",
             { class: "field" },
-            el("label", { for: photosId }, T.photos),
+            el("label", { for: photosId }, t("supervisor.photos")),
             el("input", { id: photosId, name: "photos", type: "file", accept: "image/jpeg,image/png", capture: "environment", multiple: true, required: true }),
           ),
-          el("button", { type: "submit", class: "primary" }, T.send),
+          el("button", { type: "submit", class: "primary" }, t("supervisor.send")),
           error,
         )
       : null,

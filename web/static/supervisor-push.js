@@ -1,17 +1,8 @@
 // Web Push for the supervisor page: registers the service worker (/sw.js, whose scope — the site root —
 // covers this page) and, on the user's tap, asks for permission and subscribes this browser with the
 // server's VAPID key, so alerts reach a locked phone. The worker shows them with an Acknowledge action.
-import { api, guarded } from "./app.js";
+import { api, guarded, t } from "./app.js";
 
-// Every user-visible string of the notifications switch, in one place (issue 13).
-export const T = {
-  enable: "Notify this phone",
-  disable: "Stop notifications",
-  on: "Notifications on for this browser.",
-  off: "",
-  unsupported: "This browser cannot receive push notifications.",
-  denied: "Notifications are blocked for this site in the browser's settings.",
-};
 
 let registration = null;
 
@@ -36,7 +27,7 @@ async function current() {
 }
 
 async function subscribe() {
-  if ((await Notification.requestPermission()) !== "granted") throw new Error(T.denied);
+  if ((await Notification.requestPermission()) !== "granted") throw new Error(t("push.denied"));
   const ready = await navigator.serviceWorker.ready;
   const { public_key: key } = await api("/api/push/vapid-key");
   const subscription = await ready.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: applicationServerKey(key) });
@@ -54,14 +45,14 @@ async function unsubscribe() {
 // toggle is shown in `errorBox`.
 export async function setUpPush(button, status, errorBox) {
   if (!registration || !("PushManager" in window) || !("Notification" in window)) {
-    status.textContent = T.unsupported;
+    status.textContent = t("push.unsupported");
     return;
   }
   const show = async () => {
     const on = Boolean(await current().catch(() => null));
-    button.textContent = on ? T.disable : T.enable;
+    button.textContent = on ? t("push.disable") : t("supervisor.notifyThisPhone");
     button.dataset.on = String(on);
-    status.textContent = on ? T.on : Notification.permission === "denied" ? T.denied : T.off;
+    status.textContent = on ? t("push.on") : Notification.permission === "denied" ? t("push.denied") : "";
   };
   button.addEventListener("click", (ev) =>
     guarded(errorBox, ev.currentTarget, async () => {

@@ -9,6 +9,7 @@ import {
   formatPercent,
   formatTime,
   guarded,
+  hasText,
   loadPlaces,
   mountHeader,
   relativeTime,
@@ -16,22 +17,14 @@ import {
   requireUser,
   showError,
   statusBadge,
+  t,
   token,
 } from "./app.js";
+import { useSiteZones } from "./action-history.js";
 import { loadActions, mountActions } from "./supervisor-actions.js";
 
 import { registerWorker, setUpPush } from "./supervisor-push.js";
 
-// Every user-visible string of the alert cards, in one place (zh-CN catalogues come with issue 13).
-const T = {
-  offline: "Camera offline",
-  resolved: "back online",
-  escalated: (level, time, n) => `Escalated to ${level} · ${time} · ${n} message${n === 1 ? "" : "s"}`,
-  steps: "Escalation",
-  ackedVia: (via) => `by link: ${via}`,
-  waitingClip: "clip follows",
-  folded: (id) => `covered by the message of alert #${id}`,
-};
 
 const POLL_MS = 10_000; // only while the live stream is not open
 const RECONNECT_MS = 30_000; // a closed stream (e.g. server restart) is retried this often
@@ -65,7 +58,7 @@ function addAlerts(alerts, announce) {
 
 function announceNew(count) {
   state.unseen += count;
-  $("new-alerts-text").textContent = `${state.unseen} new alert${state.unseen === 1 ? "" : "s"}`;
+  $("new-alerts-text").textContent = t("supervisor.newAlerts", { count: state.unseen });
   $("new-alerts").hidden = false;
   document.title = `(${state.unseen}) ${TITLE}`;
   if ($("sound").checked) beep();
@@ -101,9 +94,9 @@ function renderAlerts() {
     .sort((a, b) => b.id - a.id);
   const open = [...state.alerts.values()].filter((a) => !a.acknowledged_at).length;
   $("unacked").hidden = open === 0;
-  $("unacked").textContent = `${open} open`;
+  $("unacked").textContent = t("supervisor.openCount", { count: open });
   const nodes = alerts.map((a) => cards.get(a) ?? cards.set(a, alertCard(a)).get(a));
-  replace($("alerts"), nodes.length ? nodes : el("li", { class: "empty" }, onlyOpen ? "No open alerts. All clear." : "No alerts yet."));
+  replace($("alerts"), nodes.length ? nodes : el("li", { class: "empty" }, t(onlyOpen ? "supervisor.allClear" : "supervisor.noAlerts")));
 }
 
 function alertCard(alert) {
@@ -122,26 +115,31 @@ function alertCard(alert) {
     const button = ev.currentTarget;
     if (!evidence.hidden) {
       evidence.hidden = true;
-      button.textContent = "Show evidence";
+      button.textContent = t("supervisor.showEvidence");
       button.setAttribute("aria-expanded", "false");
       return;
     }
     await guarded(error, button, async () => {
       if (!evidence.childElementCount) await fillEvidence(evidence, alert);
       evidence.hidden = false;
-      button.textContent = "Hide evidence";
+      button.textContent = t("supervisor.hideEvidence");
       button.setAttribute("aria-expanded", "true");
     });
   };
   const cameraId = alert.camera_id ?? event?.camera_id;
   const kinds = alert.kinds?.length ? alert.kinds : event?.kinds ?? [];
-  const what = offline ? T.offline : kinds.map(formatKind).join(", ");
+  const what = offline ? t("supervisor.offline") : kinds.map(formatKind).join(t("app.listSeparator"));
   const details = [state.places.siteName(alert.site_id), state.places.cameraName(cameraId)];
-  if (event) details.push(`confidence ${formatPercent(event.best_confidence)}`, `event #${event.id}`);
-  else if (!offline) details.push(T.waitingClip);
-  if (alert.folded_into_id) details.push(T.folded(alert.folded_into_id));
+  if (event) details.push(t("supervisor.confidence", { value: formatPercent(event.best_confidence) }), t("supervisor.eventN", { id: event.id }));
+  else if (!offline) details.push(t("supervisor.waitingClip"));
+  if (alert.folded_into_id) details.push(t("supervisor.folded", { id: alert.folded_into_id }));
+  const zone = state.places.siteZone(alert.site_id);
   const steps = (alert.steps || []).map((step) =>
-    el("li", {}, T.escalated(step.level, formatTime(step.at), step.deliveries)),
+    el("li", {}, t("supervisor.escalated", {
+        level: hasText(`supervisor.level.${step.level}`) ? t(`supervisor.level.${step.level}`) : step.level,
+        time: formatTime(step.at, zone),
+        count: step.deliveries,
+      })),
   );
   return el(
     "li",
@@ -153,25 +151,25 @@ function alertCard(alert) {
       "header",
       {},
       el("span", { class: "kinds" }, what),
-      el("time", { datetime: alert.created_at, dataset: { relative: "" }, title: formatTime(alert.created_at), class: "small muted" }, relativeTime(alert.created_at)),
+      el("time", { datetime: alert.created_at, dataset: { relative: "", zone }, title: formatTime(alert.created_at, zone), class: "small muted" }, relativeTime(alert.created_at, zone)),
     ),
     el("div", { class: "small" }, details.join(" · ")),
-    alert.resolved_at ? el("div", { class: "small" }, statusBadge("verified"), ` ${T.resolved} ${formatTime(alert.resolved_at)}`) : null,
+    alert.resolved_at ? el("div", { class: "small" }, statusBadge("verified"), " ", t("supervisor.resolved", { time: formatTime(alert.resolved_at, zone) })) : null,
     alert.acknowledged_at
       ? el(
           "div",
           { class: "small" },
           statusBadge("acknowledged"),
-          ` ${formatTime(alert.acknowledged_at)}`,
-          alert.acknowledged_via ? ` · ${T.ackedVia(alert.acknowledged_via)}` : "",
+          ` ${formatTime(alert.acknowledged_at, zone)}`,
+          alert.acknowledged_via ? ` · ${t("supervisor.ackedVia", { via: alert.acknowledged_via })}` : "",
         )
       : null,
-    steps.length ? el("ol", { class: "steps small", "aria-label": T.steps }, ...steps) : null,
+    steps.length ? el("ol", { class: "steps small", "aria-label": t("supervisor.steps") }, ...steps) : null,
     el(
       "div",
       { class: "actions mt-half" },
-      alert.acknowledged_at ? null : el("button", { type: "button", class: "primary", onclick: ack }, "Acknowledge"),
-      offline ? null : el("button", { type: "button", onclick: show, "aria-expanded": "false" }, "Show evidence"),
+      alert.acknowledged_at ? null : el("button", { type: "button", class: "primary", onclick: ack }, t("supervisor.acknowledge")),
+      offline ? null : el("button", { type: "button", onclick: show, "aria-expanded": "false" }, t("supervisor.showEvidence")),
     ),
     error,
     evidence,
@@ -184,12 +182,20 @@ async function fillEvidence(target, alert) {
     evidenceUrl(eventId ? `/api/events/${eventId}/snapshot` : `/api/alerts/${alert.id}/snapshot`).catch(() => null),
     eventId ? evidenceUrl(`/api/events/${eventId}/clip`).catch(() => null) : null,
   ]);
-  if (!snapshot && !clip) throw new Error("The evidence of this event could not be loaded.");
-  const label = eventId ? `event ${eventId}` : `alert ${alert.id}`;
+  if (!snapshot && !clip) throw new Error(t("supervisor.evidenceFailed"));
+  const alt = eventId ? t("supervisor.snapshotOfEvent", { id: eventId }) : t("supervisor.snapshotOfAlert", { id: alert.id });
   replace(
     target,
-    snapshot ? el("img", { src: snapshot, alt: `Snapshot of ${label}` }) : null,
-    clip ? el("video", { src: clip, controls: true, playsinline: true, preload: "metadata", "aria-label": `Clip of event ${eventId}` }) : null,
+    snapshot ? el("img", { src: snapshot, alt }) : null,
+    clip
+      ? el("video", {
+          src: clip,
+          controls: true,
+          playsinline: true,
+          preload: "metadata",
+          "aria-label": t("supervisor.clipOfEvent", { id: eventId }),
+        })
+      : null,
   );
 }
 
@@ -197,9 +203,9 @@ async function poll() {
   state.lastPoll = Date.now();
   try {
     addAlerts(await api("/api/alerts"), true);
-    if (state.stream?.readyState !== EventSource.OPEN) setLive("polling", `Polling every ${POLL_MS / 1000} s`);
+    if (state.stream?.readyState !== EventSource.OPEN) setLive("polling", t("supervisor.polling", { seconds: POLL_MS / 1000 }));
   } catch (exc) {
-    setLive("offline", "Offline — retrying");
+    setLive("offline", t("supervisor.offlineRetrying"));
     if (exc.status) showError($("page-error"), exc);
   }
 }
@@ -210,7 +216,7 @@ function connect() {
   const stream = new EventSource(url);
   state.stream = stream;
   stream.addEventListener("open", () => {
-    setLive("live", "Live");
+    setLive("live", t("supervisor.live"));
     showError($("page-error"), null);
   });
   stream.addEventListener("alert", (ev) => addAlerts([JSON.parse(ev.data)], true));
@@ -220,8 +226,8 @@ function connect() {
   });
   stream.addEventListener("error", () => {
     // CONNECTING: the browser retries by itself (resuming after the last alert id); CLOSED: it gave up.
-    if (stream.readyState === EventSource.CLOSED) setLive("polling", "Live feed down — polling");
-    else if ($("live").dataset.state !== "polling") setLive("connecting", "Reconnecting…");
+    if (stream.readyState === EventSource.CLOSED) setLive("polling", t("supervisor.feedDown"));
+    else if ($("live").dataset.state !== "polling") setLive("connecting", t("supervisor.reconnecting"));
     // Catch up at once rather than waiting for the next poll tick (at most once per poll interval).
     if (Date.now() - state.lastPoll >= POLL_MS) poll();
   });
@@ -230,7 +236,7 @@ function connect() {
 // Keeps the "n min ago" labels current without rebuilding the cards.
 function refreshTimes() {
   for (const time of document.querySelectorAll("time[data-relative]")) {
-    time.textContent = relativeTime(time.getAttribute("datetime"));
+    time.textContent = relativeTime(time.getAttribute("datetime"), time.dataset.zone);
   }
 }
 
@@ -238,6 +244,7 @@ async function main() {
   const me = await requireUser("supervisor");
   mountHeader(me);
   state.places = await loadPlaces();
+  useSiteZones(state.places);
   $("only-open").addEventListener("change", renderAlerts);
   $("seen").addEventListener("click", clearNew);
   $("sound").addEventListener("change", () => {

@@ -1,6 +1,7 @@
 // A <canvas> over a camera image where clicks place points in normalised [0, 1] coordinates:
 // as a closed polygon (zones) or as numbered markers (distance calibration). Saved zones are drawn
 // underneath as read-only overlays.
+import { t } from "./app.js";
 
 const BLANK = { width: 1280, height: 720 }; // 16:9 when the camera has no snapshot yet
 const COLORS = ["#f2b705", "#38bdf8", "#f472b6", "#a3e635", "#fb923c", "#c084fc"];
@@ -87,7 +88,7 @@ export class PointCanvas {
       ctx.fillStyle = "#9aa4b2";
       ctx.font = `${Math.round(h / 24)}px system-ui, sans-serif`;
       ctx.textAlign = "center";
-      ctx.fillText("No snapshot from this camera yet — drawing on a blank 16:9 frame", w / 2, h / 2);
+      ctx.fillText(t("zones.noSnapshot"), w / 2, h / 2);
     }
     const unit = Math.max(w, h) / 640; // line widths and markers scale with the image
     this.overlays.forEach((overlay, i) => this.polygon(overlay.points, COLORS[(i + 1) % COLORS.length], unit, overlay.label, 0.18));

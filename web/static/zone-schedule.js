@@ -2,10 +2,15 @@
 // in the site's local time, as the API's ZoneIn.schedule expects. No windows = enforced around the clock.
 // An end before its start runs past midnight (a night shift); the API refuses an empty window (end = start).
 // Here only what the API cannot word for a person (blank times, no day).
-import { ApiError, el, replace } from "./app.js";
+import { ApiError, el, lang, replace, t } from "./app.js";
 
-export const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+// Day names from Intl in the page's language (2024-01-01 was a Monday).
+const dayNames = (weekday) => {
+  const format = new Intl.DateTimeFormat(lang, { weekday, timeZone: "UTC" });
+  return [0, 1, 2, 3, 4, 5, 6].map((d) => format.format(Date.UTC(2024, 0, 1 + d)));
+};
+const DAYS = dayNames("short");
+const DAY_NAMES = dayNames("long");
 const NEW_WINDOW = { days: [0, 1, 2, 3, 4], start: "08:00", end: "17:00" };
 
 const hhmm = (time) => String(time).slice(0, 5); // the API answers "07:00:00"
@@ -13,7 +18,7 @@ const hhmm = (time) => String(time).slice(0, 5); // the API answers "07:00:00"
 // [0, 1, 2, 3, 4, 6] -> "Mon–Fri, Sun"
 export function describeDays(days) {
   const sorted = [...new Set(days)].sort((a, b) => a - b);
-  if (sorted.length === 7) return "Every day";
+  if (sorted.length === 7) return t("schedule.everyDay");
   const runs = [];
   for (const day of sorted) {
     const last = runs.at(-1);
@@ -21,14 +26,17 @@ export function describeDays(days) {
     else runs.push([day, day]);
   }
   return runs
-    .map(([a, b]) => (a === b ? DAYS[a] : b === a + 1 ? `${DAYS[a]}, ${DAYS[b]}` : `${DAYS[a]}–${DAYS[b]}`))
-    .join(", ");
+    .map(([a, b]) => (a === b ? DAYS[a] : b === a + 1 ? `${DAYS[a]}${t("app.listSeparator")}${DAYS[b]}` : `${DAYS[a]}–${DAYS[b]}`))
+    .join(t("app.listSeparator"));
 }
 
 export function describeSchedule(schedule) {
-  if (!schedule || !schedule.length) return "always";
-  const overnight = (w) => (hhmm(w.end) < hhmm(w.start) ? " (next day)" : "");
-  return schedule.map((w) => `${describeDays(w.days)} ${hhmm(w.start)}–${hhmm(w.end)}${overnight(w)}`).join("; ");
+  if (!schedule || !schedule.length) return t("schedule.always");
+  const window = (w) => {
+    const params = { days: describeDays(w.days), start: hhmm(w.start), end: hhmm(w.end) };
+    return t(hhmm(w.end) < hhmm(w.start) ? "schedule.windowOvernight" : "schedule.window", params);
+  };
+  return schedule.map(window).join(t("schedule.windowSeparator"));
 }
 
 export class ScheduleEditor {
@@ -62,8 +70,8 @@ export class ScheduleEditor {
     if (!this.rows.length) return null;
     return this.rows.map((row, i) => {
       const days = row.days.filter((box) => box.checked).map((box) => Number(box.value));
-      if (!days.length) throw new Error(`Working hours ${i + 1}: tick at least one day.`);
-      if (!row.start.value || !row.end.value) throw new Error(`Working hours ${i + 1}: set both the start and end time.`);
+      if (!days.length) throw new Error(t("schedule.needDay", { n: i + 1 }));
+      if (!row.start.value || !row.end.value) throw new Error(t("schedule.needTimes", { n: i + 1 }));
       return { days, start: row.start.value, end: row.end.value };
     });
   }
@@ -71,7 +79,7 @@ export class ScheduleEditor {
   // An API error about `schedule.N` reworded as "Working hours N+1", the name the form shows.
   explain(exc) {
     if (!(exc instanceof ApiError) || !/\bschedule\.\d+/.test(exc.message)) return exc;
-    const message = exc.message.replace(/\bschedule\.(\d+)/g, (_, i) => `Working hours ${Number(i) + 1}`);
+    const message = exc.message.replace(/\bschedule\.(\d+)/g, (_, i) => t("schedule.windowN", { n: Number(i) + 1 }));
     return new ApiError(exc.status, message, exc.detail);
   }
 
@@ -84,17 +92,17 @@ export class ScheduleEditor {
     const start = time("start", window.start);
     const end = time("end", window.end);
     const legend = el("legend", {});
-    const remove = el("button", { type: "button", class: "small danger" }, "Remove");
+    const remove = el("button", { type: "button", class: "small danger" }, t("schedule.remove"));
     const node = el(
       "fieldset",
       { class: "schedule-window" },
       legend,
-      el("div", { class: "days", role: "group", "aria-label": "Days" }, days.map((box, d) => el("label", { class: "check" }, box, DAYS[d]))),
+      el("div", { class: "days", role: "group", "aria-label": t("schedule.days") }, days.map((box, d) => el("label", { class: "check" }, box, DAYS[d]))),
       el(
         "div",
         { class: "times" },
-        el("div", { class: "field" }, el("label", { for: start.id }, "Start"), start),
-        el("div", { class: "field" }, el("label", { for: end.id }, "End"), end),
+        el("div", { class: "field" }, el("label", { for: start.id }, t("schedule.start")), start),
+        el("div", { class: "field" }, el("label", { for: end.id }, t("schedule.end")), end),
         remove,
       ),
     );
@@ -111,11 +119,11 @@ export class ScheduleEditor {
 
   renumber() {
     this.rows.forEach((row, i) => {
-      row.legend.textContent = `Working hours ${i + 1}`;
-      row.remove.setAttribute("aria-label", `Remove working hours ${i + 1}`);
+      row.legend.textContent = t("schedule.windowN", { n: i + 1 });
+      row.remove.setAttribute("aria-label", t("schedule.removeN", { n: i + 1 }));
     });
-    this.help.textContent = this.rows.length
-      ? `The zone is enforced only inside these windows, in the site's local time${this.timezone ? ` (${this.timezone})` : ""}. An end before the start runs past midnight (night shift).`
-      : "None: the zone is enforced around the clock.";
+    if (!this.rows.length) this.help.textContent = t("admin.noneTheZoneIs");
+    else if (this.timezone) this.help.textContent = t("schedule.helpZone", { zone: this.timezone });
+    else this.help.textContent = t("schedule.help");
   }
 }
