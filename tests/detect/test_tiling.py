@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,7 +141,7 @@ def test_tiles_cover_the_frame_with_the_overlap(size: tuple[int, int], tile_px: 
         covered[tile.y1 : tile.y2, tile.x1 : tile.x2] = True
     assert covered.all() or not tiles
     xs = sorted({t.x1 for t in tiles})
-    assert all(b - a <= tile_px - 0.2 * tile_px for a, b in zip(xs, xs[1:], strict=False))
+    assert all(b - a <= tile_px - 0.2 * tile_px for a, b in itertools.pairwise(xs))
 
 
 @pytest.mark.parametrize(
