@@ -48,9 +48,11 @@ MIN_BOX_PX = 4  # ground truth shorter than this after scaling is dropped (a 30 
 GT_CONF = 0.5  # video frames: the detector's boxes at full size this confident are the ground truth
 VARIANTS: dict[str, TilingConfig] = {
     "plain": TilingConfig(mode=TilingMode.OFF),
-    "native": TilingConfig(mode=TilingMode.ON),
-    "tiles 640": TilingConfig(mode=TilingMode.ON, tile_px=640),
-    "tiles 960": TilingConfig(mode=TilingMode.ON, tile_px=960),
+    "native": TilingConfig(mode=TilingMode.ON, person_crops=False),
+    "native + crops": TilingConfig(mode=TilingMode.ON),
+    "tiles 640": TilingConfig(mode=TilingMode.ON, tile_px=640, person_crops=False),
+    "tiles 640 + crops": TilingConfig(mode=TilingMode.ON, tile_px=640),
+    "tiles 960": TilingConfig(mode=TilingMode.ON, tile_px=960, person_crops=False),
 }
 
 

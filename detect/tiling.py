@@ -33,7 +33,7 @@ import supervision as sv
 from pydantic import BaseModel, ConfigDict, Field
 
 from detect._classes import PPEClass
-from detect._sv import boxes, class_ids, subset
+from detect._sv import boxes, class_ids, confidences, subset
 
 # Bounds of the per-camera setting, declared once (the API validates with this model, the worker runs it).
 MIN_TILE_PX, MAX_TILE_PX = 256, 1920
@@ -42,6 +42,13 @@ MAX_OVERLAP = 0.5
 # it at 2/3 of native size or more, and tiles would cost more than they find.
 AUTO_MIN_FRAME_RATIO = 1.5
 MAX_NATIVE_PX = 1920  # the native pass scales larger frames down to this long side (4K: 4× less)
+# Person crops (on frames with a detail pass): people shorter than CROP_BELOW_PX frame pixels and at least
+# CROP_PERSON_CONF (the rules' person floor) get a square of CROP_SIDE × their height re-run at CROP_SIZE.
+CROP_BELOW_PX = 120
+CROP_PERSON_CONF = 0.35
+CROP_SIDE = 2.0
+CROP_SIZE = 320
+MAX_CROPS = 16  # per frame, the tallest first: bounds a crowd's cost (16 crops ≈ 4 passes at 640²)
 MERGE_IOU = 0.5  # class-aware NMS over the full pass and the tiles
 _EDGE_PX = 2.0  # a tile box within this of an inner tile edge was cut by it
 
@@ -71,6 +78,11 @@ class TilingConfig(BaseModel):
     )
     overlap: float = Field(
         0.2, ge=0.05, le=MAX_OVERLAP, description="Least overlap of neighbouring tiles, fraction of a tile"
+    )
+    person_crops: bool = Field(
+        True,
+        description=f"On detail-pass frames, re-run each person under {CROP_BELOW_PX} px with his "
+        f"surroundings upscaled to {CROP_SIZE} px for his PPE (person first, then PPE)",
     )
     small_person_px: int = Field(
         48,
@@ -123,6 +135,34 @@ def native_pass(width: int, height: int, input_size: int) -> tuple[Tile, ...]:
     return (Tile(0, 0, width, height, size),) if size > input_size else ()
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One frame's extra passes: detail tiles, then (if `person_crops`) the small people found, upscaled."""
+
+    tiles: tuple[Tile, ...] = ()
+    person_crops: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.tiles)
+
+
+PLAIN = Plan()
+
+
+def person_crop_tiles(found: sv.Detections, width: int, height: int) -> tuple[Tile, ...]:
+    """Person first, then PPE (Frigate's regions): a square of CROP_SIDE × each small person's height
+    around him, run at CROP_SIZE (a 60 px worker's 120 px crop at 2.7×); the largest MAX_CROPS only."""
+    keep = (class_ids(found) == PPEClass.PERSON) & (confidences(found) >= CROP_PERSON_CONF)
+    small = [b for b in boxes(found)[keep] if b[3] - b[1] < CROP_BELOW_PX]
+    small.sort(key=lambda b: b[1] - b[3])
+    tiles = []
+    for x1, y1, x2, y2 in small[:MAX_CROPS]:
+        half, cx, cy = max(8.0, CROP_SIDE * (y2 - y1) / 2), (x1 + x2) / 2, (y1 + y2) / 2
+        left, top = max(0, round(cx - half)), max(0, round(cy - half))
+        tiles.append(Tile(left, top, min(width, round(cx + half)), min(height, round(cy + half)), CROP_SIZE))
+    return tuple(tiles)
+
+
 class BatchDetector(Protocol):
     """What tiling needs of `detect.model.Detector`."""
 
@@ -135,34 +175,60 @@ class BatchDetector(Protocol):
 
 
 def detect_frames(
-    detector: BatchDetector,
-    images: Sequence[npt.NDArray[np.uint8]],
-    plans: Sequence[Sequence[Tile]],
+    detector: BatchDetector, images: Sequence[npt.NDArray[np.uint8]], plans: Sequence[Plan]
 ) -> list[sv.Detections]:
-    """Each image's detections: its full pass, plus its plan's tiles when it has any, merged.
+    """Each image's detections: its plain pass, plus its plan's tiles and person crops, merged.
 
-    One detector call per tile size: the full passes and tiles at the model's input size go together.
+    One detector call per input size: the plain passes and tiles at the model's input size go together;
+    the person crops of every image, found in the merged boxes, make one more call.
     """
     if len(images) != len(plans):
         raise ValueError(f"{len(images)} images but {len(plans)} tile plans")
-    jobs = [(i, tile) for i, plan in enumerate(plans) for tile in plan]
-    found: dict[tuple[int, Tile], sv.Detections] = {}
-    full: list[sv.Detections] = []
-    for size in sorted({tile.size for _, tile in jobs} | {detector.input_size}):
-        mine = [(i, tile) for i, tile in jobs if tile.size == size]
-        crops = [_crop(images[i], tile) for i, tile in mine]
-        own = list(images) if size == detector.input_size else []
-        results = detector.detect([*own, *crops], size=size)
-        full += results[: len(own)]
-        found |= dict(zip(mine, results[len(own) :], strict=True))
+    jobs = [(i, tile) for i, plan in enumerate(plans) for tile in plan.tiles]
+    found = _run(detector, images, jobs)
     merged = []
     for i, (image, plan) in enumerate(zip(images, plans, strict=True)):
-        if not plan:
-            merged.append(full[i])
-            continue
         height, width = image.shape[:2]
-        merged.append(merge([full[i], *(_to_frame(found[i, tile], tile, width, height) for tile in plan)]))
+        parts = [found[i, None], *(to_frame(found[i, tile], tile, width, height) for tile in plan.tiles)]
+        merged.append(merge(parts) if plan.tiles else parts[0])
+    crops = [
+        (i, tile)
+        for i, (image, plan) in enumerate(zip(images, plans, strict=True))
+        if plan.person_crops and plan.tiles
+        for tile in person_crop_tiles(merged[i], image.shape[1], image.shape[0])
+    ]
+    if crops:
+        ppe = _run(detector, images, crops, plain=False)
+        for i in sorted({i for i, _ in crops}):
+            height, width = images[i].shape[:2]
+            mine = [to_frame(_not_persons(ppe[j, t]), t, width, height) for j, t in crops if j == i]
+            merged[i] = merge([merged[i], *mine])
     return merged
+
+
+def _run(
+    detector: BatchDetector,
+    images: Sequence[npt.NDArray[np.uint8]],
+    jobs: list[tuple[int, Tile]],
+    *,
+    plain: bool = True,
+) -> dict[tuple[int, Tile | None], sv.Detections]:
+    """Detections per (image, tile), (image, None) for the plain passes; one detector call per size."""
+    found: dict[tuple[int, Tile | None], sv.Detections] = {}
+    sizes = {tile.size for _, tile in jobs} | ({detector.input_size} if plain else set())
+    for size in sorted(sizes):
+        mine = [(i, tile) for i, tile in jobs if tile.size == size]
+        own = list(range(len(images))) if plain and size == detector.input_size else []
+        batch = [images[i] for i in own] + [_crop(images[i], tile) for i, tile in mine]
+        results = detector.detect(batch, size=size)
+        keys: list[tuple[int, Tile | None]] = [(i, None) for i in own]
+        found |= dict(zip([*keys, *mine], results, strict=True))
+    return found
+
+
+def _not_persons(found: sv.Detections) -> sv.Detections:
+    """A crop's PPE only: its person box is the one the crop was cut around (or a cut-off neighbour)."""
+    return subset(found, class_ids(found) != PPEClass.PERSON)
 
 
 def _crop(image: npt.NDArray[np.uint8], tile: Tile) -> npt.NDArray[np.uint8]:
@@ -179,7 +245,7 @@ def merge(parts: Sequence[sv.Detections]) -> sv.Detections:
     return joined.with_nms(threshold=MERGE_IOU, class_agnostic=False)
 
 
-def _to_frame(found: sv.Detections, tile: Tile, width: int, height: int) -> sv.Detections:
+def to_frame(found: sv.Detections, tile: Tile, width: int, height: int) -> sv.Detections:
     """Tile boxes in frame pixels, without those an inner tile edge cut (a frame edge cuts nothing)."""
     xyxy = boxes(found) + np.array([tile.x1, tile.y1, tile.x1, tile.y1], dtype=np.float64)
     cut = np.zeros(len(found), dtype=bool)
@@ -212,18 +278,18 @@ class TilePlanner:
             return native_pass(width, height, input_size)
         return tile_grid(width, height, tile_px, self.config.overlap, input_size)
 
-    def plan(self, width: int, height: int, input_size: int, ts: float) -> tuple[Tile, ...]:
-        """The tiles to run on this frame besides the full pass; () = the full pass only."""
+    def plan(self, width: int, height: int, input_size: int, ts: float) -> Plan:
+        """What to run on this frame besides the plain pass; PLAIN (false) = the plain pass only."""
         mode = self.config.mode
         if mode is TilingMode.OFF:
-            return ()
+            return PLAIN
         if mode is TilingMode.AUTO and not self._auto_wants(width, height, input_size, ts):
-            return ()
+            return PLAIN
         tiles = self.grid(width, height, input_size)
         if tiles:
             self._last_tiled = ts
             self.tiled += 1
-        return tiles
+        return Plan(tiles, self.config.person_crops)
 
     def observe(self, detections: sv.Detections, width: int, height: int, input_size: int, ts: float) -> None:
         """Note small people among a frame's detections (what "auto" keeps tiling for)."""

@@ -23,7 +23,7 @@ from detect.analyzer import SceneAnalyzer
 from detect.annotate import draw_snapshot, encode_jpeg
 from detect.events import EventBuilder, EventUpdate, ReviewItem
 from detect.rules_config import CameraRules
-from detect.tiling import BatchDetector, Tile, TilePlanner, detect_frames
+from detect.tiling import BatchDetector, Plan, TilePlanner, detect_frames
 from ingest._frame import Frame
 from ingest._sink import EventSink, Evidence, Opening, OpeningSink, SegmentEvidence, SpanSink, ViolationStill
 from ingest.clips import ClipRecorder, EncodedClip
@@ -149,7 +149,7 @@ class CameraPipeline:
         return False
 
     # -- inference thread ------------------------------------------------------------------------
-    def tile_plan(self, frame: Frame, input_size: int) -> tuple[Tile, ...]:
+    def tile_plan(self, frame: Frame, input_size: int) -> Plan:
         """The detail passes this frame gets besides the plain one (the camera's `sampling.tiling`)."""
         self._input_size = input_size
         return self.tiling.plan(frame.width, frame.height, input_size, frame.ts)
