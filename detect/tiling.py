@@ -12,6 +12,9 @@ hardhat at 4 px, below what YOLOv8n finds. A detail pass shows the model the fra
   (the worker batches cameras), maps tile boxes back to frame pixels, drops tile boxes cut by an inner
   tile edge (a neighbour or the plain pass sees that object whole) and merges the rest with class-aware
   NMS: a person standing on a seam is one detection.
+- `person_crop_tiles` (`person_crops`, on frames with a detail pass): person first, then PPE (Frigate's
+  regions): each small person found is re-run in a square of 2× his height upscaled to CROP_SIZE, and the
+  crops' PPE boxes are merged in; at native size a distant worker's hardhat is ~10 px, in his crop ~30.
 - `TilePlanner` is one camera's decision, per analysed frame, from its `TilingConfig` (set per camera:
   `SamplingConfig.tiling`). "auto" adds the detail pass only on frames much larger than the model input,
   and only while people small at the model input were seen lately; a probe frame every `probe_s` looks.
