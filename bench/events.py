@@ -10,7 +10,8 @@ row's horizontal band (who it is). Unmatched events are false positives, unmet r
 Wide shots: the shared videos scaled down (people ≈ 60-80 px tall) and placed low in a 1280×720 grey
 frame, made with ffmpeg in a temporary folder at run time — what a camera on a pole sees. They expect the
 same events as the originals (people ≥ min_person_height_px are judged): their recall is the gap left.
-`--tiling` runs every footage with that camera tiling mode (detect/tiling.py; default off, the plain pass).
+`--tiling` runs every footage with that camera tiling mode (detect/tiling.py; default off, the plain pass),
+`--no-person-crops` without its person crops.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def score(violations: list[Violation], expected: list[Expected], width: int) -> 
 
 
 def run(
-    path: Path, detector: Detector, fps: float, tiling: TilingMode = TilingMode.OFF
+    path: Path, detector: Detector, fps: float, tiling: TilingConfig | None = None
 ) -> tuple[list[ReviewItem], int, float, float, int]:
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
@@ -120,7 +121,7 @@ def run(
     rules = CameraRules()
     analyzer = SceneAnalyzer(path.stem, rules, (width, height), fps=fps)
     events = EventBuilder(path.stem, rules)
-    planner = TilePlanner(TilingConfig(mode=tiling))
+    planner = TilePlanner(tiling or TilingConfig(mode=TilingMode.OFF))
     items: list[ReviewItem] = []
     detect_s = rules_s = 0.0
     index = frames = 0
@@ -167,13 +168,15 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=None, help="ONNX model (default: the shipped one)")
     parser.add_argument("--no-wide", action="store_true", help="skip the wide-shot variants")
     parser.add_argument("--tiling", type=TilingMode, default=TilingMode.OFF, help="off (default), on, auto")
+    parser.add_argument("--no-person-crops", action="store_true", help="tiling without person crops")
     args = parser.parse_args()
     detector = Detector.load(args.weights)
-    print(f"detector {detector.model_version}; tiling {args.tiling}; load average {os.getloadavg()}")
+    tiling = TilingConfig(mode=args.tiling, person_crops=not args.no_person_crops)
+    print(f"detector {detector.model_version}; tiling {tiling}; load average {os.getloadavg()}")
     totals = {"original": Score(), "wide": Score()}
     with tempfile.TemporaryDirectory(prefix="bench-events-") as tmp:
         for name, path, expected in footage(Path(tmp), not args.no_wide):
-            items, width, detect_s, rules_s, frames = run(path, detector, args.fps, args.tiling)
+            items, width, detect_s, rules_s, frames = run(path, detector, args.fps, tiling)
             violations = [v for item in items for v in item.violations]
             result = score(violations, expected, width)
             totals["wide" if name.endswith("-wide") else "original"].add(result)
