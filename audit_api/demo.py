@@ -97,7 +97,7 @@ def analyse_file(
                 last_ts = frame.ts
                 if pipeline.offer(frame):
                     analysed += 1
-                    pipeline.analyze(frame, detector.detect([frame.image])[0])
+                    pipeline.detect_and_analyze(frame, detector)
         finally:
             source.close()
         pipeline.finish(last_ts)

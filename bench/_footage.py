@@ -51,3 +51,17 @@ def wide_shot(video: Path, out: Path, *, scale: float, size: tuple[int, int] = (
     cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(video), "-vf", vf, "-an", "-c:v", "libx264"]
     subprocess.run([*cmd, "-preset", "veryfast", "-crf", "18", str(out)], check=True)
     return out
+
+
+GREY_BGR = (0x78, 0x80, 0x80)  # the wide shots' background (ffmpeg's 0x808078)
+
+
+def place(
+    canvas: npt.NDArray[np.uint8], piece: npt.NDArray[np.uint8], scale: float, x: int, y: int
+) -> tuple[int, int]:
+    """Paste `piece` scaled by `scale` with its top-left at (x, y) into `canvas`; returns its (w, h)."""
+    height, width = piece.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(piece, size, interpolation=cv2.INTER_AREA)
+    canvas[y : y + size[1], x : x + size[0]] = small
+    return size

@@ -1,6 +1,6 @@
 """Events on the shared footage against a table of expected events, with precision and recall.
 
-    python -m bench.events [--fps 5] [--weights model.onnx] [--no-wide]
+    python -m bench.events [--fps 5] [--weights model.onnx] [--no-wide] [--tiling off|on|auto]
 
 Each footage runs Detector → SceneAnalyzer → EventBuilder at the analysis rate with default rules (no
 zones: the whole frame requires hardhat + vest). Every debounced violation is one event; it matches an
@@ -10,6 +10,8 @@ row's horizontal band (who it is). Unmatched events are false positives, unmet r
 Wide shots: the shared videos scaled down (people ≈ 60-80 px tall) and placed low in a 1280×720 grey
 frame, made with ffmpeg in a temporary folder at run time — what a camera on a pole sees. They expect the
 same events as the originals (people ≥ min_person_height_px are judged): their recall is the gap left.
+`--tiling` runs every footage with that camera tiling mode (detect/tiling.py; default off, the plain pass),
+`--no-person-crops` without its person crops.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from detect.analyzer import SceneAnalyzer, Violation
 from detect.events import EventBuilder, ReviewItem
 from detect.model import Detector
 from detect.rules_config import CameraRules
+from detect.tiling import TilePlanner, TilingConfig, TilingMode, detect_frames
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SITEAUDIT_SHARED", REPO.parent / "shared"))
@@ -106,7 +109,9 @@ def score(violations: list[Violation], expected: list[Expected], width: int) -> 
     return result
 
 
-def run(path: Path, detector: Detector, fps: float) -> tuple[list[ReviewItem], int, float, float, int]:
+def run(
+    path: Path, detector: Detector, fps: float, tiling: TilingConfig | None = None
+) -> tuple[list[ReviewItem], int, float, float, int]:
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         sys.exit(f"cannot open {path}")
@@ -116,6 +121,7 @@ def run(path: Path, detector: Detector, fps: float) -> tuple[list[ReviewItem], i
     rules = CameraRules()
     analyzer = SceneAnalyzer(path.stem, rules, (width, height), fps=fps)
     events = EventBuilder(path.stem, rules)
+    planner = TilePlanner(tiling or TilingConfig(mode=TilingMode.OFF))
     items: list[ReviewItem] = []
     detect_s = rules_s = 0.0
     index = frames = 0
@@ -128,7 +134,9 @@ def run(path: Path, detector: Detector, fps: float) -> tuple[list[ReviewItem], i
         if index % step == 0:
             ts = index / source_fps
             t0 = time.perf_counter()
-            (found,) = detector.detect([image])
+            plan = planner.plan(width, height, detector.input_size, ts)
+            (found,) = detect_frames(detector, [image], [plan])
+            planner.observe(found, width, height, detector.input_size, ts)
             t1 = time.perf_counter()
             updates = events.update(analyzer.analyze(found, ts), image)
             rules_s += time.perf_counter() - t1
@@ -159,13 +167,16 @@ def main() -> None:
     parser.add_argument("--fps", type=float, default=5.0, help="analysis rate (default 5)")
     parser.add_argument("--weights", type=Path, default=None, help="ONNX model (default: the shipped one)")
     parser.add_argument("--no-wide", action="store_true", help="skip the wide-shot variants")
+    parser.add_argument("--tiling", type=TilingMode, default=TilingMode.OFF, help="off (default), on, auto")
+    parser.add_argument("--no-person-crops", action="store_true", help="tiling without person crops")
     args = parser.parse_args()
     detector = Detector.load(args.weights)
-    print(f"detector {detector.model_version}; load average {os.getloadavg()}")
+    tiling = TilingConfig(mode=args.tiling, person_crops=not args.no_person_crops)
+    print(f"detector {detector.model_version}; tiling {tiling}; load average {os.getloadavg()}")
     totals = {"original": Score(), "wide": Score()}
     with tempfile.TemporaryDirectory(prefix="bench-events-") as tmp:
         for name, path, expected in footage(Path(tmp), not args.no_wide):
-            items, width, detect_s, rules_s, frames = run(path, detector, args.fps)
+            items, width, detect_s, rules_s, frames = run(path, detector, args.fps, tiling)
             violations = [v for item in items for v in item.violations]
             result = score(violations, expected, width)
             totals["wide" if name.endswith("-wide") else "original"].add(result)

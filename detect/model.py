@@ -126,7 +126,7 @@ class Detector:
         return self._info.input_size
 
     def detect(
-        self, images: Sequence[npt.NDArray[np.uint8]], *, multi_label: bool = False
+        self, images: Sequence[npt.NDArray[np.uint8]], *, multi_label: bool = False, size: int | None = None
     ) -> list[sv.Detections]:
         """Detect in BGR uint8 images of any size; one ORT call per batch when the model allows it.
 
@@ -134,14 +134,19 @@ class Detector:
         predict (a 16:9 frame costs ~60% of a square one); frames of one shape still batch together.
 
         `multi_label` lets one box carry several classes (only for mAP evaluation, like Ultralytics val).
+        `size` scales each image's long side to it instead of the model's input size (a dynamic-shape
+        model only; detect.tiling runs wide frames at native size so).
         """
         if not images:
             return []
         started = time.perf_counter()
         for index, image in enumerate(images):
             _check_image(index, image)
-        size = self.input_size
-        canvases = [self._canvas(image) for image in images]
+        if size is None:
+            size = self.input_size
+        elif size != self.input_size and not self._info.dynamic_shape:
+            raise ModelError(f"this model takes {self.input_size}×{self.input_size} only, not size {size}")
+        canvases = [self._canvas(image, size) for image in images]
         results: list[sv.Detections] = [sv.Detections.empty()] * len(images)
         # One ORT call per canvas shape: a frame's boxes never depend on which other frames shared its batch.
         for canvas in dict.fromkeys(canvases):
@@ -160,9 +165,8 @@ class Detector:
             self.on_batch(len(images), time.perf_counter() - started)
         return results
 
-    def _canvas(self, image: npt.NDArray[np.uint8]) -> tuple[int, int]:
+    def _canvas(self, image: npt.NDArray[np.uint8], size: int) -> tuple[int, int]:
         """Square for fixed-size models; the stride-aligned rectangle when the model takes any H×W."""
-        size = self.input_size
         if not self._info.dynamic_shape:
             return size, size
         return rect_canvas(image.shape[0], image.shape[1], size)

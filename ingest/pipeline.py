@@ -23,6 +23,7 @@ from detect.analyzer import SceneAnalyzer
 from detect.annotate import draw_snapshot, encode_jpeg
 from detect.events import EventBuilder, EventUpdate, ReviewItem
 from detect.rules_config import CameraRules
+from detect.tiling import BatchDetector, Plan, TilePlanner, detect_frames
 from ingest._frame import Frame
 from ingest._sink import EventSink, Evidence, Opening, OpeningSink, SegmentEvidence, SpanSink, ViolationStill
 from ingest.clips import ClipRecorder, EncodedClip
@@ -96,6 +97,8 @@ class CameraPipeline:
         )
         self._stills: dict[str, list[ViolationStill]] = {}  # review item id → its violations' stills
         self._analyzer: SceneAnalyzer | None = None  # built on the first frame, once the size is known
+        self.tiling = TilePlanner(sampling.tiling)  # detail passes for distant workers
+        self._input_size: int | None = None  # the detector's, as given to the last tile_plan
         self._builder = EventBuilder(camera_id, rules)
         self._opened: dict[str, Future[None]] = {}  # review item id → its evidence being stored
         self._lock = threading.Lock()  # guards `published` (clip thread and inference thread)
@@ -146,6 +149,16 @@ class CameraPipeline:
         return False
 
     # -- inference thread ------------------------------------------------------------------------
+    def tile_plan(self, frame: Frame, input_size: int) -> Plan:
+        """The detail passes this frame gets besides the plain one (the camera's `sampling.tiling`)."""
+        self._input_size = input_size
+        return self.tiling.plan(frame.width, frame.height, input_size, frame.ts)
+
+    def detect_and_analyze(self, frame: Frame, detector: BatchDetector) -> list[EventUpdate]:
+        """One frame on its own (demo, tests): detect as the worker does, then `analyze`."""
+        (found,) = detect_frames(detector, [frame.image], [self.tile_plan(frame, detector.input_size)])
+        return self.analyze(frame, found)
+
     def analyze(self, frame: Frame, detections: sv.Detections) -> list[EventUpdate]:
         """Run the rules on one analysed frame and act on the review items it opens or closes."""
         with self._rules_lock:
@@ -157,6 +170,8 @@ class CameraPipeline:
                     self.camera_id, self.rules, size, fps=self.config.sampling.analysis_fps
                 )
             analysis = self._analyzer.analyze(detections, frame.ts)
+            if self._input_size is not None:
+                self.tiling.observe(detections, frame.width, frame.height, self._input_size, frame.ts)
             self.analysed += 1
             self.latest_detections = LiveDetections(frame.ts, size, detections, tuple(analysis.violations))
             updates = self._builder.update(analysis, frame.image)

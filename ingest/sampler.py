@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from detect.tiling import TilingConfig
 from ingest._frame import Frame
 
 
@@ -27,6 +28,10 @@ class SamplingConfig(BaseModel):
     motion_gate: bool = Field(True, description="Skip still frames (one is still analysed every 2 s)")
     preroll_s: float = Field(5.0, ge=0, le=60, description="Seconds of video kept before an event")
     postroll_s: float = Field(5.0, ge=0, le=60, description="Seconds of video recorded after an event")
+    tiling: TilingConfig = Field(
+        default_factory=TilingConfig,
+        description="Detail pass for distant workers (wide shots): off, on, or auto (docs/architecture.md)",
+    )
 
 
 class FrameSampler:

@@ -19,6 +19,7 @@ from typing import Any
 
 from detect.model import Detector
 from detect.rules_config import CameraRules
+from detect.tiling import detect_frames
 from ingest._frame import Frame
 from ingest._sink import EventSink
 from ingest.health import CameraHealth, CameraWatchdog, UnmonitoredInterval, WatchdogConfig
@@ -188,6 +189,7 @@ class Worker:
                 "sampled": cam.pipeline.sampled,
                 "gated": cam.pipeline.gated,
                 "analysed": cam.pipeline.analysed,
+                "tiled": cam.pipeline.tiling.tiled,  # analysed with a detail pass (sampling.tiling)
                 "dropped": cam.mailbox.dropped,  # due and moving, but the detector was behind
             }
             for cam in cameras
@@ -259,7 +261,9 @@ class Worker:
         for start in range(0, len(due), self._max_batch):
             batch = due[start : start + self._max_batch]
             try:
-                results = self.detector.detect([frame.image for _, frame in batch])
+                size = self.detector.input_size
+                plans = [cam.pipeline.tile_plan(frame, size) for cam, frame in batch]
+                results = detect_frames(self.detector, [frame.image for _, frame in batch], plans)
             except Exception:
                 log.exception("detector failed on a batch of %d frames", len(batch))
                 continue

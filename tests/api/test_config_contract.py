@@ -158,6 +158,32 @@ ROWS: dict[str, Row] = {
         const({"config": {"analysis_fps": 2, "motion_gate": False, "preroll_s": 1, "postroll_s": 2}}),
         200,
     ),
+    "tiling mode unknown": Row(
+        "PATCH", "/api/cameras/{camera}", const({"config": {"tiling": {"mode": "always"}}}), 422, "mode"
+    ),
+    "tiling tile below the least": Row(
+        "PATCH", "/api/cameras/{camera}", const({"config": {"tiling": {"tile_px": 255}}}), 422, "tile_px"
+    ),
+    "tiling tile above the most": Row(
+        "POST",
+        "/api/cameras",
+        camera("rtsp://10.0.0.5/x", config={"tiling": {"tile_px": 1921}}),
+        422,
+        "tile_px",
+    ),
+    "tiling overlap over half": Row(
+        "PATCH", "/api/cameras/{camera}", const({"config": {"tiling": {"overlap": 0.6}}}), 422, "overlap"
+    ),
+    "tiling unknown field": Row(
+        "PATCH", "/api/cameras/{camera}", const({"config": {"tiling": {"grid": "2x2"}}}), 422, "grid"
+    ),
+    "tiling tiles at the bounds": Row(
+        "PATCH",
+        "/api/cameras/{camera}",
+        const({"config": {"tiling": {"mode": "on", "tile_px": 1920, "overlap": 0.5, "probe_s": 0.2}}}),
+        200,
+    ),
+    "tiling off": Row("PATCH", "/api/cameras/{camera}", const({"config": {"tiling": {"mode": "off"}}}), 200),
 }
 
 

@@ -15,6 +15,7 @@ import pytest
 from audit_api.worker.sync import camera_specs
 from detect.events import ReviewItem
 from detect.model import Detector
+from detect.tiling import TilingConfig, TilingMode
 from ingest._frame import Frame
 from ingest._sink import Evidence
 from ingest.files import VideoFileSource
@@ -91,11 +92,51 @@ def test_sampling_config_changes_what_the_worker_does(world: World, admin: Heade
         "motion_gate": True,
         "preroll_s": 5.0,
         "postroll_s": 5.0,
+        "tiling": TilingConfig().model_dump(mode="json"),
     }
     sync(world, worker)  # a new config version: the worker restarts the camera with it
     push_still_scene(worker, slow, 10.0, t0=2000.0)
     after = worker.health()[slow]
     assert 49 <= after["sampled"] <= 51 and after["gated"] >= 40
+
+
+# body of config.tiling → what the worker runs, and how many of 4 wide frames 0.5 s apart get a detail pass.
+TILING = {
+    "default auto: one probe": ({}, TilingConfig(), 1),
+    "off": ({"mode": "off"}, TilingConfig(mode=TilingMode.OFF), 0),
+    "on, native": ({"mode": "on"}, TilingConfig(mode=TilingMode.ON), 4),
+    "tiles": (
+        {"mode": "on", "tile_px": 800, "overlap": 0.25},
+        TilingConfig(mode=TilingMode.ON, tile_px=800, overlap=0.25),
+        4,
+    ),
+    "auto probing every second": (
+        {"small_person_px": 64, "hold_s": 30, "probe_s": 1},
+        TilingConfig(small_person_px=64, hold_s=30.0, probe_s=1.0),
+        2,
+    ),
+}
+
+
+@pytest.mark.parametrize(("body", "expected", "tiled"), TILING.values(), ids=TILING.keys())
+def test_tiling_round_trips_to_the_worker(
+    world: World, admin: Headers, worker: Worker, body: dict[str, Any], expected: TilingConfig, tiled: int
+) -> None:
+    """What the API stores and shows is what the worker's pipeline for that camera runs."""
+    camera_id = whip_camera(world, admin, "wide", {"analysis_fps": 2, "motion_gate": False, "tiling": body})
+    shown = world.client.get(f"/api/cameras/{camera_id}", headers=admin)
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["config"]["tiling"] == expected.model_dump(mode="json")
+    with world.sessions() as session:
+        (spec,) = [s for s in camera_specs(session) if s.camera_id == camera_id]
+    assert spec.pipeline.sampling.tiling == expected
+    sync(world, worker)
+    wide = np.full((720, 1280, 3), 90, np.uint8)  # an empty wide shot: "auto" finds no one and only probes
+    for i in range(4):
+        worker.push_frame(Frame(camera_id, 1000.0 + i / 2, i / 2, wide))
+        assert worker.run_once() == 1
+    health = worker.health()[camera_id]
+    assert (health["analysed"], health["tiled"]) == (4, tiled)
 
 
 @pytest.mark.slow
