@@ -94,8 +94,12 @@ def test_live_rtsp_camera_raises_the_no_vest_event_with_a_clip(
     assert evidence.camera_id == "2" and evidence.event.kinds == ["no_vest"]
     assert evidence.clip.frame_count >= 30 and evidence.clip.duration_s >= 4.0
     assert evidence.snapshot_jpeg[:2] == b"\xff\xd8"
-    health = worker.health()["2"]
-    assert health["state"] == "streaming" and health["analysed_fps"] > 0
+
+    def analysing() -> bool:  # a rate is never read at one instant: wait until it shows
+        health = worker.health()["2"]
+        return bool(health["state"] == "streaming" and health["analysed_fps"] > 0)
+
+    assert wait_until(analysing, 60), worker.health()
 
 
 def test_cameras_come_and_go_while_running_and_a_dead_one_does_not_disturb_the_rest(
