@@ -22,6 +22,19 @@ STATUS_LABELS = {
     "reopened": N_("Reopened"),
     "verified": N_("Verified"),
 }
+TERMS = {
+    "period": N_("Period"),
+    "violations": N_("Violations (false positives excluded)"),
+    "confirmed_violations": N_("Confirmed violations"),
+    "monitored_hours": N_("Monitored camera-hours"),
+    "compliance_rate": N_("Compliance rate (confirmed per 100 monitored camera-hours)"),
+    "false_positive_share": N_("False-positive share of reviewed events"),
+    "signoff_time": N_("Event → sign-off, median / 90th percentile"),
+    "verify_time": N_("Action opened → verified, median / 90th percentile"),
+    "open_actions": N_("Open corrective actions (now) / overdue"),
+    "unmonitored_hours": N_("Unmonitored camera-hours"),
+}
+"""The figure each definition (audit_api.services.dashboard.DEFINITIONS) explains, as the report names it."""
 MAX_LISTED = 40
 
 
@@ -116,7 +129,10 @@ def report_html(data: ReportData, generated_at: datetime) -> str:
         for z in zones
     ]  # fmt: skip
     outages = sorted(f.cameras, key=lambda c: -c.unmonitored_hours)
-    definitions = "".join(f"<dt>{escape(k)}</dt><dd>{escape(_(v))}</dd>" for k, v in f.definitions.items())
+    definitions = "".join(
+        f"<dt>{escape(_(TERMS[k]) if k in TERMS else k)}</dt><dd>{escape(_(v))}</dd>"
+        for k, v in f.definitions.items()
+    )
     rectification = [
         [_(STATUS_LABELS[s]) if s in STATUS_LABELS else s, t.number(n)] for s, n in data.rectification.items()
     ]
