@@ -44,7 +44,7 @@ _ALIASES: dict[str, LocaleName] = {
 }  # fmt: skip
 
 
-def N_(message: str) -> str:  # noqa: N802 (the gettext convention extractors look for)
+def N_(message: str) -> str:
     """Mark a text for the catalogues without translating it now (tables translated when used)."""
     return message
 
@@ -133,7 +133,9 @@ class Texts:
         """A share (0..1) as a percentage."""
         if share is None:
             return "–"
-        return format_percent(share, "#,##0" + ("." + "0" * digits if digits else "") + "%", locale=self.babel)
+        return format_percent(
+            share, "#,##0" + ("." + "0" * digits if digits else "") + "%", locale=self.babel
+        )
 
     def kind(self, kind: str) -> str:
         """A violation kind's label (`no_hardhat` → 未戴安全帽 / No hardhat); an unknown kind as is."""

@@ -36,8 +36,10 @@ KIND = {  # kind → (zh-CN, en)
     "crowding_distance": ("人员聚集（间距过近）", "People too close"),
 }
 WORDS = {  # language → (title prefix, body labels)
-    "zh-CN": ("[siteaudit] 违规告警：", ["违规类型：", "工地：North yard", "摄像头：gate", "时间：", "事件：", "截图："]),
-    "en": ("[siteaudit] ", ["Violation: ", "Site: North yard", "Camera: gate", "Time: ", "Event: ", "Snapshot: "]),
+    "zh-CN": ("[siteaudit] 违规告警：",
+              ["违规类型：", "工地：North yard", "摄像头：gate", "时间：", "事件：", "截图："]),
+    "en": ("[siteaudit] ",
+           ["Violation: ", "Site: North yard", "Camera: gate", "Time: ", "Event: ", "Snapshot: "]),
 }  # fmt: skip
 
 
@@ -63,8 +65,8 @@ def _site(world: World, locale: str) -> None:
 
 
 def _event_at(make_event: Callable[..., Event], kind: str) -> Event:
-    violation = {"kind": kind, "track_id": 7, "ts": STARTED + timedelta(seconds=2), "box": [0.1, 0.2, 0.3, 0.6],
-                 "confidence": 0.81}  # fmt: skip
+    violation = {"kind": kind, "track_id": 7, "ts": STARTED + timedelta(seconds=2),
+                 "box": [0.1, 0.2, 0.3, 0.6], "confidence": 0.81}  # fmt: skip
     return make_event(kinds=(kind,), started_at=STARTED, ended_at=STARTED + timedelta(seconds=12),
                       violations=[violation])  # fmt: skip
 
@@ -116,7 +118,8 @@ def test_webhook_speaks_the_sites_or_channels_language(
     [
         ("zh-CN", "[siteaudit] 违规告警：未戴安全帽 · North yard / gate", ["违规类型：未戴安全帽",
                                                                          f"时间：{LOCAL['zh-CN']}"]),
-        ("en", "[siteaudit] No hardhat · North yard / gate", ["Violation: No hardhat", f"Time: {LOCAL['en']}"]),
+        ("en", "[siteaudit] No hardhat · North yard / gate", ["Violation: No hardhat",
+                                                               f"Time: {LOCAL['en']}"]),
     ],
 )  # fmt: skip
 def test_email_subject_and_body_in_the_sites_language(

@@ -88,14 +88,20 @@ def test_every_text_is_translated_with_the_same_placeholders(locale: str) -> Non
 @pytest.mark.parametrize("locale", SUPPORTED)
 def test_no_stale_entries(locale: str) -> None:
     used = {k[0] if isinstance(k, tuple) else k for k in EXTRACTED}
-    stale = [m.id for m in _catalogue(locale) if m.id and (m.id[0] if isinstance(m.id, tuple) else m.id) not in used]
+    stale = [
+        m.id
+        for m in _catalogue(locale)
+        if m.id and (m.id[0] if isinstance(m.id, tuple) else m.id) not in used
+    ]
     assert not stale, f"in {catalogue_path(locale)} but not in the code: {stale}"  # type: ignore[arg-type]
 
 
 def test_the_template_lists_what_the_code_marks() -> None:
     """audit_api/locale/siteaudit.pot is what `pybabel update` merges into the catalogues."""
     with (LOCALE_DIR / "siteaudit.pot").open("rb") as pot:
-        template = {m.id if not isinstance(m.id, (tuple, list)) else tuple(m.id) for m in read_po(pot) if m.id}
+        template = {
+            m.id if not isinstance(m.id, (tuple, list)) else tuple(m.id) for m in read_po(pot) if m.id
+        }
     assert template == set(EXTRACTED)
 
 
@@ -103,7 +109,9 @@ def test_the_catalogues_ship_with_the_package() -> None:
     """A fresh `pip install` (no compile step) must carry the .po files it reads at run time."""
     data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     assert "locale/*/LC_MESSAGES/*.po" in data["audit_api"]
-    assert "babel" in " ".join(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"])
+    assert "babel" in " ".join(
+        tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,15 +147,20 @@ WHEN = datetime(2025, 12, 31, 16, 5, 9, tzinfo=UTC)
          "12,345.68", "27.5%"),
         ("en", "Europe/Berlin", "Dec 31, 2025, 5:05:09\u202fPM (Europe/Berlin, GMT+01:00)", "Dec 31, 2025",
          "12,345.68", "27.5%"),
-        ("zh-CN", "America/New_York", "2025年12月31日 11:05:09 (America/New_York, GMT-05:00)", "2025年12月31日",
-         "12,345.68", "27.5%"),
+        ("zh-CN", "America/New_York", "2025年12月31日 11:05:09 (America/New_York, GMT-05:00)",
+         "2025年12月31日", "12,345.68", "27.5%"),
     ],
 )  # fmt: skip
 def test_times_in_the_sites_zone_labelled_numbers_by_babel(
     locale: str, zone: str, when: str, day: str, number: str, percent: str
 ) -> None:
     t = Texts.of(None, locale, zone)
-    assert (t.when(WHEN), t.day(WHEN), t.number(12345.678, 2), t.percent(0.275)) == (when, day, number, percent)
+    assert (t.when(WHEN), t.day(WHEN), t.number(12345.678, 2), t.percent(0.275)) == (
+        when,
+        day,
+        number,
+        percent,
+    )
     assert (t.when(None), t.number(None), t.percent(None)) == ("–", "–", "–")
 
 

@@ -1,6 +1,6 @@
 """Alerts that are no event (e.g. `patrol_missed`): the same Alert row and delivery queue as events, with
-the notice's facts kept in `Alert.detail` (worded when each message is sent, in its language). They reach channels only (the supervisor page lists event alerts,
-which supervisors acknowledge) and do not escalate."""
+the notice's facts kept in `Alert.detail` (worded when each message is sent, in its language). They reach
+channels only (the supervisor page lists event alerts, which supervisors acknowledge) and do not escalate."""
 
 from __future__ import annotations
 

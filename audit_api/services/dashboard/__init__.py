@@ -39,16 +39,12 @@ DEFINITIONS = {
         "Violation records (one person or zone breaking one rule, as debounced by the detector) "
         "timed inside the period, except those of events whose latest review says false positive."
     ),
-    "confirmed_violations": N_(
-        "Violations of events whose latest review confirmed them."
-    ),
+    "confirmed_violations": N_("Violations of events whose latest review confirmed them."),
     "monitored_hours": N_(
         "Camera-hours watched: the period (up to now) × the site's cameras, minus the "
         "recorded unmonitored intervals clipped to the period."
     ),
-    "compliance_rate": N_(
-        "Confirmed violations per 100 monitored camera-hours (lower is better)."
-    ),
+    "compliance_rate": N_("Confirmed violations per 100 monitored camera-hours (lower is better)."),
     "false_positive_share": N_(
         "Of the events started in the period that were reviewed, the share whose latest "
         "review says false positive."
@@ -61,12 +57,8 @@ DEFINITIONS = {
         "From a corrective action's opening to its verification (actions opened in the period): "
         "median and 90th percentile."
     ),
-    "open_actions": N_(
-        "Corrective actions not verified yet, now; overdue: those past their due time."
-    ),
-    "unmonitored_hours": N_(
-        "Recorded unmonitored intervals (camera down, overload) clipped to the period."
-    ),
+    "open_actions": N_("Corrective actions not verified yet, now; overdue: those past their due time."),
+    "unmonitored_hours": N_("Recorded unmonitored intervals (camera down, overload) clipped to the period."),
 }
 
 

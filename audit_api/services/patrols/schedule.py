@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, selectinload
 from audit_api import audit_log
 from audit_api.models import User, utcnow
 from audit_api.models.patrols import PatrolMiss, PatrolPlan, PatrolRound, RoundStatus
-from audit_api.schemas.patrols import PatrolSlot, SlotState
 from audit_api.schemas.alerting import PatrolNotice
+from audit_api.schemas.patrols import PatrolSlot, SlotState
 from audit_api.services.alerting.notices import queue_notice
 from audit_api.services.scope import SiteScope
 

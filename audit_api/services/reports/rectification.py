@@ -12,6 +12,7 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
 import jinja2
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -128,7 +129,9 @@ def render(
             continue
         data = _read(store, f"still of violation {violation.id} ({violation.kind})", still.object_key,
                      still.sha256, still.content_type)  # fmt: skip
-        label = t.gettext("Still of violation %(id)s (%(kind)s)", id=violation.id, kind=t.kind(violation.kind))
+        label = t.gettext(
+            "Still of violation %(id)s (%(kind)s)", id=violation.id, kind=t.kind(violation.kind)
+        )
         shown = len(stills) < MAX_REPORT_STILLS
         found = _Object(
             label,
@@ -149,7 +152,13 @@ def render(
 
     def name(user_id: int | None) -> str:
         user = users.get(user_id) if user_id is not None else None
-        return t.gettext("the system") if user is None else f"{user.name} <{user.email}>" if user.name else user.email
+        return (
+            t.gettext("the system")
+            if user is None
+            else f"{user.name} <{user.email}>"
+            if user.name
+            else user.email
+        )
 
     def actor(text: str) -> str:
         kind, _, ident = text.partition(":")
@@ -186,9 +195,7 @@ def _template(t: Texts) -> jinja2.Template:
     return env.get_template("rectification.html.j2")
 
 
-def _history(
-    store: ObjectStore, action: CorrectiveAction, objects: list[_Object], t: Texts
-) -> list[_Step]:
+def _history(store: ObjectStore, action: CorrectiveAction, objects: list[_Object], t: Texts) -> list[_Step]:
     """Responses and decisions interleaved by time, each response's photos read back and checked."""
     timeline: list[tuple[datetime, int, ActionResponse | ActionDecision]] = [
         (r.at, r.id, r) for r in action.responses
@@ -215,4 +222,3 @@ def _history(
             objects.append(_Object(label, photo.object_key, photo.sha256, photo.size))
         steps.append(_Step(n, response=item, photos=tuple(photos)))
     return steps
-
