@@ -36,7 +36,7 @@ KIND = {  # kind → (zh-CN, en)
     "crowding_distance": ("人员聚集（间距过近）", "People too close"),
 }
 WORDS = {  # language → (title prefix, body labels)
-    "zh-CN": ("[siteaudit] 违规告警：",
+    "zh-CN": ("[siteaudit] 告警：",
               ["违规类型：", "工地：North yard", "摄像头：gate", "时间：", "事件：", "截图："]),
     "en": ("[siteaudit] ",
            ["Violation: ", "Site: North yard", "Camera: gate", "Time: ", "Event: ", "Snapshot: "]),
@@ -116,7 +116,7 @@ def test_webhook_speaks_the_sites_or_channels_language(
 @pytest.mark.parametrize(
     ("site_locale", "subject", "lines"),
     [
-        ("zh-CN", "[siteaudit] 违规告警：未戴安全帽 · North yard / gate", ["违规类型：未戴安全帽",
+        ("zh-CN", "[siteaudit] 告警：未戴安全帽 · North yard / gate", ["违规类型：未戴安全帽",
                                                                          f"时间：{LOCAL['zh-CN']}"]),
         ("en", "[siteaudit] No hardhat · North yard / gate", ["Violation: No hardhat",
                                                                f"Time: {LOCAL['en']}"]),
@@ -147,7 +147,7 @@ def test_email_subject_and_body_in_the_sites_language(
 @pytest.mark.parametrize(
     ("locale", "purpose", "title", "first_line", "since"),
     [
-        ("zh-CN", DeliveryPurpose.ALERT, "[siteaudit] 违规告警：2 个摄像头离线 · North yard / gate",
+        ("zh-CN", DeliveryPurpose.ALERT, "[siteaudit] 告警：2 个摄像头离线 · North yard / gate",
          "摄像头离线：gate、tower（共 2 个）", "离线起始："),
         ("zh-CN", DeliveryPurpose.RESOLVED, "[siteaudit] 已恢复：2 个摄像头离线 · North yard / gate",
          "已恢复在线：gate、tower（共 2 个）", "离线起始："),
