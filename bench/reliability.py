@@ -224,6 +224,7 @@ def s3_outage(b: Bench, owner: str, down_s: float, f: Figures) -> None:
     f.add("S3 outage: events since the shut", f"{len(during)} ({spooled} objects spooled)")
     if not spooled:
         f.fail("S3 outage: clips lost", "not measured: no evidence was written while S3 was shut")
+        print(b.workers.log(owner)[-4000:], file=sys.stderr)
         return
     f.add("S3 outage: clips lost", str(lost), "0")
 

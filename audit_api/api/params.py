@@ -15,6 +15,7 @@ from audit_api.schemas.bounds import (
     DEFAULT_LIMIT,
     MAX_DATE,
     MAX_INT,
+    MAX_LANG_CHARS,
     MAX_LIMIT,
     MAX_PATROL_DAYS,
     MAX_PERIOD_DAYS,
@@ -33,6 +34,16 @@ IdFilter = Annotated[int | None, Query(ge=1, le=MAX_INT, description=f"1 to {MAX
 Since = Annotated[BoundedDateTime | None, Query(description="timezone-aware, years 2000 to 2100")]
 
 AfterSeq = Annotated[int, Query(ge=0, le=MAX_INT, description="entries after this sequence number")]
+
+Lang = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_LANG_CHARS,
+        description="The language of the document: zh-CN or en; default the site's locale. A language the "
+        "server does not have gives English.",
+    ),
+]
+"""A document's language preference (audit_api.i18n.resolve)."""
 
 MAX_ACK_TOKEN_CHARS = 1000
 """An acknowledge link's token (a short JWT, ~250 characters)."""

@@ -61,6 +61,7 @@ class AlertChannel(Base):
     signing_secret: Mapped[str | None] = mapped_column(String(128))  # webhooks only; shown once
     kinds: Mapped[list[str]] = mapped_column(JSON, default=list)  # violation kinds; empty means all
     level: Mapped[int] = mapped_column(default=0)  # escalation level it serves (see EscalationLevel)
+    locale: Mapped[str | None] = mapped_column(String(16))  # its messages' language; NULL: the site's
     active: Mapped[bool] = mapped_column(default=True)  # deleting a channel keeps its delivery history
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from audit_api.i18n import DEFAULT_SITE_LOCALE
 from audit_api.models.base import Base, CameraKind, str_enum, utcnow
 from audit_api.models.people import User, supervised_sites
 
@@ -19,6 +20,10 @@ class Site(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     address: Mapped[str] = mapped_column(String(500), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The language of the site's alerts and PDF reports (audit_api.i18n.SUPPORTED).
+    locale: Mapped[str] = mapped_column(
+        String(16), default=DEFAULT_SITE_LOCALE, server_default=DEFAULT_SITE_LOCALE
+    )
     ack_deadline_s: Mapped[int] = mapped_column(default=600)  # unacknowledged alerts escalate after it
     # A camera unmonitored this long (inside working_hours, if set) alerts; NULL: no offline alerts.
     offline_alert_s: Mapped[int | None] = mapped_column(default=600)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from audit_api.i18n import LocaleName
 from audit_api.models import AlertKind, ChannelType, DeliveryPurpose, DeliveryStatus, EscalationLevel
 
 MAX_CHANNEL_URL = 2048
@@ -27,6 +28,9 @@ class ChannelIn(BaseModel):
         max_length=MAX_KINDS,
         description="Violation kinds this channel gets (e.g. no_hardhat); empty means every kind.",
     )
+    locale: LocaleName | None = Field(
+        None, description="The language of this channel's messages (zh-CN, en); null: the site's locale."
+    )
     level: EscalationLevel = Field(
         EscalationLevel.SUPERVISORS,
         description="0: the site's supervisors (at once); 1: inspectors and 2: admins, reached when the "
@@ -44,6 +48,7 @@ class ChannelOut(BaseModel):
     type: ChannelType
     url_redacted: str
     kinds: list[str]
+    locale: str | None
     level: int
     active: bool
     created_at: datetime
@@ -100,48 +105,20 @@ class AlertMessage(BaseModel):
     ack_url: str | None = Field(description="Signed one-time acknowledge link for this recipient")
     headline: str | None = Field(None, description="A notice's title (patrol_missed)")
     lines: list[str] = Field(default_factory=list, description="A notice's text, line by line")
+    locale: LocaleName = Field(description="The language of title and text: the channel's, else the site's")
+    title: str = Field(description="One line: what, where (email subject, push title)")
+    text: str = Field(description="The message body, one fact a line, times in the site's zone and language")
 
-    @property
-    def what(self) -> str:
-        if self.alert_kind == AlertKind.CAMERA_OFFLINE:
-            return "camera offline" if self.count == 1 else f"{self.count} cameras offline"
-        return ", ".join(self.kinds)
 
-    @property
-    def title(self) -> str:
-        if self.headline is not None:
-            return self.headline
-        prefix = {DeliveryPurpose.CLIP: "clip · ", DeliveryPurpose.RESOLVED: "resolved · "}.get(
-            self.purpose, ""
-        )
-        return f"[siteaudit] {prefix}{self.what} · {self.site} / {self.camera}"
+class PatrolNotice(BaseModel):
+    """A missed patrol slot's facts (Alert.detail of a `patrol_missed` alert), worded when sent."""
 
-    @property
-    def text(self) -> str:
-        if self.alert_kind == AlertKind.PATROL_MISSED:
-            return "\n".join([*self.lines, f"工地 Site: {self.site}", f"链接 Link: {self.event_url}"])
-        if self.alert_kind == AlertKind.CAMERA_OFFLINE:
-            head = [
-                f"摄像头离线 Camera offline: {', '.join(self.cameras)} ({self.count})"
-                if self.purpose != DeliveryPurpose.RESOLVED
-                else f"已恢复 Back online: {', '.join(self.cameras)} ({self.count})",
-                f"工地 Site: {self.site}",
-                f"自 Since: {self.started_at_local}",
-            ]
-        else:
-            head = [
-                f"违规 Violation: {', '.join(self.kinds)}",
-                f"工地 Site: {self.site}",
-                f"摄像头 Camera: {self.camera}",
-                f"时间 Time: {self.started_at_local}",
-                f"事件 Event: {self.event_url}",
-            ]
-        links = [
-            *([f"截图 Snapshot: {self.snapshot_url}"] if self.snapshot_url else []),
-            *([f"视频 Clip: {self.clip_url}"] if self.clip_url else []),
-            *([f"确认 Acknowledge: {self.ack_url}"] if self.ack_url else []),
-        ]
-        return "\n".join(head + links)
+    plan: str
+    date: str
+    time: str
+    state: str = Field(description="missed | incomplete")
+    window_ends_at: datetime
+    link: str = Field(description="A path under the web base URL")
 
 
 class WebhookBody(AlertMessage):

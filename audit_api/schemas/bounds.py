@@ -31,6 +31,9 @@ MAX_LIMIT = 500
 MAX_TOKEN_CHARS = 4096
 """The longest token accepted in a query string (live-view tokens, SSE access tokens, WHIP publish grants)."""
 
+MAX_LANG_CHARS = 35
+"""The longest `?lang=` accepted (a BCP 47 tag; the server knows zh-CN and en, others read as English)."""
+
 MIN_DATETIME = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_DATETIME = datetime(2100, 1, 1, tzinfo=UTC)
 

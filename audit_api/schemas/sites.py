@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from audit_api.i18n import DEFAULT_SITE_LOCALE, LocaleName
 from audit_api.models import CameraKind
 from audit_api.schemas.bounds import BodyId
 from detect.rules_config import PPEKind, ScheduleWindows, TimeZoneName, WorkingHours
@@ -23,6 +24,9 @@ class SiteIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     address: str = Field("", max_length=500)
     timezone: TimeZoneName = "UTC"
+    locale: LocaleName = Field(
+        DEFAULT_SITE_LOCALE, description="The language of the site's alerts and PDF reports: zh-CN or en."
+    )
     ack_deadline_s: int = Field(
         600, ge=30, le=86400, description="An alert not acknowledged in this time escalates one level."
     )
@@ -42,6 +46,7 @@ class SiteOut(BaseModel):
     name: str
     address: str
     timezone: str
+    locale: str
     ack_deadline_s: int
     offline_alert_s: int | None
     working_hours: list[WorkingHours] | None

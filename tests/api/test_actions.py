@@ -173,6 +173,45 @@ def test_action_flow_with_photos_rejection_verification_and_report(
     )
     pages = sorted(tmp_path.glob("page-*.png"))
     assert pages and all(p.stat().st_size > 1000 for p in pages)
+    _report_languages(world, action["id"], supervisor, tmp_path)
+
+
+REPORT_WORDS = {
+    "zh-CN": ["整改报告", "违规情况", "复核与签字确认", "整改通知", "整改回复", "未戴安全帽", "验收通过",
+              "由 Wang Wei <boss@example.com> 于"],
+    "en": ["Rectification report", "Violation", "Review and sign-off", "Rectification notice", "Responses",
+           "No hardhat", "Verified by Li Na", "by Wang Wei <boss@example.com>"],
+}  # fmt: skip
+REPORT_LANGUAGES = [  # (the site's locale, ?lang=, the report's language)
+    ("en", None, "en"),
+    ("en", "zh-CN", "zh-CN"),
+    ("en", "zh_cn", "zh-CN"),
+    ("en", "fr", "en"),  # a language the server does not have: English, never an error
+    ("zh-CN", None, "zh-CN"),
+    ("zh-CN", "en", "en"),
+    ("zh-CN", "xx-unknown", "en"),
+]
+
+
+def _report_languages(world: World, action_id: int, headers: Headers, tmp_path: Path) -> None:
+    """The rectification report in the site's language or the one asked for: its headings, the site name,
+    times in the site's zone labelled with it."""
+    for site_locale, lang, expected in REPORT_LANGUAGES:
+        with world.sessions() as session:
+            session.execute(update(Site).where(Site.id == world.site_id).values(locale=site_locale))
+            session.commit()
+        query = {"lang": lang} if lang is not None else {}
+        report = world.client.get(f"/api/actions/{action_id}/report.pdf", params=query, headers=headers)
+        assert report.status_code == 200, (site_locale, lang, report.text)
+        text = " ".join(_pdf_text(tmp_path, report.content).split())
+        case = (site_locale, lang)
+        assert all(word in text for word in REPORT_WORDS[expected]), (case, text[:400])
+        other = REPORT_WORDS["en" if expected == "zh-CN" else "zh-CN"]
+        assert not any(word in text for word in other[:5]), case
+        assert SITE_NAME in text and "(Asia/Shanghai, GMT+08:00)" in text, case
+    too_long = world.client.get(f"/api/actions/{action_id}/report.pdf", params={"lang": "x" * 36},
+                                headers=headers)  # fmt: skip
+    assert too_long.status_code == 422 and "lang" in too_long.text
 
 
 Files = list[tuple[str, bytes, str]]

@@ -47,10 +47,13 @@ def test_site_crud(world: World, admin: dict[str, str], inspector: dict[str, str
     body = {"name": "East", "timezone": "Europe/Berlin"}
     created = world.client.post("/api/sites", json=body, headers=admin)
     assert created.status_code == 201
+    assert created.json()["locale"] == "zh-CN"  # new sites write their alerts and reports in Chinese
     site_id = created.json()["id"]
     assert world.client.post("/api/sites", json={"name": "East"}, headers=admin).status_code == 409
-    renamed = world.client.put(f"/api/sites/{site_id}", json={"name": "East 2"}, headers=admin)
-    assert renamed.json()["name"] == "East 2"
+    renamed = world.client.put(
+        f"/api/sites/{site_id}", json={"name": "East 2", "locale": "en"}, headers=admin
+    )
+    assert (renamed.json()["name"], renamed.json()["locale"]) == ("East 2", "en")
     names = [s["name"] for s in world.client.get("/api/sites", headers=inspector).json()]
     assert names == ["North yard", "South yard", "East 2"]
     assert world.client.delete(f"/api/sites/{site_id}", headers=admin).status_code == 204

@@ -118,7 +118,7 @@ def test_email_carries_the_snapshot_as_attachment(
         event = make_event(kinds=("no_vest",))
         wait_until(lambda: mailbox.messages, "the email")
     (message,) = mailbox.messages
-    assert "no_vest" in str(message["Subject"]) and "North yard" in str(message["Subject"])
+    assert "No vest" in str(message["Subject"]) and "North yard" in str(message["Subject"])
     text = message.get_body(("plain", "html"))
     assert text is not None and f"inspector.html#event={event.id}" in text.get_content()
     attachments = list(message.iter_attachments())

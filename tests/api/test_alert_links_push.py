@@ -169,7 +169,7 @@ def test_web_push_is_encrypted_vapid_signed_and_acknowledges_as_its_user(
     assert got.path.endswith("/push/T0123/s3cr3t-path")
     check_vapid(got, key.json()["public_key"], audience=endpoint.split("/push/")[0], subject=SUBJECT)
     payload = browser.decrypt(got)
-    assert "no_vest" in str(payload["title"]) and "North yard" in str(payload["title"])
+    assert "No vest" in str(payload["title"]) and "North yard" in str(payload["title"])
     assert payload["url"] == f"{PUBLIC_URL}/supervisor.html#alert={alert_of(world, event).id}"
     with pytest.raises(Exception):  # noqa: B017 - the other browser's keys cannot read it
         other_browser.decrypt(got)

@@ -107,6 +107,14 @@ ROWS: dict[str, Row] = {
     "site tz Asia/Shanghai": Row(
         "POST", "/api/sites", const({"name": "Pudong", "timezone": "Asia/Shanghai"}), 201
     ),
+    "site locale en": Row("POST", "/api/sites", const({"name": "Pudong", "locale": "en"}), 201),
+    "site locale zh-CN": Row("POST", "/api/sites", const({"name": "Pudong", "locale": "zh-CN"}), 201),
+    "unknown site locale (create)": Row(
+        "POST", "/api/sites", const({"name": "Pudong", "locale": "fr"}), 422, "'zh-CN' or 'en'"
+    ),
+    "unknown site locale (update)": Row(
+        "PUT", "/api/sites/{site}", const({"name": "North yard", "locale": "zh_CN"}), 422, "'zh-CN' or 'en'"
+    ),
     "url with |": Row("POST", "/api/cameras", camera("rtsp://127.0.0.1:15432/a|b"), 422, "percent-encoded"),
     "url port 0": Row("POST", "/api/cameras", camera("rtsp://127.0.0.1:0/"), 422, "port 0"),
     "url port not a number": Row(

@@ -349,7 +349,7 @@ def test_a_missed_slot_is_flagged_once_and_alerts_the_channels_that_want_it(
         assert (message.alert_kind, message.event_id, message.snapshot_url) == ("patrol_missed", None, None)
         assert message.title.startswith("[siteaudit] patrol twice a day") and "missed" in message.title
         assert (
-            "巡查 Patrol: twice a day" in message.text
+            "Patrol: twice a day" in message.text
             and "https://audit.example.cn/inspector.html" in message.text
         )
         body = WebhookBody(**message.model_dump(), delivery_id=1, attempt=1).model_dump(mode="json")

@@ -131,7 +131,7 @@ class AuditServer:
 
 def _seed(factory: sessionmaker[Session]) -> tuple[int, int, int, int]:
     with factory() as session:
-        site, other = Site(name="North yard"), Site(name="South yard")
+        site, other = Site(name="North yard", locale="en"), Site(name="South yard", locale="en")
         session.add_all([site, other])
         session.flush()
         camera = Camera(site_id=site.id, name="Gate", kind=CameraKind.RTSP, url="rtsp://cam.local/gate")

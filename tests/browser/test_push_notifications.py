@@ -84,7 +84,7 @@ def test_pushed_alert_is_shown_by_the_service_worker_with_its_ack_action(
     )
     shown = wait_until(lambda: page.evaluate(NOTIFICATIONS), "the notification")
     (notification,) = shown
-    assert notification["title"] == payload["title"] == "[siteaudit] no_vest · North yard / Gate"
+    assert notification["title"] == payload["title"] == "[siteaudit] No vest · North yard / Gate"
     assert notification["actions"] == ["ack"] and notification["tag"] == f"alert-{payload['alert_id']}"
     assert notification["data"]["ack_url"] == payload["ack_url"]
     page.screenshot(path=str(SHOTS / "siteaudit-supervisor-push.png"), full_page=True)

@@ -41,13 +41,42 @@ def _render_png(pdf: bytes, tmp_path: Path) -> list[Path]:
     return sorted(tmp_path.glob("page*.png"))
 
 
+LABELS = {  # (language, the site: index in History.site_ids, its name) → the labels the figures follow
+    "zh-CN": {
+        "violations": "违规数（不含误报）",
+        "confirmed": "确认违规",
+        "open": "未关闭的整改单（当前）/ 逾期",
+        "headings": ["工地安全报告", "本期指标", "违规最多的摄像头", "本期下发整改单的整改状态", "指标说明"],
+        "period": "统计周期：2025-03-01 – 2025-03-31 · 时区 Asia/Shanghai",
+        "kind": "未戴安全帽",
+    },
+    "en": {
+        "violations": "Violations (false positives excluded)",
+        "confirmed": "Confirmed violations",
+        "open": "Open corrective actions (now) / overdue",
+        "headings": ["Site safety report", "Figures of the period", "Cameras with the most violations",
+                     "Rectification status of the actions opened in the period", "Definitions"],
+        "period": "Period: 2025-03-01 – 2025-03-31 · times in Asia/Shanghai",
+        "kind": "No hardhat",
+    },
+}  # fmt: skip
+
+
 @needs_poppler
-def test_on_demand_report_has_the_sites_figures(seeded: Seeded, tmp_path: Path, artifacts_dir: Path) -> None:
+@pytest.mark.parametrize(
+    ("lang", "site_index", "site_name"), [("zh-CN", 2, CHINESE_SITE), ("en", 0, "North yard")]
+)
+def test_on_demand_report_has_the_sites_figures(
+    seeded: Seeded, tmp_path: Path, artifacts_dir: Path, lang: str, site_index: int, site_name: str
+) -> None:
+    """In the site's language (the Chinese site: zh-CN, the default; North yard: en), the generated time
+    labelled with the site's zone, numbers as Babel writes them."""
     world, history = seeded.world, seeded.history
     admin = world.bearer(ADMIN)
-    chinese = history.site_ids[2]
+    site_id = history.site_ids[site_index]
+    assert world.client.get(f"/api/sites/{site_id}", headers=admin).json()["locale"] == lang
     period = {"start": "2025-03-01", "end": "2025-03-31"}
-    created = world.client.post(f"/api/sites/{chinese}/reports", json=period, headers=admin)
+    created = world.client.post(f"/api/sites/{site_id}/reports", json=period, headers=admin)
     assert created.status_code == 201, created.text
     report = created.json()
     assert (report["status"], report["trigger"], report["error"]) == ("ready", "on_demand", None)
@@ -55,25 +84,31 @@ def test_on_demand_report_has_the_sites_figures(seeded: Seeded, tmp_path: Path, 
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
     assert hashlib.sha256(pdf.content).hexdigest() == report["sha256"] and len(pdf.content) == report["size"]
-    figures = world.client.get("/api/dashboard", params=period | {"site_id": chinese}, headers=admin).json()
+    figures = world.client.get("/api/dashboard", params=period | {"site_id": site_id}, headers=admin).json()
     text = _text(pdf.content, tmp_path)
     flat = " ".join(text.split())
-    assert CHINESE_SITE in flat  # the Chinese name is text, not boxes or an image
+    words = LABELS[lang]
+    assert site_name in flat  # a Chinese name is text, not boxes or an image
     assert "楼层边缘" in flat  # a Chinese zone name in the worst zones table
+    for heading in words["headings"]:
+        assert heading in flat, heading
     t = figures["totals"]
-    assert f"Violations (false positives excluded) {t['violations']}" in flat
-    assert f"Confirmed violations {t['confirmed_violations']}" in flat
-    assert f"{t['compliance_rate']:.2f}" in flat
-    assert f"Open corrective actions (now) / overdue {t['open_actions']} / {t['overdue_actions']}" in flat
-    assert "2025-03-01 – 2025-03-31" in flat and "Asia/Shanghai" in flat
+    assert f"{words['violations']} {t['violations']:,}" in flat
+    assert f"{words['confirmed']} {t['confirmed_violations']:,}" in flat
+    assert f"{t['compliance_rate']:,.2f}" in flat
+    assert f"{words['open']} {t['open_actions']} / {t['overdue_actions']}" in flat
+    assert words["period"] in flat and "(Asia/Shanghai,GMT+08:00)" in "".join(flat.split())  # zone-labelled
+    assert words["kind"] in flat  # the chart's legend names the kinds
+    other = LABELS["en" if lang == "zh-CN" else "zh-CN"]
+    assert not any(heading in flat for heading in other["headings"][1:])
     worst = max(figures["cameras"], key=lambda c: (c["confirmed_violations"], c["violations"]))
     assert worst["camera_name"] in flat
     pages = _render_png(pdf.content, tmp_path)
     assert pages and all(p.stat().st_size > 1000 for p in pages)
     backend = world.settings.effective_database_url.split(":")[0].split("+")[0]
-    (artifacts_dir / f"site-report-{backend}.pdf").write_bytes(pdf.content)
-    shutil.copyfile(pages[0], artifacts_dir / f"site-report-{backend}-page1.png")
-    listed = world.client.get("/api/reports", params={"site_id": chinese}, headers=admin)
+    (artifacts_dir / f"site-report-{backend}-{lang}.pdf").write_bytes(pdf.content)
+    shutil.copyfile(pages[0], artifacts_dir / f"site-report-{backend}-{lang}-page1.png")
+    listed = world.client.get("/api/reports", params={"site_id": site_id}, headers=admin)
     assert report["id"] in [r["id"] for r in listed.json()]
 
 

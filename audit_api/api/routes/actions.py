@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from audit_api.api.deps import InspectorUser, SessionDep, SettingsDep, StoreDep, SupervisorUser, ViewerUser
-from audit_api.api.params import Id, IdFilter, PageDep, set_total
+from audit_api.api.params import Id, IdFilter, Lang, PageDep, set_total
 from audit_api.api.route_docs import CONFLICT, DocumentedRoute, error, errors
 from audit_api.api.routes.evidence import evidence_responses, serve
 from audit_api.models import ActionStatus
@@ -111,12 +111,14 @@ _PDF = {"content": {"application/pdf": {"schema": {"type": "string", "format": "
     | error(409, "The action is not closed (verified) yet, or its evidence fails its integrity check")
     | errors(503),
 )
-def get_report(action_id: Id, session: SessionDep, user: ViewerUser, store: StoreDep) -> Response:
+def get_report(
+    action_id: Id, session: SessionDep, user: ViewerUser, store: StoreDep, lang: Lang = None
+) -> Response:
     """The rectification report of a closed action: the violation, the notice, every answer with its
     photos, every decision, who did each step and when, and the SHA-256 of the evidence and of the
-    audit-log entries it rests on."""
+    audit-log entries it rests on. In the site's language, or `lang`."""
     action = service.get_action(session, action_id, user)
-    report = rectification.render(session, store, action, user)
+    report = rectification.render(session, store, action, user, lang)
     headers = {
         "Content-Disposition": f'inline; filename="rectification-action-{action_id}.pdf"',
         "X-Content-SHA256": report.sha256,

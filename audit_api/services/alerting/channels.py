@@ -79,6 +79,7 @@ def create_channel(session: Session, site_id: int, body: ChannelIn, admin: User)
         if body.type == ChannelType.WEBHOOK
         else None,
         kinds=kinds,
+        locale=body.locale,
         level=int(body.level),
     )
     session.add(channel)
@@ -89,6 +90,7 @@ def create_channel(session: Session, site_id: int, body: ChannelIn, admin: User)
         "type": body.type,
         "url": channel.url_redacted,
         "kinds": kinds,
+        "locale": body.locale,
         "level": int(body.level),
     }
     audit_log.append(

@@ -1,22 +1,16 @@
 """The message of one delivery, built from the database (site time zone, links to the event, snapshot, clip
-and the recipient's acknowledge link)."""
+and the recipient's acknowledge link), worded in the channel's or the site's language (alerting.texts)."""
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audit_api.i18n import Texts
 from audit_api.models import Alert, AlertKind, ClipKind, DeliveryPurpose, Site
-from audit_api.schemas.alerting import AlertMessage
-
-
-def site_zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+from audit_api.schemas.alerting import AlertMessage, PatrolNotice
+from audit_api.services.alerting import texts
 
 
 def folded_cameras(session: Session, alert: Alert) -> list[str]:
@@ -32,10 +26,13 @@ def alert_message(
     *,
     purpose: DeliveryPurpose = DeliveryPurpose.ALERT,
     ack_url: str | None = None,
+    lang: str | None = None,
 ) -> AlertMessage:
+    """`lang`: the channel's language, if it has one (else the site's `locale`; unknown: English)."""
     site = session.get(Site, alert.site_id)
     assert site is not None
-    zone = site_zone(site.timezone)
+    t = Texts.of(lang, site.locale, site.timezone)
+    zone = t.zone
     event = alert.event
     started = alert.started_at or (event.started_at if event is not None else alert.created_at)
     local = started.astimezone(zone)
@@ -44,6 +41,7 @@ def alert_message(
     camera = alert.camera or (event.camera if event is not None else None)
     snapshot: str | None
     notice = alert.detail if alert.kind == AlertKind.PATROL_MISSED else None
+    headline, lines = _notice_words(notice, t)
     if notice is not None:
         event_url = f"{base_url}{notice.get('link', '/')}"
         snapshot, clip = None, None
@@ -55,7 +53,7 @@ def alert_message(
         event_url = f"{base_url}/supervisor.html#alert={alert.id}"
         snapshot = f"{base_url}/api/alerts/{alert.id}/snapshot" if alert.snapshot_key else None
         clip = None
-    return AlertMessage(
+    message = AlertMessage(
         alert_id=alert.id,
         alert_kind=AlertKind(alert.kind),
         purpose=purpose,
@@ -75,6 +73,22 @@ def alert_message(
         snapshot_url=snapshot,
         clip_url=clip,
         ack_url=None if alert.acknowledged_at is not None or purpose == DeliveryPurpose.RESOLVED else ack_url,
-        headline=str(notice.get("title", alert.kind)) if notice is not None else None,
-        lines=[str(line) for line in notice.get("lines", [])] if notice is not None else [],
+        headline=headline,
+        lines=lines,
+        locale=t.locale,
+        title="",
+        text="",
     )
+    return message.model_copy(update={"title": texts.title(message, t), "text": texts.text(message, t)})
+
+
+def _notice_words(notice: dict[str, object] | None, t: Texts) -> tuple[str | None, list[str]]:
+    """A notice's headline and lines: worded now from its facts; a notice queued before notices kept
+    facts (its `title` and `lines` already worded) as it was."""
+    if notice is None:
+        return None, []
+    try:
+        return texts.patrol_notice(PatrolNotice.model_validate(notice), t)
+    except ValidationError:
+        lines = notice.get("lines")
+        return str(notice.get("title", "")), [str(line) for line in lines] if isinstance(lines, list) else []

@@ -1,12 +1,13 @@
 """Alerts that are no event (e.g. `patrol_missed`): the same Alert row and delivery queue as events, with
-the message text kept in `Alert.detail`. They reach channels only (the supervisor page lists event alerts,
-which supervisors acknowledge) and do not escalate."""
+the notice's facts kept in `Alert.detail` (worded when each message is sent, in its language). They reach
+channels only (the supervisor page lists event alerts, which supervisors acknowledge) and do not escalate."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from audit_api.models import Alert, AlertKind, EscalationLevel
+from audit_api.schemas.alerting import PatrolNotice
 from audit_api.services.alerting import queue
 
 # The alerts a supervisor sees (listed, fetched, streamed, acknowledged): every alert but the notices.
@@ -14,14 +15,10 @@ from audit_api.services.alerting import queue
 SUPERVISOR_ALERTS = Alert.kind != AlertKind.PATROL_MISSED
 
 
-def queue_notice(
-    session: Session, *, site_id: int, kind: str, title: str, lines: list[str], link: str
-) -> Alert:
+def queue_notice(session: Session, *, site_id: int, kind: str, notice: PatrolNotice) -> Alert:
     """Queue a notice of `kind` for every channel of the site that wants that kind, at every escalation
-    level (in the caller's transaction). `link` is a path under the web base URL."""
-    alert = Alert(
-        site_id=site_id, kind=kind, kinds=[kind], detail={"title": title, "lines": lines, "link": link}
-    )
+    level (in the caller's transaction)."""
+    alert = Alert(site_id=site_id, kind=kind, kinds=[kind], detail=notice.model_dump(mode="json"))
     session.add(alert)
     session.flush()
     for level in EscalationLevel:

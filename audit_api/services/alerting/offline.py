@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit_api import audit_log
+from audit_api.i18n import zone_of
 from audit_api.models import (
     CAMERA_STATUS_STALE_AFTER,
     Alert,
@@ -35,7 +36,6 @@ from audit_api.models import (
     Site,
     utcnow,
 )
-from audit_api.services.alerting.message import site_zone
 from audit_api.services.alerting.queue import enqueue, follow_up
 from detect.rules_config import WorkingHours
 
@@ -64,7 +64,7 @@ def down_since(status: CameraStatus | None, now: datetime) -> datetime | None:
 def in_working_hours(site: Site, now: datetime) -> bool:
     if not site.working_hours:
         return True
-    local = now.astimezone(site_zone(site.timezone))
+    local = now.astimezone(zone_of(site.timezone))
     return any(WorkingHours.model_validate(w).contains(local) for w in site.working_hours)
 
 

@@ -96,7 +96,12 @@ class AlertSender:
             ):
                 ack_url = links.link_url(links.issue(session, delivery, s), s)
             message = alert_message(
-                session, delivery.alert, s.web_base_url, purpose=delivery.purpose, ack_url=ack_url
+                session,
+                delivery.alert,
+                s.web_base_url,
+                purpose=delivery.purpose,
+                ack_url=ack_url,
+                lang=channel.locale if channel is not None else None,
             )
             snapshot = self._snapshot(delivery.alert) if channel is not None else None
             keys = webpush.ensure_keys(session) if subscription is not None else None

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audit_api.i18n import N_
 from audit_api.models import Site, User, Verdict, utcnow
 from audit_api.schemas.dashboard import (
     CameraFigures,
@@ -30,22 +31,34 @@ from audit_api.services.sites import get_site
 __all__ = ["DEFINITIONS", "Period", "dashboard"]
 
 DEFINITIONS = {
-    "period": "Local days from start to end, both included, in each site's own time zone; days are "
-    "bucketed by local midnight.",
-    "violations": "Violation records (one person or zone breaking one rule, as debounced by the detector) "
-    "timed inside the period, except those of events whose latest review says false positive.",
-    "confirmed_violations": "Violations of events whose latest review confirmed them.",
-    "monitored_hours": "Camera-hours watched: the period (up to now) × the site's cameras, minus the "
-    "recorded unmonitored intervals clipped to the period.",
-    "compliance_rate": "Confirmed violations per 100 monitored camera-hours (lower is better).",
-    "false_positive_share": "Of the events started in the period that were reviewed, the share whose latest "
-    "review says false positive.",
-    "signoff_time": "From an event's start to its sign-off (events started in the period): median and 90th "
-    "percentile, linear interpolation.",
-    "verify_time": "From a corrective action's opening to its verification (actions opened in the period): "
-    "median and 90th percentile.",
-    "open_actions": "Corrective actions not verified yet, now; overdue: those past their due time.",
-    "unmonitored_hours": "Recorded unmonitored intervals (camera down, overload) clipped to the period.",
+    "period": N_(
+        "Local days from start to end, both included, in each site's own time zone; days are "
+        "bucketed by local midnight."
+    ),
+    "violations": N_(
+        "Violation records (one person or zone breaking one rule, as debounced by the detector) "
+        "timed inside the period, except those of events whose latest review says false positive."
+    ),
+    "confirmed_violations": N_("Violations of events whose latest review confirmed them."),
+    "monitored_hours": N_(
+        "Camera-hours watched: the period (up to now) × the site's cameras, minus the "
+        "recorded unmonitored intervals clipped to the period."
+    ),
+    "compliance_rate": N_("Confirmed violations per 100 monitored camera-hours (lower is better)."),
+    "false_positive_share": N_(
+        "Of the events started in the period that were reviewed, the share whose latest "
+        "review says false positive."
+    ),
+    "signoff_time": N_(
+        "From an event's start to its sign-off (events started in the period): median and 90th "
+        "percentile, linear interpolation."
+    ),
+    "verify_time": N_(
+        "From a corrective action's opening to its verification (actions opened in the period): "
+        "median and 90th percentile."
+    ),
+    "open_actions": N_("Corrective actions not verified yet, now; overdue: those past their due time."),
+    "unmonitored_hours": N_("Recorded unmonitored intervals (camera down, overload) clipped to the period."),
 }
 
 

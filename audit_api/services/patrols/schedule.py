@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from audit_api import audit_log
 from audit_api.models import User, utcnow
 from audit_api.models.patrols import PatrolMiss, PatrolPlan, PatrolRound, RoundStatus
+from audit_api.schemas.alerting import PatrolNotice
 from audit_api.schemas.patrols import PatrolSlot, SlotState
 from audit_api.services.alerting.notices import queue_notice
 from audit_api.services.scope import SiteScope
@@ -162,20 +163,9 @@ def flag_missed(session: Session, now: datetime | None = None) -> list[PatrolMis
         except IntegrityError:  # another sender flagged it first
             session.rollback()
             continue
-        what = "missed" if slot.state == "missed" else "not completed in its window"
-        title = f"[siteaudit] patrol {slot.plan} {slot.date} {slot.time} {what}"
-        alert = queue_notice(
-            session,
-            site_id=slot.site_id,
-            kind=PATROL_MISSED,
-            title=title,
-            lines=[
-                f"巡查 Patrol: {slot.plan} ({slot.date} {slot.time})",
-                f"状态 State: {slot.state}",
-                f"窗口 Window: until {slot.window_ends_at.isoformat()}",
-            ],
-            link="/inspector.html#patrols",
-        )
+        notice = PatrolNotice(plan=slot.plan, date=slot.date, time=slot.time, state=slot.state,
+                              window_ends_at=slot.window_ends_at, link="/inspector.html#patrols")  # fmt: skip
+        alert = queue_notice(session, site_id=slot.site_id, kind=PATROL_MISSED, notice=notice)
         miss.alert_id = alert.id
         payload = {
             "plan_id": slot.plan_id,

@@ -1,7 +1,8 @@
 """Printable reports (PDF through audit_api.services.pdf). The rectification report of a closed action
-is `rectification.py` (Jinja2 templates in templates/, wording in wording.py); this module holds the site
-reports: generated on demand (API) or on a schedule (scheduler.py), stored write-once in the
-object store with their SHA-256, listed and downloaded through the site scope.
+is `rectification.py` (a Jinja2 template in templates/); both are worded in the site's language
+(audit_api.i18n). This module holds the site reports: generated on demand (API) or on a schedule
+(scheduler.py), stored write-once in the object store with their SHA-256, listed and downloaded through the
+site scope.
 
 Claiming is what makes the schedule safe on several API replicas: a scheduled report's row is inserted
 with its unique (site, schedule_key) before anything is rendered; the replica whose insert fails leaves
@@ -81,6 +82,7 @@ def report_data(session: Session, site: Site, period: Period, now: datetime) -> 
     return ReportData(
         site_name=site.name,
         timezone=site.timezone,
+        locale=site.locale,
         figures=figures,
         rectification=rectification,
         open_actions=open_actions,

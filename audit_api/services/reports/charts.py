@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from html import escape
+from unicodedata import east_asian_width
 
 PALETTE = ("#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4")
 WIDTH, HEIGHT = 680, 220
@@ -53,14 +54,20 @@ def stacked_days(days: Sequence[date], kinds: Sequence[str], counts: dict[tuple[
             parts.append(f'<text x="{x:.1f}" y="{TOP + plot_h + 11}" text-anchor="middle">{d.day}</text>')
     x = LEFT
     for j, kind in enumerate(kinds):
-        label = escape(labels.get(kind, kind))
+        shown = labels.get(kind, kind)
+        label = escape(shown)
         parts.append(
             f'<rect x="{x}" y="{HEIGHT - 12}" width="9" height="9" fill="{PALETTE[j % len(PALETTE)]}"/>'
         )
         parts.append(f'<text x="{x + 12}" y="{HEIGHT - 4}">{label}</text>')
-        x += 16 + 6 * len(label)
+        x += 16 + _text_width(shown)
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _text_width(text: str) -> int:
+    """About how wide `text` is at the charts' 9 pt: CJK characters are full width."""
+    return sum(9 if east_asian_width(ch) in "WF" else 6 for ch in text)
 
 
 def horizontal_bars(rows: Sequence[tuple[str, float]], unit: str = "") -> str:

@@ -1,7 +1,10 @@
 """The rectification report of a closed corrective action, as a PDF: the violation (stills, times in the
 site's time zone, site, camera, rule and model versions), the notice, every answer with its photos, every
 rejection and the verification, who did each step and when, the SHA-256 of every evidence object (each
-re-read from the store and checked) and the audit-log entries (sequence number + hash) it rests on."""
+re-read from the store and checked) and the audit-log entries (sequence number + hash) it rests on.
+
+Worded in the site's language (or the one asked for, `lang`) through the gettext catalogues (audit_api.i18n,
+jinja2.ext.i18n in the template); times in the site's time zone, labelled with it."""
 
 from __future__ import annotations
 
@@ -9,13 +12,13 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit_api import audit_log
+from audit_api.i18n import Texts
 from audit_api.models import (
     ActionDecision,
     ActionResponse,
@@ -28,13 +31,13 @@ from audit_api.models import (
 )
 from audit_api.services.errors import Conflict, Unavailable
 from audit_api.services.pdf import render_pdf
-from audit_api.services.reports.wording import EN
 from audit_api.storage import ObjectCorrupted, ObjectNotFound, ObjectStore, StorageError, sha256_hex
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
+    extensions=["jinja2.ext.i18n"],
 )
 _REPORT_CSS = (
     "figure { margin: 2mm 0; } figure img { max-height: 90mm; } .small { font-size: 8pt; color: #555; }"
@@ -83,17 +86,15 @@ def _data_url(content_type: str, data: bytes) -> str:
     return f"data:{content_type};base64,{base64.b64encode(data).decode()}"
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def render(
-    session: Session, store: ObjectStore, action: CorrectiveAction, viewer: User | None = None
+    session: Session,
+    store: ObjectStore,
+    action: CorrectiveAction,
+    viewer: User | None = None,
+    lang: str | None = None,
 ) -> Report:
-    """The report of a verified action; Conflict (409) with the reason when it is not closed yet."""
+    """The report of a verified action, in `lang` if given (else the site's locale; a language we do not
+    have: English); Conflict (409) with the reason when it is not closed yet."""
     if action.status != ActionStatus.VERIFIED:
         raise Conflict(
             f"corrective action {action.id} is {action.status.value}: a rectification report exists only "
@@ -101,27 +102,36 @@ def render(
         )
     event = action.event
     site = event.camera.site
-    zone = _zone(site.timezone)
+    t = Texts.of(lang, site.locale, site.timezone)
     objects: list[_Object] = []
     stills: list[_Object] = []
     for clip in event.clips:
-        label = f"{clip.kind.value} of event {event.id}"
-        data = _read(store, label, clip.object_key, clip.sha256, clip.content_type)
+        data = _read(store, f"{clip.kind.value} of event {event.id}", clip.object_key, clip.sha256,
+                     clip.content_type)  # fmt: skip
         url = _data_url(clip.content_type, data) if clip.kind == ClipKind.SNAPSHOT else None
+        label = (
+            t.gettext("Snapshot of event %(id)s", id=event.id)
+            if clip.kind == ClipKind.SNAPSHOT
+            else t.gettext("Clip of event %(id)s", id=event.id)
+        )
         found = _Object(label, clip.object_key, clip.sha256, clip.size, url)
         objects.append(found)
         if url is not None:
             stills.append(found)
     for segment in event.segments:  # the item's whole recorded span (issue 12): hashes, re-checked
-        label = f"segment {segment.index} of event {event.id}"
-        _read(store, label, segment.object_key, segment.sha256, segment.content_type)
+        _read(store, f"segment {segment.index} of event {event.id}", segment.object_key, segment.sha256,
+              segment.content_type)  # fmt: skip
+        label = t.gettext("Recording segment %(index)s of event %(id)s", index=segment.index, id=event.id)
         objects.append(_Object(label, segment.object_key, segment.sha256, segment.size))
     for violation in event.violations:  # each violation's own still, with its box
         still = violation.snapshot
         if still is None:
             continue
-        label = f"still of violation {violation.id} ({violation.kind})"
-        data = _read(store, label, still.object_key, still.sha256, still.content_type)
+        data = _read(store, f"still of violation {violation.id} ({violation.kind})", still.object_key,
+                     still.sha256, still.content_type)  # fmt: skip
+        label = t.gettext(
+            "Still of violation %(id)s (%(kind)s)", id=violation.id, kind=t.kind(violation.kind)
+        )
         shown = len(stills) < MAX_REPORT_STILLS
         found = _Object(
             label,
@@ -133,7 +143,7 @@ def render(
         objects.append(found)
         if shown:
             stills.append(found)
-    steps = _history(store, action, objects)
+    steps = _history(store, action, objects, t)
     entities = (f"event:{event.id}", f"action:{action.id}")
     entries = list(
         session.scalars(select(AuditLog).where(AuditLog.entity.in_(entities)).order_by(AuditLog.seq))
@@ -142,19 +152,21 @@ def render(
 
     def name(user_id: int | None) -> str:
         user = users.get(user_id) if user_id is not None else None
-        return EN["system"] if user is None else f"{user.name} <{user.email}>" if user.name else user.email
+        return (
+            t.gettext("the system")
+            if user is None
+            else f"{user.name} <{user.email}>"
+            if user.name
+            else user.email
+        )
 
     def actor(text: str) -> str:
         kind, _, ident = text.partition(":")
         return name(int(ident)) if kind == "user" and ident.isdigit() else text
 
-    def local(value: datetime | None) -> str:
-        return "–" if value is None else value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
-
     chain = audit_log.verify(session)
-    html = _TEMPLATES.get_template("rectification.html.j2").render(
-        lang="en",
-        t=_Wording(EN),
+    html = _template(t).render(
+        t=t,
         action=action,
         event=event,
         site=site,
@@ -166,17 +178,24 @@ def render(
         chain={"valid": bool(chain), "checked": chain.checked, "first_bad_seq": chain.first_bad_seq,
                "reason": chain.reason},
         tz=site.timezone,
-        generated_at=local(utcnow()),
+        generated_at=t.when(utcnow()),
         generated_by=name(viewer.id if viewer else None),
         name=name,
         actor=actor,
-        local=local,
     )  # fmt: skip
     pdf = render_pdf(html, extra_css=_REPORT_CSS)
     return Report(pdf, sha256_hex(pdf))
 
 
-def _history(store: ObjectStore, action: CorrectiveAction, objects: list[_Object]) -> list[_Step]:
+def _template(t: Texts) -> jinja2.Template:
+    """The report template with `_()` bound to the language (a fresh environment overlay per render:
+    two renders in two languages at once never share a translation)."""
+    env = _TEMPLATES.overlay()
+    env.install_gettext_translations(t.translations, newstyle=True)  # type: ignore[attr-defined]
+    return env.get_template("rectification.html.j2")
+
+
+def _history(store: ObjectStore, action: CorrectiveAction, objects: list[_Object], t: Texts) -> list[_Step]:
     """Responses and decisions interleaved by time, each response's photos read back and checked."""
     timeline: list[tuple[datetime, int, ActionResponse | ActionDecision]] = [
         (r.at, r.id, r) for r in action.responses
@@ -190,10 +209,12 @@ def _history(store: ObjectStore, action: CorrectiveAction, objects: list[_Object
         n += 1
         photos = []
         for photo in item.photos:
-            label = f"photo {photo.position + 1} of response {n}"
-            data = _read(store, label, photo.object_key, photo.sha256, photo.content_type)
-            caption = EN["photo"].format(n=photo.position + 1, width=photo.width, height=photo.height,
-                                         size=photo.size)  # fmt: skip
+            data = _read(store, f"photo {photo.position + 1} of response {n}", photo.object_key,
+                         photo.sha256, photo.content_type)  # fmt: skip
+            label = t.gettext("Photo %(n)s of response %(response)s", n=photo.position + 1, response=n)
+            caption = t.gettext("Photo %(n)s: %(width)s×%(height)s, %(size)s bytes, SHA-256",
+                                n=photo.position + 1, width=photo.width, height=photo.height,
+                                size=t.number(photo.size))  # fmt: skip
             found = _Object(
                 caption, photo.object_key, photo.sha256, photo.size, _data_url(photo.content_type, data)
             )
@@ -201,16 +222,3 @@ def _history(store: ObjectStore, action: CorrectiveAction, objects: list[_Object
             objects.append(_Object(label, photo.object_key, photo.sha256, photo.size))
         steps.append(_Step(n, response=item, photos=tuple(photos)))
     return steps
-
-
-class _Wording:
-    """`t.key` in templates; a missing key fails loudly (StrictUndefined would not see a dict.get)."""
-
-    def __init__(self, catalogue: dict[str, str]) -> None:
-        self._catalogue = catalogue
-
-    def __getattr__(self, key: str) -> str:
-        try:
-            return self._catalogue[key]
-        except KeyError:
-            raise AttributeError(f"no wording for {key!r}") from None
