@@ -1,7 +1,8 @@
 """A site's camera-offline alerting on the admin page (issue 14) in real headless Chromium against the real
 app on loopback: the offline threshold and the working hours (the zone schedule editor, reused) are set in
 the site form, shown after a reload and returned by the API; the API's refusals are shown and save
-nothing; editing only the name keeps them (the site's PUT replaces the whole site)."""
+nothing; editing only the name keeps them (the site's PUT replaces the whole site). The language of the
+site's alerts and reports is set in the same form."""
 
 from __future__ import annotations
 
@@ -73,12 +74,16 @@ def test_admin_sets_offline_threshold_and_working_hours(server: AuditServer, adm
     hours.get_by_label("Start").fill("07:00")
     hours.get_by_label("End").fill("18:00")
     expect(admin.locator("#site-hours-help")).to_contain_text("(Asia/Shanghai)")  # the site's time zone
+    language = form.get_by_label("Language of alerts and reports")
+    expect(language).to_have_value("zh-CN")  # the PUT above left it out: the default
+    language.select_option("en")
     save(form)
     row = admin.locator("#site-rows tr", has_text=SITE)
     expect(row).to_contain_text("after 300 s, Mon–Fri 07:00–18:00")
     stored = site_of(server)
     assert stored["offline_alert_s"] == 300 and stored["ack_deadline_s"] == 900  # the hidden field is kept
     assert stored["working_hours"] == [{"days": [0, 1, 2, 3, 4], "start": "07:00:00", "end": "18:00:00"}]
+    assert stored["locale"] == "en"
 
     # After a reload the form shows what is stored; renaming alone keeps the alerting.
     admin.reload()
@@ -89,6 +94,7 @@ def test_admin_sets_offline_threshold_and_working_hours(server: AuditServer, adm
     expect(hours.get_by_label("End")).to_have_value("18:00")
     expect(hours.get_by_label("Monday")).to_be_checked()
     expect(hours.get_by_label("Saturday")).not_to_be_checked()
+    expect(form.get_by_label("Language of alerts and reports")).to_have_value("en")
     form.get_by_label("Address").fill("Pier 4")
     save(form)
     expect(row).to_contain_text("Pier 4")

@@ -96,6 +96,7 @@ function editSite(site) {
   form.name.value = site.name;
   form.address.value = site.address;
   form.timezone.value = site.timezone;
+  form.locale.value = site.locale;
   siteAlerts.edit(site);
   $("site-form-title").textContent = t("admin.editSite", { name: site.name });
   $("site-cancel").hidden = false;
@@ -115,7 +116,7 @@ async function saveSite(ev) {
   ev.preventDefault();
   const form = ev.currentTarget;
   await guarded($("site-error"), ev.submitter, async () => {
-    const body = { name: form.name.value.trim(), address: form.address.value.trim(), timezone: form.timezone.value.trim(), ...siteAlerts.value() };
+    const body = { name: form.name.value.trim(), address: form.address.value.trim(), timezone: form.timezone.value.trim(), locale: form.locale.value, ...siteAlerts.value() };
     try {
       if (editingSite) await api(`/api/sites/${editingSite.id}`, { method: "PUT", json: body });
       else await api("/api/sites", { method: "POST", json: body });
