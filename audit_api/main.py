@@ -92,7 +92,7 @@ def build_store(settings: Settings) -> ObjectStore:
         s3_region=settings.s3_region or "us-east-1",
         s3_public_endpoint=settings.s3_public_endpoint,
         object_lock=settings.s3_object_lock,
-        retention_days=settings.s3_retention_days,
+        retention_days=settings.evidence_short_retention_days if settings.s3_object_lock else None,
     )
 
 
