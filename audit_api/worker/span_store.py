@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api import audit_log
-from audit_api.models import ClipSegment, Event, EventSource, ViolationSnapshot
-from audit_api.services.events import WORKER_ACTOR
+from audit_api.models import ClipSegment, Event, EventSource, EvidenceKind, ViolationSnapshot
+from audit_api.services import retention
+from audit_api.services.events import WORKER_ACTOR, heads_column
 from audit_api.services.leases import LeaseLost, LeaseToken, check_lease
 from audit_api.storage import ObjectStore
 from audit_api.worker.lease_keeper import LeaseKeeper
@@ -105,6 +106,8 @@ class SpanEvidence:
                 content_type=stored.content_type,
             )
             session.add(row)
+            retention.register(session, stored, site_id=event.camera.site_id, event=event,
+                               kind=EvidenceKind.SEGMENT)  # fmt: skip
             payload = {"index": segment.index, "sha256": stored.sha256, "started_at": row.started_at,
                        "ended_at": row.ended_at, "final": segment.final}  # fmt: skip
             audit_log.append(session, WORKER_ACTOR, "event.segment_recorded", f"event:{event.id}", payload)
@@ -138,8 +141,14 @@ class SpanEvidence:
                 if row is None:
                     continue
                 row.snapshot = ViolationSnapshot(
-                    object_key=obj.key, sha256=obj.sha256, size=obj.size, content_type=obj.content_type
+                    object_key=obj.key,
+                    sha256=obj.sha256,
+                    size=obj.size,
+                    content_type=obj.content_type,
+                    heads=heads_column(list(still.heads)),
                 )
+                retention.register(session, obj, site_id=event.camera.site_id, event=event,
+                                   kind=EvidenceKind.STILL)  # fmt: skip
                 linked.append({"violation_id": row.id, "sha256": obj.sha256})
             if linked:
                 audit_log.append(
