@@ -16,6 +16,7 @@ refuses (ObjectLocked): the object is kept and tried again at the next run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -91,19 +92,25 @@ def confirm_event(session: Session, event: Event) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def extend_confirmed(session: Session, store: ObjectStore, long_days: int, *, limit: int = BATCH) -> int:
-    """Extend the store's lock of confirmed objects not extended yet; commits. Stops at the first store
-    failure (left for the next run). Returns how many objects were extended."""
-    rows = session.scalars(
-        select(EvidenceObject)
-        .where(
-            EvidenceObject.confirmed_at.is_not(None),
-            EvidenceObject.retained_until.is_(None),
-            EvidenceObject.deleted_at.is_(None),
-        )
-        .order_by(EvidenceObject.confirmed_at)
-        .limit(limit)
-    ).all()
+def extend_confirmed(
+    session: Session,
+    store: ObjectStore,
+    long_days: int,
+    *,
+    event_ids: Sequence[int] | None = None,
+    limit: int = BATCH,
+) -> int:
+    """Extend the store's lock of confirmed objects not extended yet (of `event_ids` only, when given: a
+    review route right after its commit); commits. Stops at the first store failure (left for the next
+    run of the job). Returns how many objects were extended."""
+    query = select(EvidenceObject).where(
+        EvidenceObject.confirmed_at.is_not(None),
+        EvidenceObject.retained_until.is_(None),
+        EvidenceObject.deleted_at.is_(None),
+    )
+    if event_ids is not None:
+        query = query.where(EvidenceObject.event_id.in_(list(event_ids)))
+    rows = session.scalars(query.order_by(EvidenceObject.confirmed_at).limit(limit)).all()
     done = 0
     for row in rows:
         assert row.confirmed_at is not None

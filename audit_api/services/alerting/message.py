@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit_api.models import Alert, AlertKind, ClipKind, DeliveryPurpose, Site
+from audit_api.models import Alert, AlertKind, ClipKind, DeliveryPurpose, PrivacyBlur, Site
 from audit_api.schemas.alerting import AlertMessage
 
 
@@ -32,7 +32,10 @@ def alert_message(
     *,
     purpose: DeliveryPurpose = DeliveryPurpose.ALERT,
     ack_url: str | None = None,
+    snapshot_link: str | None = None,
 ) -> AlertMessage:
+    """`snapshot_link`: the recipient's signed snapshot link (links.snapshot_link_url), named instead of
+    the API's snapshot URL when the site blurs heads for alert channels."""
     site = session.get(Site, alert.site_id)
     assert site is not None
     zone = site_zone(site.timezone)
@@ -55,6 +58,8 @@ def alert_message(
         event_url = f"{base_url}/supervisor.html#alert={alert.id}"
         snapshot = f"{base_url}/api/alerts/{alert.id}/snapshot" if alert.snapshot_key else None
         clip = None
+    if snapshot is not None and site.privacy_blur != PrivacyBlur.OFF:
+        snapshot = snapshot_link or f"{snapshot}?blurred=true"
     return AlertMessage(
         alert_id=alert.id,
         alert_kind=AlertKind(alert.kind),

@@ -26,6 +26,7 @@ from audit_api.models import (
     User,
     utcnow,
 )
+from audit_api.services import privacy
 from audit_api.services.errors import Conflict, Unavailable
 from audit_api.services.pdf import render_pdf
 from audit_api.services.reports.wording import EN
@@ -104,14 +105,30 @@ def render(
     zone = _zone(site.timezone)
     objects: list[_Object] = []
     stills: list[_Object] = []
+    blur = privacy.blurs(site, privacy.Audience.EXTERNAL)  # an exported report leaves the inspector's view
+
+    def shown(label: str, original: privacy.Original, data: bytes, size: int) -> _Object:
+        """The still as printed: the original, or (site blurs exports) its blurred copy, hashes listed."""
+        if not blur:
+            return _Object(label, original.key, original.sha256, size, _data_url(original.content_type, data))
+        try:
+            copy = privacy.blurred_copy(session, store, original)
+        except StorageError as exc:
+            raise Unavailable(f"evidence store unavailable: {exc}") from exc
+        except ValueError as exc:
+            raise Conflict(f"{label}: no blurred copy ({exc})") from exc
+        copy_data = _read(store, f"blurred {label}", copy.object_key, copy.sha256, copy.content_type)
+        printed = _Object(f"{label}, heads blurred", copy.object_key, copy.sha256, copy.size,
+                          _data_url(copy.content_type, copy_data))  # fmt: skip
+        objects.append(_Object(printed.label, copy.object_key, copy.sha256, copy.size))
+        return printed
+
     for clip in event.clips:
         label = f"{clip.kind.value} of event {event.id}"
         data = _read(store, label, clip.object_key, clip.sha256, clip.content_type)
-        url = _data_url(clip.content_type, data) if clip.kind == ClipKind.SNAPSHOT else None
-        found = _Object(label, clip.object_key, clip.sha256, clip.size, url)
-        objects.append(found)
-        if url is not None:
-            stills.append(found)
+        objects.append(_Object(label, clip.object_key, clip.sha256, clip.size))
+        if clip.kind == ClipKind.SNAPSHOT:
+            stills.append(shown(label, privacy.of_snapshot(clip, event), data, clip.size))
     for segment in event.segments:  # the item's whole recorded span (issue 12): hashes, re-checked
         label = f"segment {segment.index} of event {event.id}"
         _read(store, label, segment.object_key, segment.sha256, segment.content_type)
@@ -122,17 +139,9 @@ def render(
             continue
         label = f"still of violation {violation.id} ({violation.kind})"
         data = _read(store, label, still.object_key, still.sha256, still.content_type)
-        shown = len(stills) < MAX_REPORT_STILLS
-        found = _Object(
-            label,
-            still.object_key,
-            still.sha256,
-            still.size,
-            _data_url(still.content_type, data) if shown else None,
-        )
-        objects.append(found)
-        if shown:
-            stills.append(found)
+        objects.append(_Object(label, still.object_key, still.sha256, still.size))
+        if len(stills) < MAX_REPORT_STILLS:
+            stills.append(shown(label, privacy.of_still(still), data, still.size))
     steps = _history(store, action, objects)
     entities = (f"event:{event.id}", f"action:{action.id}")
     entries = list(
