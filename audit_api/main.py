@@ -48,6 +48,7 @@ from audit_api.services.alerting import webpush
 from audit_api.services.alerting.sender import AlertSender
 from audit_api.services.errors import ServiceError
 from audit_api.services.reports.scheduler import ReportScheduler
+from audit_api.services.retention_job import RetentionJob
 from audit_api.settings import Settings
 from audit_api.storage import ObjectStore, open_store
 from ingest._frame import Frame
@@ -153,9 +154,17 @@ def create_app(
             scheduler = ReportScheduler(app.state.sessionmaker, settings, app.state.store)
             app.state.report_scheduler = scheduler
             scheduler.start()
+        retention_job = None
+        if settings.retention_job and getattr(app.state, "retention_job", None) is None:
+            retention_job = RetentionJob(app.state.sessionmaker, settings, app.state.store)
+            app.state.retention_job = retention_job
+            retention_job.start()
         try:
             yield
         finally:
+            if retention_job is not None:
+                retention_job.stop()
+                app.state.retention_job = None
             if scheduler is not None:
                 scheduler.stop()
                 app.state.report_scheduler = None
