@@ -33,6 +33,7 @@ from audit_api.api.routes import (
     recordings,
     reports,
     sites,
+    storage,
     users,
     whip,
 )
@@ -73,6 +74,7 @@ API_MODULES = (
     dashboard,
     exports,
     reports,
+    storage,
     health,
 )
 

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from audit_api import audit_log
-from audit_api.models import Event, EventStatus, EvidenceKind, EvidenceObject, utcnow
+from audit_api.models import Event, EventStatus, EvidenceKind, EvidenceObject, Site, utcnow
 from audit_api.storage import ObjectLocked, ObjectNotFound, ObjectStore, StorageError, StoredObject
 
 log = logging.getLogger(__name__)
@@ -230,3 +230,53 @@ def deleted_keys(session: Session) -> set[str]:
     return set(
         session.scalars(select(EvidenceObject.object_key).where(EvidenceObject.deleted_at.is_not(None)))
     )
+
+
+@dataclass(frozen=True)
+class KindUsage:
+    kind: EvidenceKind
+    objects: int
+    bytes: int
+    deleted: int  # objects of this kind the retention job deleted
+
+
+@dataclass(frozen=True)
+class SiteUsage:
+    site_id: int
+    site: str
+    kinds: list[KindUsage]
+
+    @property
+    def objects(self) -> int:
+        return sum(k.objects for k in self.kinds)
+
+    @property
+    def bytes(self) -> int:
+        return sum(k.bytes for k in self.kinds)
+
+
+def usage(session: Session) -> list[SiteUsage]:
+    """Stored evidence per site (every site, by name), bytes and object counts by kind (registry rows;
+    deleted objects are counted apart, their bytes no longer stored)."""
+    live = case((EvidenceObject.deleted_at.is_(None), 1), else_=0)
+    rows = session.execute(
+        select(
+            EvidenceObject.site_id,
+            EvidenceObject.kind,
+            func.sum(live),
+            func.sum(EvidenceObject.size * live),
+            func.count() - func.sum(live),
+        ).group_by(EvidenceObject.site_id, EvidenceObject.kind)
+    ).all()
+    by_site: dict[int, list[KindUsage]] = {}
+    for site_id, kind, objects, size, deleted in rows:
+        by_site.setdefault(site_id, []).append(
+            KindUsage(EvidenceKind(kind), int(objects or 0), int(size or 0), int(deleted or 0))
+        )
+    sites = session.execute(select(Site.id, Site.name).order_by(Site.name)).all()
+    return [
+        SiteUsage(
+            site_id, name, sorted(by_site.get(site_id, []), key=lambda k: list(EvidenceKind).index(k.kind))
+        )
+        for site_id, name in sites
+    ]
