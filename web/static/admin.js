@@ -4,6 +4,7 @@
 import { AlertsPanel } from "./admin-alerts.js";
 import { PatrolsPanel } from "./admin-patrols.js";
 import { mountAuditVerify } from "./audit-verify.js";
+import { StoragePanel } from "./admin-storage.js";
 import { HealthPanel } from "./admin-health.js";
 import { RulesPanel } from "./admin-rules.js";
 import { ZonesPanel } from "./admin-zones.js";
@@ -16,6 +17,7 @@ let health = null;
 let rules = null;
 let alerts = null;
 let patrols = null;
+let storage = null;
 
 const siteName = (id) => data.sites.find((s) => s.id === id)?.name ?? `Site ${id}`;
 
@@ -84,6 +86,7 @@ async function loadSites() {
     data.sites.map((s) => el("label", { class: "check" }, el("input", { type: "checkbox", name: "site_ids", value: s.id }), s.name)),
   );
   syncPanels();
+  storage?.load();
 }
 
 function editSite(site) {
@@ -92,6 +95,7 @@ function editSite(site) {
   form.name.value = site.name;
   form.address.value = site.address;
   form.timezone.value = site.timezone;
+  form.privacy_blur.value = site.privacy_blur;
   $("site-form-title").textContent = `Edit site “${site.name}”`;
   $("site-cancel").hidden = false;
   form.name.focus();
@@ -108,7 +112,12 @@ function resetSiteForm() {
 async function saveSite(ev) {
   ev.preventDefault();
   const form = ev.currentTarget;
-  const body = { name: form.name.value.trim(), address: form.address.value.trim(), timezone: form.timezone.value.trim() };
+  const body = {
+    name: form.name.value.trim(),
+    address: form.address.value.trim(),
+    timezone: form.timezone.value.trim(),
+    privacy_blur: form.privacy_blur.value,
+  };
   await guarded($("site-error"), ev.submitter, async () => {
     if (editingSite) await api(`/api/sites/${editingSite.id}`, { method: "PUT", json: body });
     else await api("/api/sites", { method: "POST", json: body });
@@ -308,6 +317,7 @@ async function main() {
   alerts = new AlertsPanel();
   patrols = new PatrolsPanel();
   mountAuditVerify($("audit-verify"));
+  storage = new StoragePanel($("storage-usage"));
   await loadSites();
   await Promise.all([loadCameras(), loadUsers()]);
   setupTabs();

@@ -42,6 +42,8 @@ const T = {
   bulkDone: (n) => `${n} event${n === 1 ? "" : "s"} marked false positive.`,
   rowSelect: (id) => `Select event #${id}`,
   jump: (i) => `Show violation ${i} on the recording`,
+  evidenceDeleted: (at) =>
+    `This event's evidence (clip, snapshot, recording, stills) was deleted on ${at}: it was never confirmed within the short retention. The event, its hashes and the audit log remain.`,
 };
 
 const state = { me: null, places: null, offset: 0, total: 0, event: null, items: [], checked: null, player: null };
@@ -214,6 +216,9 @@ function who(userId, name) {
 
 function renderDetail(event) {
   replace($("detail-title"), `Event #${event.id} — ${event.kinds.map(formatKind).join(", ")} `, statusBadge(event.status));
+  const deleted = $("evidence-deleted");
+  deleted.hidden = !event.evidence_deleted_at;
+  deleted.textContent = event.evidence_deleted_at ? T.evidenceDeleted(formatTime(event.evidence_deleted_at)) : "";
   replace(
     $("facts"),
     fact("Site", state.places.siteName(event.site_id)),
