@@ -134,12 +134,29 @@ def blurred_copy(session: Session, store: ObjectStore, original: Original) -> Ev
         return known
     data = blur_image(store.get(original.key, sha256=original.sha256), original.heads)
     stored: StoredObject = store.put(key, data, BLURRED_TYPE)
+    try:
+        row = _register(session, original, stored)
+    except IntegrityError:  # another sender thread or replica registered the same copy first: same bytes
+        session.rollback()
+        known = _registered(session, key)
+        if known is None:
+            raise
+        return known
+    return row
+
+
+def _register(session: Session, original: Original, stored: StoredObject) -> EvidenceObject:
+    """Register the stored copy and audit it, in one transaction; commits."""
+    known = session.get(EvidenceObject, stored.key)
+    if known is not None:  # registered (and audited) meanwhile by another thread or replica
+        return known
     event = session.get(Event, original.event_id) if original.event_id is not None else None
     source = session.get(EvidenceObject, original.key)
     row = retention.register(
         session, stored, site_id=original.site_id, event=event, kind=EvidenceKind.BLURRED,
         original_key=original.key, confirmed=source is not None and source.confirmed_at is not None,
     )  # fmt: skip
+    session.flush()  # a concurrent registration fails here, before anything is audited
     payload = {
         "original_key": original.key,
         "original_sha256": original.sha256,
@@ -148,14 +165,7 @@ def blurred_copy(session: Session, store: ObjectStore, original: Original) -> Ev
         "heads": original.heads,
     }
     audit_log.append(session, PRIVACY_ACTOR, "evidence.blurred", original.what, payload)
-    try:
-        session.commit()
-    except IntegrityError:  # another replica registered the same copy first: the same bytes
-        session.rollback()
-        known = _registered(session, key)
-        if known is None:
-            raise
-        return known
+    session.commit()
     return row
 
 
