@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -112,9 +113,10 @@ def blurred_key(key: str) -> str:
 
 def blur_image(data: bytes, heads: list[list[int]] | None) -> bytes:
     """The image with every head region pixelated (the whole image when the regions are not known), as PNG."""
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
+    decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if decoded is None:
         raise ValueError("the snapshot is not a decodable image")
+    image: npt.NDArray[np.uint8] = np.asarray(decoded, dtype=np.uint8)
     height, width = image.shape[:2]
     regions: list[HeadRegion] = (
         [(0, 0, width, height)] if heads is None else [(r[0], r[1], r[2], r[3]) for r in heads if len(r) == 4]
