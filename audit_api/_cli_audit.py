@@ -45,6 +45,8 @@ def _verify(args: argparse.Namespace) -> int:
             f"({chain.checked} entries intact before it)"
         )
     broken = status.first_broken_object
+    if status.objects_expired:
+        print(f"expired evidence: {status.objects_expired} objects deleted by retention (in the audit log)")
     if broken is None:
         print(f"stored objects: intact ({status.objects_checked} checked)")
     else:

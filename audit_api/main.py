@@ -33,6 +33,7 @@ from audit_api.api.routes import (
     recordings,
     reports,
     sites,
+    storage,
     users,
     whip,
 )
@@ -48,6 +49,7 @@ from audit_api.services.alerting import webpush
 from audit_api.services.alerting.sender import AlertSender
 from audit_api.services.errors import ServiceError
 from audit_api.services.reports.scheduler import ReportScheduler
+from audit_api.services.retention_job import RetentionJob
 from audit_api.settings import Settings
 from audit_api.storage import ObjectStore, open_store
 from ingest._frame import Frame
@@ -72,6 +74,7 @@ API_MODULES = (
     dashboard,
     exports,
     reports,
+    storage,
     health,
 )
 
@@ -92,7 +95,7 @@ def build_store(settings: Settings) -> ObjectStore:
         s3_region=settings.s3_region or "us-east-1",
         s3_public_endpoint=settings.s3_public_endpoint,
         object_lock=settings.s3_object_lock,
-        retention_days=settings.s3_retention_days,
+        retention_days=settings.evidence_short_retention_days if settings.s3_object_lock else None,
     )
 
 
@@ -153,9 +156,17 @@ def create_app(
             scheduler = ReportScheduler(app.state.sessionmaker, settings, app.state.store)
             app.state.report_scheduler = scheduler
             scheduler.start()
+        retention_job = None
+        if settings.retention_job and getattr(app.state, "retention_job", None) is None:
+            retention_job = RetentionJob(app.state.sessionmaker, settings, app.state.store)
+            app.state.retention_job = retention_job
+            retention_job.start()
         try:
             yield
         finally:
+            if retention_job is not None:
+                retention_job.stop()
+                app.state.retention_job = None
             if scheduler is not None:
                 scheduler.stop()
                 app.state.report_scheduler = None

@@ -97,10 +97,23 @@ class Settings(BaseSettings):
         min_length=1,
     )
     s3_object_lock: bool = Field(True, description="Require (and create) the bucket with object lock (WORM).")
-    s3_retention_days: int | None = Field(
-        None, description="COMPLIANCE retention days set on each evidence object (needs object lock).",
-        ge=1, le=36500,
+    evidence_short_retention_days: int = Field(
+        30, description="Days every evidence object is kept after upload (the S3 COMPLIANCE lock set at "
+        "upload, with object lock); unconfirmed evidence older than this is deleted by the retention job.",
+        ge=1, le=3650,
     )  # fmt: skip
+    evidence_long_retention_days: int = Field(
+        1095, description="Days evidence is kept once an inspector confirms its event or signs it off "
+        "(the lock is extended to this, counted from the confirmation; COMPLIANCE cannot be shortened).",
+        ge=2, le=36500,
+    )  # fmt: skip
+    retention_job: bool = Field(
+        True, description="Run the retention job (extend locks of confirmed evidence, delete expired "
+        "unconfirmed evidence) from this API process.",
+    )  # fmt: skip
+    retention_poll_s: float = Field(
+        3600.0, description="How often the retention job runs.", ge=1.0, le=86400.0
+    )
     ice_servers: Annotated[list[IceServer], NoDecode, BeforeValidator(_json_list)] = Field(
         default_factory=list,
         description='STUN/TURN servers for WHIP as JSON: [{"urls": "turn:host:3478", "username"?, '
@@ -285,8 +298,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"SITEAUDIT_S3_PUBLIC_ENDPOINT {public!r} must be host:port or http(s)://host[:port], no path"
             )
-        if self.s3_retention_days is not None and not self.s3_object_lock:
-            raise ValueError("SITEAUDIT_S3_RETENTION_DAYS needs SITEAUDIT_S3_OBJECT_LOCK=true")
+        if self.evidence_short_retention_days >= self.evidence_long_retention_days:
+            raise ValueError(
+                f"SITEAUDIT_EVIDENCE_SHORT_RETENTION_DAYS ({self.evidence_short_retention_days}) must be "
+                f"shorter than SITEAUDIT_EVIDENCE_LONG_RETENTION_DAYS ({self.evidence_long_retention_days})"
+            )
         return self
 
     @property

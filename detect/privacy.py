@@ -8,6 +8,7 @@ blur can be partly undone). Inspectors keep the original; both versions are stor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,9 @@ import supervision as sv
 
 from detect._classes import PPEClass
 from detect._sv import boxes, class_ids
+
+HeadRegion = tuple[int, int, int, int]
+"""One head region of an image: pixel x1, y1, x2, y2 (x2/y2 exclusive), as `HeadBlur.regions` returns them."""
 
 HEAD_CLASSES: frozenset[int] = frozenset(
     {PPEClass.HARDHAT, PPEClass.NO_HARDHAT, PPEClass.MASK, PPEClass.NO_MASK}
@@ -68,12 +72,28 @@ class HeadBlur:
         keep = (rounded[:, 2] > rounded[:, 0]) & (rounded[:, 3] > rounded[:, 1])
         return rounded[keep]
 
+    def head_regions(self, detections: sv.Detections, shape: tuple[int, ...]) -> tuple[HeadRegion, ...]:
+        """`regions` as plain tuples: what evidence records keep with a snapshot."""
+        return tuple(
+            (int(x1), int(y1), int(x2), int(y2))
+            for x1, y1, x2, y2 in self.regions(detections, shape).tolist()
+        )
+
     def apply(self, image: npt.NDArray[np.uint8], detections: sv.Detections) -> npt.NDArray[np.uint8]:
         """A copy of `image` (BGR) with every head region pixelated; pixels outside them are unchanged."""
+        return self.pixelate(image, self.head_regions(detections, image.shape))
+
+    def pixelate(self, image: npt.NDArray[np.uint8], regions: Sequence[HeadRegion]) -> npt.NDArray[np.uint8]:
+        """A copy of `image` with the given regions (clipped to it) pixelated; nothing else changes."""
         if image.ndim != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected a uint8 image (H, W, C), got {image.dtype} {image.shape}")
         scene = image.copy()
-        for x1, y1, x2, y2 in self.regions(detections, image.shape):
+        height, width = image.shape[:2]
+        for rx1, ry1, rx2, ry2 in regions:
+            x1, x2 = max(0, min(int(rx1), width)), max(0, min(int(rx2), width))
+            y1, y2 = max(0, min(int(ry1), height)), max(0, min(int(ry2), height))
+            if x2 <= x1 or y2 <= y1:
+                continue
             size = max(1, int(max(x2 - x1, y2 - y1)) // self.cells)
             region = sv.Detections(xyxy=np.array([[x1, y1, x2, y2]], dtype=np.float32))
             scene = sv.PixelateAnnotator(pixel_size=size).annotate(scene, region)

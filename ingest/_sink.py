@@ -7,6 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from detect.analyzer import Violation
 from detect.events import ReviewItem
+from detect.privacy import HeadRegion
 from ingest.clips import EncodedClip
 from ingest.segments import EncodedSegment
 
@@ -20,6 +21,7 @@ class Evidence:
     clip: EncodedClip
     snapshot_jpeg: bytes
     model_version: str
+    snapshot_heads: tuple[HeadRegion, ...] = ()  # head regions of the snapshot, for its blurred copy
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Opening:
     kinds: list[str]
     started_at: float
     snapshot_jpeg: bytes
+    snapshot_heads: tuple[HeadRegion, ...] = ()
 
 
 @runtime_checkable
@@ -74,6 +77,7 @@ class ViolationStill:
 
     violation: Violation
     jpeg: bytes
+    heads: tuple[HeadRegion, ...] = ()  # head regions of the still, for its blurred copy
 
 
 @runtime_checkable

@@ -22,6 +22,7 @@ import supervision as sv
 from detect.analyzer import SceneAnalyzer
 from detect.annotate import draw_snapshot, encode_jpeg
 from detect.events import EventBuilder, EventUpdate, ReviewItem
+from detect.privacy import HeadBlur
 from detect.rules_config import CameraRules
 from detect.tiling import BatchDetector, Plan, TilePlanner, detect_frames
 from ingest._frame import Frame
@@ -35,6 +36,7 @@ from ingest.segments import DEFAULT_SEGMENT_S, EncodedSegment, SpanRecorder
 log = logging.getLogger(__name__)
 
 MAX_STILLS_PER_ITEM = 500  # ~50 MB of JPEGs at worst; a 300 s item of a busy site has a few dozen
+HEADS = HeadBlur()  # head regions kept with every snapshot and still, for their blurred copies (issue 13)
 LIVE_WATCH_S = 10.0  # a live frame asked for within this long keeps the camera fully decoded
 
 
@@ -206,7 +208,8 @@ class CameraPipeline:
                                 self.camera_id, update.event.id, MAX_STILLS_PER_ITEM)  # fmt: skip
                     break
                 image = draw_snapshot(frame.image, detections, [violation])
-                stills.append(ViolationStill(violation, encode_jpeg(image)))
+                heads = HEADS.head_regions(detections, image.shape)
+                stills.append(ViolationStill(violation, encode_jpeg(image), heads))
 
     def _apply(self, updates: list[EventUpdate]) -> None:
         for update in updates:
@@ -248,7 +251,11 @@ class CameraPipeline:
         def run() -> None:
             try:
                 image = draw_snapshot(frame, detections, violations)
-                sink.opened(Opening(self.camera_id, item.id, item.kinds, item.started_at, encode_jpeg(image)))
+                heads = HEADS.head_regions(detections, image.shape)
+                opening = Opening(
+                    self.camera_id, item.id, item.kinds, item.started_at, encode_jpeg(image), heads
+                )
+                sink.opened(opening)
             except Exception:
                 log.exception("camera %s: opening alert for review item %s failed", self.camera_id, item.id)
 
@@ -291,7 +298,12 @@ class CameraPipeline:
                 raise ValueError("review item has no snapshot frame")
             image = draw_snapshot(snapshot.image, snapshot.detections, snapshot.violations)
             evidence = Evidence(
-                self.camera_id, item, encoded.result(), encode_jpeg(image), self._model_version
+                self.camera_id,
+                item,
+                encoded.result(),
+                encode_jpeg(image),
+                self._model_version,
+                HEADS.head_regions(snapshot.detections, image.shape),
             )
             self._sink.publish(evidence)
             done.set_result(None)

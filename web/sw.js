@@ -1,5 +1,5 @@
 // The supervisor page's service worker (scope: the site root). A pushed alert (audit_api PushPayload:
-// title, body, alert_id, url, ack_url) is shown as a notification with an Acknowledge action, which
+// title, body, alert_id, url, ack_url, image: the snapshot, heads blurred per the site's privacy setting) is shown as a notification with an Acknowledge action, which
 // POSTs the alert's one-time link; a tap elsewhere opens the supervisor page.
 // Texts: the "sw." keys of the page catalogues (web/static/i18n/<lang>.json), in the language the pages chose
 // (web/static/i18n.js keeps it in Cache Storage: a worker cannot read localStorage), else the browser's.
@@ -54,6 +54,7 @@ async function tell(message) {
 async function show(data) {
   await self.registration.showNotification(data.title, {
     body: data.body,
+    ...(data.image ? { image: data.image } : {}),
     tag: `alert-${data.alert_id}`,
     renotify: true,
     requireInteraction: true,

@@ -20,6 +20,8 @@ from audit_api.models.base import (
     CameraKind,
     ClipKind,
     EventStatus,
+    EvidenceKind,
+    PrivacyBlur,
     Role,
     Verdict,
     utcnow,
@@ -36,6 +38,7 @@ from audit_api.models.events import (
     SignOff,
     ViolationSnapshot,
 )
+from audit_api.models.evidence import EvidenceObject
 from audit_api.models.patrols import (
     PatrolMiss,
     PatrolPlan,
@@ -94,11 +97,14 @@ __all__ = [
     "EventSource",
     "EventStatus",
     "EventViolation",
+    "EvidenceKind",
+    "EvidenceObject",
     "PatrolMiss",
     "PatrolPlan",
     "PatrolPlanCamera",
     "PatrolRound",
     "PatrolStep",
+    "PrivacyBlur",
     "PushSubscription",
     "RefreshToken",
     "ReportStatus",

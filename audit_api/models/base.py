@@ -88,6 +88,30 @@ class ClipKind(enum.StrEnum):
     SNAPSHOT = "snapshot"
 
 
+class PrivacyBlur(enum.StrEnum):
+    """Where a site's snapshots show blurred heads (inspectors always see the original).
+
+    EXTERNAL (default): everything that leaves the system — alert channels (e-mail attachment, webhook
+    snapshot link, Web Push image) and exported reports. ALSO_SUPERVISORS: those and the supervisor page.
+    OFF: the original everywhere."""
+
+    EXTERNAL = "external"
+    ALSO_SUPERVISORS = "also_supervisors"
+    OFF = "off"
+
+
+class EvidenceKind(enum.StrEnum):
+    """What a stored evidence object is (the storage figures per site count by it)."""
+
+    CLIP = "clip"
+    SNAPSHOT = "snapshot"
+    SEGMENT = "segment"
+    STILL = "still"
+    OPENING = "opening"  # the snapshot an alert was raised with, before its event was recorded
+    PHOTO = "photo"  # a corrective action's photo
+    BLURRED = "blurred"  # the head-blurred copy of a snapshot, still or opening snapshot
+
+
 class ActionStatus(enum.StrEnum):
     OPEN = "open"
     ANSWERED = "answered"

@@ -28,6 +28,8 @@ class Event(Base):
     rule_version: Mapped[str] = mapped_column(String(200))
     best_confidence: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Its unconfirmed evidence expired and was deleted by the retention job (the rows and hashes stay).
+    evidence_deleted_at: Mapped[datetime | None]
 
     camera: Mapped[Camera] = relationship()
     violations: Mapped[list[EventViolation]] = relationship(
@@ -113,6 +115,9 @@ class Clip(Base):
     size: Mapped[int]
     duration_s: Mapped[float | None]
     content_type: Mapped[str] = mapped_column(String(100))
+    # A snapshot's head regions (pixel x1, y1, x2, y2 of the stored image) for its blurred copy; NULL:
+    # not known (recorded before issue 13), the blurred copy is then pixelated as a whole.
+    heads: Mapped[list[list[int]] | None] = mapped_column(JSON)
 
     event: Mapped[Event] = relationship(back_populates="clips")
 
@@ -154,6 +159,7 @@ class ViolationSnapshot(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int]
     content_type: Mapped[str] = mapped_column(String(100))
+    heads: Mapped[list[list[int]] | None] = mapped_column(JSON)  # head regions, as Clip.heads
 
     violation: Mapped[EventViolation] = relationship(back_populates="snapshot")
 
@@ -261,6 +267,7 @@ class Alert(Base):
     review_item: Mapped[str | None] = mapped_column(String(64))  # the worker's id, to find it at record
     snapshot_key: Mapped[str | None] = mapped_column(String(1024))  # the opening snapshot (before the event)
     snapshot_sha256: Mapped[str | None] = mapped_column(String(64))
+    snapshot_heads: Mapped[list[list[int]] | None] = mapped_column(JSON)  # head regions, as Clip.heads
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     acknowledged_at: Mapped[datetime | None]

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from audit_api.i18n import DEFAULT_SITE_LOCALE
-from audit_api.models.base import Base, CameraKind, str_enum, utcnow
+from audit_api.models.base import Base, CameraKind, PrivacyBlur, str_enum, utcnow
 from audit_api.models.people import User, supervised_sites
 
 
@@ -28,6 +28,9 @@ class Site(Base):
     # A camera unmonitored this long (inside working_hours, if set) alerts; NULL: no offline alerts.
     offline_alert_s: Mapped[int | None] = mapped_column(default=600)
     working_hours: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # weekly windows, local time
+    privacy_blur: Mapped[PrivacyBlur] = mapped_column(
+        str_enum(PrivacyBlur), default=PrivacyBlur.EXTERNAL, server_default=PrivacyBlur.EXTERNAL.value
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     cameras: Mapped[list[Camera]] = relationship(back_populates="site", cascade="all, delete-orphan")

@@ -100,7 +100,10 @@ class AlertMessage(BaseModel):
     timezone: str
     event_url: str = Field(description="The event page, or the supervisor page until the event exists")
     alert_url: str = Field(description="The alert on the supervisor page")
-    snapshot_url: str | None
+    snapshot_url: str | None = Field(
+        description="The snapshot; with blurred heads unless the site's privacy_blur is off (the signed "
+        "link's snapshot when the message has an acknowledge link, else the API's `?blurred=true`)"
+    )
     clip_url: str | None
     ack_url: str | None = Field(description="Signed one-time acknowledge link for this recipient")
     headline: str | None = Field(None, description="A notice's title (patrol_missed)")
@@ -171,3 +174,4 @@ class PushPayload(BaseModel):
     alert_id: int
     url: str
     ack_url: str | None
+    image: str | None = Field(None, description="The notification's image: the message's snapshot URL")

@@ -28,6 +28,11 @@ class EventSummary(_Orm):
     best_confidence: float | None
     model_version: str
     rule_version: str
+    evidence_deleted_at: datetime | None = Field(
+        None,
+        description="Its unconfirmed evidence expired and was deleted by the retention job (the event, "
+        "its rows and hashes stay)",
+    )
 
 
 class EventPage(BaseModel):

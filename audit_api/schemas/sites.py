@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from audit_api.i18n import DEFAULT_SITE_LOCALE, LocaleName
-from audit_api.models import CameraKind
+from audit_api.models import CameraKind, PrivacyBlur
 from audit_api.schemas.bounds import BodyId
 from detect.rules_config import PPEKind, ScheduleWindows, TimeZoneName, WorkingHours
 from ingest.sampler import SamplingConfig
@@ -37,6 +37,12 @@ class SiteIn(BaseModel):
     working_hours: ScheduleWindows | None = Field(
         None, description="Weekly windows in the site's time zone when offline cameras alert; null: always."
     )
+    privacy_blur: PrivacyBlur = Field(
+        PrivacyBlur.EXTERNAL,
+        description="Where this site's snapshots show blurred heads: `external` (default: alert channels "
+        "and exported reports), `also_supervisors` (those and the supervisor page), `off`. Inspectors "
+        "always see the original.",
+    )
 
 
 class SiteOut(BaseModel):
@@ -50,6 +56,7 @@ class SiteOut(BaseModel):
     ack_deadline_s: int
     offline_alert_s: int | None
     working_hours: list[WorkingHours] | None
+    privacy_blur: PrivacyBlur
 
 
 class CameraIn(BaseModel):

@@ -21,11 +21,13 @@ from audit_api.models import (
     Camera,
     CorrectiveAction,
     Event,
+    EvidenceKind,
     Role,
     User,
     utcnow,
 )
 from audit_api.schemas.bounds import MAX_PHOTOS_PER_RESPONSE
+from audit_api.services import retention
 from audit_api.services.errors import Conflict, Invalid
 from audit_api.services.listing import Page, paginate
 from audit_api.services.photos import clean_photo
@@ -142,9 +144,11 @@ def respond(
         raise Invalid(f"an answer needs 1 to {MAX_PHOTOS_PER_RESPONSE} photos, got {len(photos)}")
     cleaned = [clean_photo(p.data, p.name, max_photo_bytes) for p in photos]
     rows = []
+    stored_photos = []
     for position, photo in enumerate(cleaned):
         key = f"actions/{action.id}/photos/{sha256_hex(photo.data)}.{photo.extension}"
         stored = store.put(key, photo.data, photo.content_type)
+        stored_photos.append(stored)
         rows.append(
             ActionPhoto(
                 position=position,
@@ -161,6 +165,9 @@ def respond(
     action.status = ActionStatus.ANSWERED
     action.supervisor_response = note
     action.responded_by_id, action.responded_at = supervisor.id, utcnow()
+    for stored in stored_photos:  # a corrective action is opened on a confirmed event: long retention
+        retention.register(session, stored, site_id=action.site_id, event=action.event,
+                           kind=EvidenceKind.PHOTO, confirmed=True)  # fmt: skip
     session.flush()
     payload = {
         "response_id": response.id,

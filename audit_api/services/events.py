@@ -22,9 +22,11 @@ from audit_api.models import (
     Event,
     EventStatus,
     EventViolation,
+    EvidenceKind,
     User,
     ViolationSnapshot,
 )
+from audit_api.services import retention
 from audit_api.services.alerting.opening import alert_for_event
 from audit_api.services.errors import Conflict, Invalid, NotFound
 from audit_api.services.leases import LeaseToken, check_lease
@@ -56,7 +58,18 @@ def _rule_version(rule_snapshot: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(rule_snapshot).encode()).hexdigest()[:16]
 
 
-def _clip_row(kind: ClipKind, stored: StoredObject, duration_s: float | None) -> Clip:
+HeadRegions = list[tuple[int, int, int, int]]
+"""Head regions of a stored image, pixel x1, y1, x2, y2 (detect.privacy.HeadBlur.regions), for its blurred
+copy; None where they are not known."""
+
+
+def heads_column(heads: HeadRegions | None) -> list[list[int]] | None:
+    return None if heads is None else [[int(v) for v in region] for region in heads]
+
+
+def _clip_row(
+    kind: ClipKind, stored: StoredObject, duration_s: float | None, heads: HeadRegions | None = None
+) -> Clip:
     return Clip(
         kind=kind,
         object_key=stored.key,
@@ -64,6 +77,7 @@ def _clip_row(kind: ClipKind, stored: StoredObject, duration_s: float | None) ->
         size=stored.size,
         duration_s=duration_s,
         content_type=stored.content_type,
+        heads=heads_column(heads),
     )
 
 
@@ -82,6 +96,7 @@ def record_event(
     rule_snapshot: dict[str, Any],
     lease: LeaseToken | None = None,
     commit: bool = True,
+    snapshot_heads: HeadRegions | None = None,
 ) -> Event:
     """Store a finished event with its evidence, violations and site alert, then commit (all or nothing;
     `commit=False`: flushed only, the caller adds its own rows and commits).
@@ -125,11 +140,14 @@ def record_event(
             violations=[EventViolation(**v.model_dump()) for v in parsed],
             clips=[
                 *([_clip_row(ClipKind.CLIP, clip, clip_duration_s)] if clip is not None else []),
-                _clip_row(ClipKind.SNAPSHOT, snapshot, None),
+                _clip_row(ClipKind.SNAPSHOT, snapshot, None, snapshot_heads),
             ],
         )
         session.add(event)
         session.flush()
+        for obj, kind in ((clip, EvidenceKind.CLIP), (snapshot, EvidenceKind.SNAPSHOT)):
+            if obj is not None:
+                retention.register(session, obj, site_id=camera.site_id, event=event, kind=kind)
         review_item = rule_snapshot.get("review_item")
         _, deliveries = alert_for_event(session, event, str(review_item) if review_item else None)
         audit_log.append(

@@ -1,7 +1,9 @@
 """Is the record intact? The audit log's hash chain, and every stored evidence object re-read from the
 store and hashed again: event clips and snapshots, span segments, violation stills, corrective-action
-photos, live captures (recorded only in their audit-log entries). Reports the first broken entry and the
-first broken object, in words."""
+photos, live captures (recorded only in their audit-log entries), and every object of the evidence registry
+(blurred copies, opening snapshots, continued items' evidence). Objects the retention job deleted (each named
+in an `evidence.expired` audit entry, its registry row marked) are counted as expired, not broken. Reports
+the first broken entry and the first broken object, in words."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit_api import audit_log
-from audit_api.models import ActionPhoto, AuditLog, Clip, ClipSegment, ViolationSnapshot
+from audit_api.models import ActionPhoto, AuditLog, Clip, ClipSegment, EvidenceObject, ViolationSnapshot
+from audit_api.services.retention import deleted_keys
 from audit_api.storage import ObjectCorrupted, ObjectNotFound, ObjectStore, StorageError
 
 
@@ -37,6 +40,7 @@ class Integrity:
     objects_checked: int
     first_broken_object: BrokenObject | None
     objects_broken: int
+    objects_expired: int = 0  # deleted by the retention job (recorded in the audit log)
 
     def __bool__(self) -> bool:
         return bool(self.chain) and self.first_broken_object is None
@@ -80,12 +84,23 @@ def _captures(session: Session) -> Iterator[ObjectRef]:
                 yield ObjectRef(f"capture {part} (audit entry {entry.seq})", still["key"], still["sha256"])
 
 
+def _registered(session: Session) -> Iterator[ObjectRef]:
+    """The evidence registry: blurred copies (issue 13) and whatever the tables above do not name."""
+    for row in session.scalars(
+        select(EvidenceObject).order_by(EvidenceObject.created_at, EvidenceObject.object_key)
+    ):
+        owner = f"event {row.event_id}" if row.event_id is not None else f"site {row.site_id}"
+        what = f"blurred copy of {row.original_key}" if row.original_key else f"{row.kind.value} of {owner}"
+        yield ObjectRef(what, row.object_key, row.sha256)
+
+
 SOURCES: tuple[Callable[[Session], Iterator[ObjectRef]], ...] = (
     _clips,
     _segments,
     _stills,
     _photos,
     _captures,
+    _registered,
 )
 """Every kind of stored evidence; a new kind of object adds its lister here."""
 
@@ -108,14 +123,17 @@ def verify(session: Session, store: ObjectStore) -> Integrity:
     checked = broken = 0
     first: BrokenObject | None = None
     seen: set[str] = set()
+    expired = deleted_keys(session)
     for source in SOURCES:
         for ref in source(session):
             if ref.key in seen:  # a content-addressed photo answered twice is one object
                 continue
             seen.add(ref.key)
+            if ref.key in expired:
+                continue
             checked += 1
             reason = _check(store, ref)
             if reason is not None:
                 broken += 1
                 first = first or BrokenObject(ref, reason)
-    return Integrity(chain, checked, first, broken)
+    return Integrity(chain, checked, first, broken, len(expired & seen))

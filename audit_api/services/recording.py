@@ -27,8 +27,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audit_api import audit_log
-from audit_api.models import Camera, Event, EventSource, EventStatus, EventViolation, UnmonitoredInterval
-from audit_api.services.events import WORKER_ACTOR, ViolationIn, record_event
+from audit_api.models import (
+    Camera,
+    Event,
+    EventSource,
+    EventStatus,
+    EventViolation,
+    EvidenceKind,
+    UnmonitoredInterval,
+)
+from audit_api.services import retention
+from audit_api.services.events import WORKER_ACTOR, HeadRegions, ViolationIn, record_event
 from audit_api.services.leases import LeaseLost, LeaseToken, check_lease
 from audit_api.storage import StoredObject
 
@@ -48,6 +57,9 @@ class EventRecord(_Record):
     ended_at: AwareDatetime
     violations: list[ViolationIn] = Field(min_length=1)
     snapshot: StoredObject
+    snapshot_heads: HeadRegions | None = Field(
+        None, description="Head regions of the snapshot (its blurred copy); None: not known (older worker)."
+    )
     clip: StoredObject
     clip_duration_s: float | None
     model_version: str
@@ -176,6 +188,10 @@ def record_worker_event(
         if target is not None:
             _extend(target, record.violations, record.started_at, record.ended_at)
             session.add(_source(record, target.id))
+            # The continuing item's own clip and snapshot are evidence of the event too (named in the entry).
+            site_id = target.camera.site_id
+            for obj, kind in ((record.clip, EvidenceKind.CLIP), (record.snapshot, EvidenceKind.SNAPSHOT)):
+                retention.register(session, obj, site_id=site_id, event=target, kind=kind)
             audit_log.append(
                 session,
                 WORKER_ACTOR,
@@ -208,6 +224,7 @@ def record_worker_event(
             model_version=record.model_version,
             rule_snapshot=record.rule_snapshot,
             commit=False,
+            snapshot_heads=record.snapshot_heads,
         )
         session.add(_source(record, event.id))
         session.commit()

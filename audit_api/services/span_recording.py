@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit_api import audit_log
-from audit_api.models import ClipSegment, Event, EventSource, ViolationSnapshot
+from audit_api.models import ClipSegment, Event, EventSource, EvidenceKind, ViolationSnapshot
+from audit_api.services import retention
 from audit_api.services.errors import NotFound
-from audit_api.services.events import WORKER_ACTOR
+from audit_api.services.events import WORKER_ACTOR, HeadRegions, heads_column
 from audit_api.services.leases import LeaseToken
 from audit_api.services.recording import fence
 from audit_api.storage import StoredObject
@@ -47,6 +48,7 @@ class StillRecord(_Record):
     track_id: int | None
     ts: AwareDatetime
     object: StoredObject
+    heads: HeadRegions = Field(default_factory=list, description="Head regions of the still (blurred copy)")
 
 
 class StillsRecord(_Record):
@@ -79,6 +81,7 @@ def record_segment(session: Session, record: SegmentRecord, *, replay: bool = Fa
         session.rollback()
         return False
     obj = record.object
+    retention.register(session, obj, site_id=event.camera.site_id, event=event, kind=EvidenceKind.SEGMENT)
     session.add(
         ClipSegment(
             event=event,
@@ -111,8 +114,13 @@ def record_stills(session: Session, record: StillsRecord, *, replay: bool = Fals
             continue
         obj = still.object
         row.snapshot = ViolationSnapshot(
-            object_key=obj.key, sha256=obj.sha256, size=obj.size, content_type=obj.content_type
+            object_key=obj.key,
+            sha256=obj.sha256,
+            size=obj.size,
+            content_type=obj.content_type,
+            heads=heads_column(still.heads),
         )
+        retention.register(session, obj, site_id=event.camera.site_id, event=event, kind=EvidenceKind.STILL)
         linked.append({"violation_id": row.id, "sha256": obj.sha256})
     if not linked:
         session.rollback()

@@ -22,7 +22,7 @@ from audit_api.models import (
     Verdict,
     utcnow,
 )
-from audit_api.services import actions
+from audit_api.services import actions, retention
 from audit_api.services.alerting.notices import SUPERVISOR_ALERTS
 from audit_api.services.errors import Conflict
 from audit_api.services.events import get_event
@@ -41,6 +41,8 @@ def review_event(session: Session, event_id: int, inspector: User, verdict: Verd
     event.status = EventStatus(verdict.value)
     session.add(review)
     session.flush()
+    if verdict == Verdict.CONFIRMED:
+        retention.confirm_event(session, event)
     payload = {"verdict": verdict, "comment": comment}
     audit_log.append(session, actor_of(inspector), "event.reviewed", f"event:{event_id}", payload)
     session.commit()
@@ -64,6 +66,8 @@ def review_events(
         event.status = EventStatus(verdict.value)
         session.add(review)
         reviews.append(review)
+        if verdict == Verdict.CONFIRMED:
+            retention.confirm_event(session, event)
     session.flush()
     payload = {"verdict": verdict, "comment": comment, "bulk": len(events)}
     for event in events:
@@ -109,6 +113,9 @@ def sign_off(
     signoff = SignOff(event=event, inspector_id=inspector.id, clip_sha256=_check_evidence(event, store))
     event.status = EventStatus.SIGNED_OFF
     session.add(signoff)
+    retention.confirm_event(
+        session, event
+    )  # signed evidence is kept the long retention, whatever the verdict
     payload: dict[str, object] = {"verdict": verdict, "clip_sha256": signoff.clip_sha256}
     if verdict == Verdict.CONFIRMED:
         kinds = ", ".join(event.kinds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 # Keys become file paths (local) and object names (S3): one safe charset everywhere, so an evidence key that
@@ -39,6 +40,10 @@ class ObjectConflict(StorageError):
     """Write-once violation: the key already holds different bytes."""
 
 
+class ObjectLocked(StorageError):
+    """The store refuses to delete the object: its retention (object lock) has not ended."""
+
+
 class StorageUnavailable(StorageError):
     """The backend cannot be used right now (endpoint down, disk full, permission); retry or spool."""
 
@@ -67,6 +72,16 @@ class ObjectStore(Protocol):
     def presigned_url(self, key: str, expires_s: int = 600) -> str | None: ...
 
     def check(self) -> None: ...
+
+    def retain(self, key: str, until: datetime) -> None:
+        """Keep the object at least until `until` (S3: extend its COMPLIANCE lock; never shortened). The
+        local store keeps no lock of its own: the evidence registry records retention for it."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object (every version); ObjectLocked while its retention runs, ObjectNotFound if
+        absent. Only the retention job deletes evidence."""
+        ...
 
 
 def validate_key(key: str) -> str:

@@ -14,6 +14,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from ._base import (
@@ -97,6 +98,19 @@ class LocalStore:
     def presigned_url(self, key: str, expires_s: int = 600) -> str | None:
         validate_key(key)
         return None  # served through the API, which streams get()
+
+    def retain(self, key: str, until: datetime) -> None:
+        validate_key(key)  # no lock here: the evidence registry holds the retention
+
+    def delete(self, key: str) -> None:
+        validate_key(key)
+        path, meta_path = self._paths(key)
+        with self._lock, self._os_errors("remove", key):
+            if not path.is_file():
+                raise self._not_found(key)
+            path.unlink()
+            meta_path.unlink(missing_ok=True)
+            _fsync_dir(path.parent)
 
     def check(self) -> None:
         probe = self._root / _META_DIR / f".probe-{uuid.uuid4().hex}"

@@ -21,6 +21,7 @@ from ._base import (
     CredentialsRefused,
     ObjectConflict,
     ObjectCorrupted,
+    ObjectLocked,
     ObjectNotFound,
     StorageError,
     StorageUnavailable,
@@ -199,6 +200,40 @@ class S3Store:
     def check(self) -> None:
         self.ensure_bucket()
 
+    def retain(self, key: str, until: datetime) -> None:
+        """Extend the object's lock to `until` (COMPLIANCE can be extended, never shortened: a lock that
+        already runs longer is left as is). No-op on a bucket without object lock."""
+        validate_key(key)
+        if not self._object_lock:
+            return
+        with self._errors(key):
+            info = self._client.stat_object(self._bucket, key)
+            current = (info.metadata or {}).get("x-amz-object-lock-retain-until-date")
+            if current is not None and _parse_time(str(current)) >= until:
+                return
+            self._client.set_object_retention(self._bucket, key, Retention(self._retention_mode, until))
+
+    def delete(self, key: str) -> None:
+        """Remove every version of the object; ObjectLocked while a version's retention runs."""
+        validate_key(key)
+        with self._errors(key):
+            versions = [
+                o.version_id
+                for o in self._client.list_objects(self._bucket, prefix=key, include_version=True)
+                if o.object_name == key
+            ]
+            if not versions:
+                raise ObjectNotFound(f"object {key!r} not found in bucket {self._bucket}")
+            for version in versions:
+                try:
+                    self._client.remove_object(self._bucket, key, version_id=version)
+                except S3Error as exc:
+                    if exc.code == "AccessDenied":
+                        raise ObjectLocked(
+                            f"object {key!r} in bucket {self._bucket} is under retention; not deleted"
+                        ) from None
+                    raise
+
     def close(self) -> None:
         self._http.clear()
 
@@ -269,6 +304,11 @@ def _split_endpoint(endpoint: str, secure: bool) -> tuple[str, bool]:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
         raise ValueError(f"S3 endpoint {endpoint!r} must be host:port or http(s)://host:port")
     return parts.netloc, parts.scheme == "https"
+
+
+def _parse_time(value: str) -> datetime:
+    """An ISO 8601 time as S3 sends it (`2026-12-01T17:00:00.000Z`), timezone-aware."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _first_line(value: object) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 from ._base import (
@@ -110,6 +111,18 @@ class SpoolingStore:
         if self._spool.exists(key):
             return None  # only the API can serve a spooled object
         return self._primary.presigned_url(key, expires_s)
+
+    def retain(self, key: str, until: datetime) -> None:
+        if self._spool.exists(key):
+            raise StorageUnavailable(f"object {key!r} is still spooled; its retention is set once uploaded")
+        self._primary.retain(key, until)
+
+    def delete(self, key: str) -> None:
+        for entry in self._spool.entries():
+            if self._spool.entry_key(entry) == key:
+                self._spool.discard(entry, key)
+                return
+        self._primary.delete(key)
 
     def check(self) -> None:
         """Raise StorageUnavailable only if nothing can be stored: the spool covers a primary outage.

@@ -46,6 +46,7 @@ def announce(
                 review_item=opening.item_id,
                 snapshot=snapshot,
                 lease=token,
+                snapshot_heads=list(opening.snapshot_heads),
             )
             return alert.id
     except LeaseLost as exc:

@@ -179,6 +179,7 @@ class EventRecorder(SpanEvidence):
             ended_at=_utc(ended),
             violations=violation_rows(item.violations, size),
             snapshot=snapshot,
+            snapshot_heads=list(evidence.snapshot_heads),
             clip=clip,
             clip_duration_s=evidence.clip.duration_s,
             model_version=evidence.model_version,

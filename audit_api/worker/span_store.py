@@ -97,6 +97,7 @@ class SpanEvidence:
                 track_id=still.violation.track_id,
                 ts=_utc(still.violation.ts),
                 object=self.store.put(still_key(camera_id, item, i), still.jpeg, "image/jpeg"),
+                heads=[tuple(region) for region in still.heads],
             )
             for i, still in enumerate(stills)
         ]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -24,6 +25,7 @@ from audit_api.services.events import record_event
 from audit_api.services.sessions import start_session
 from audit_api.settings import Settings
 from audit_api.storage import LocalStore, ObjectStore
+from detect.annotate import encode_jpeg
 
 with warnings.catch_warnings():
     # Starlette 1.x nudges TestClient users from httpx to httpx2; httpx is what the project depends on.
@@ -33,7 +35,16 @@ with warnings.catch_warnings():
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
 PASSWORD = "correct horse battery"
 CLIP_BYTES = bytes(range(256)) * 40  # opaque to the API: it stores, hashes and serves bytes
-SNAPSHOT_BYTES = b"\xff\xd8\xff\xe0" + b"jpeg" * 100
+
+
+def _snapshot_jpeg() -> bytes:
+    """A small real JPEG with texture everywhere (so a blurred head region differs from the original)."""
+    y, x = np.mgrid[0:96, 0:128]
+    image = np.stack([(x * 7) % 256, (y * 5) % 256, ((x * y) // 3) % 256], axis=2).astype(np.uint8)
+    return encode_jpeg(image)
+
+
+SNAPSHOT_BYTES = _snapshot_jpeg()
 _PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once, not per test
 
 
@@ -77,6 +88,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         web_dir=tmp_path / "no-web",
         alert_sender=False,  # tests/api/test_alert_delivery.py runs the sender where it is tested
         report_scheduler=False,  # tests/reports/test_site_report.py runs schedulers where they are tested
+        retention_job=False,  # tests/api/test_retention.py runs the job where it is tested
     )
 
 

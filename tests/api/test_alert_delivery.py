@@ -15,11 +15,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import cv2
+import numpy as np
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from audit_api.models import AlertDelivery, AuditLog, DeliveryStatus, Event, Site
+from audit_api.models import (
+    AlertDelivery,
+    AuditLog,
+    DeliveryStatus,
+    Event,
+    EvidenceKind,
+    EvidenceObject,
+    PrivacyBlur,
+    Site,
+)
 from audit_api.settings import Settings
 from tests.api.conftest import SECRET, SNAPSHOT_BYTES, World
 from tests.fixtures.receivers import HANG, smtp_server, wait_until, webhook_receiver
@@ -93,7 +104,8 @@ def test_webhook_is_signed_carries_the_alert_and_hides_its_url(
     local = event.started_at.astimezone(ZoneInfo("Asia/Shanghai"))
     assert body["started_at_local"] == f"{local:%Y-%m-%d %H:%M:%S} CST"
     assert body["event_url"] == f"{PUBLIC_URL}/inspector.html#event={event.id}"
-    assert body["snapshot_url"] == f"{PUBLIC_URL}/api/events/{event.id}/snapshot"
+    # The site blurs heads for alert channels (the default): the link names the recipient's signed snapshot.
+    assert body["snapshot_url"].startswith(f"{PUBLIC_URL}/api/alerts/ack-link/snapshot?token=")
     assert got.headers["X-Siteaudit-Delivery"] == str(body["delivery_id"])
     # The URL (its path is the secret here) is never returned nor audited as is; the secret is shown once.
     listed = world.client.get(f"/api/sites/{world.site_id}/alert-channels", headers=admin)
@@ -108,22 +120,58 @@ def test_webhook_is_signed_carries_the_alert_and_hides_its_url(
     assert "s3cr3t" not in audit and secret not in audit
 
 
+HEADS = [[8, 8, 40, 40], [70, 20, 110, 52]]  # head regions the worker recorded with the snapshot
+
+
+@pytest.mark.parametrize(
+    ("blur", "content_type"),
+    [(PrivacyBlur.EXTERNAL, "image/png"), (PrivacyBlur.OFF, "image/jpeg")],
+    ids=["blurred-by-default", "site-blur-off-sends-the-original"],
+)
 def test_email_carries_the_snapshot_as_attachment(
-    world: World, admin: dict[str, str], make_event: Callable[..., Event]
+    world: World,
+    admin: dict[str, str],
+    make_event: Callable[..., Event],
+    blur: PrivacyBlur,
+    content_type: str,
 ) -> None:
+    with world.sessions() as session:
+        site = session.get(Site, world.site_id)
+        assert site is not None and site.privacy_blur == PrivacyBlur.EXTERNAL  # the default
+        site.privacy_blur = blur
+        session.commit()
     with smtp_server() as mailbox:
         url = f"mailto://127.0.0.1:{mailbox.port}?from=alerts@siteaudit.example&to=boss@site.example&mode=insecure"
         created = add_channel(world, admin, {"url": url})
         assert created["signing_secret"] is None
-        event = make_event(kinds=("no_vest",))
+        event = make_event(kinds=("no_vest",), snapshot_heads=HEADS)
         wait_until(lambda: mailbox.messages, "the email")
     (message,) = mailbox.messages
     assert "No vest" in str(message["Subject"]) and "North yard" in str(message["Subject"])
     text = message.get_body(("plain", "html"))
     assert text is not None and f"inspector.html#event={event.id}" in text.get_content()
     attachments = list(message.iter_attachments())
-    assert [a.get_content_type() for a in attachments] == ["image/jpeg"]
-    assert attachments[0].get_content() == SNAPSHOT_BYTES
+    assert [a.get_content_type() for a in attachments] == [content_type]
+    sent = attachments[0].get_content()
+    with world.sessions() as session:
+        copy = session.scalars(
+            select(EvidenceObject).where(EvidenceObject.kind == EvidenceKind.BLURRED)
+        ).first()
+    if blur == PrivacyBlur.OFF:
+        assert sent == SNAPSHOT_BYTES and copy is None
+        return
+    # The attachment is the stored blurred copy (its SHA-256 is the registry's and the store's) ...
+    assert copy is not None and copy.event_id == event.id and copy.original_key == event.clips[1].object_key
+    assert hashlib.sha256(sent).hexdigest() == copy.sha256
+    assert world.store.get(copy.object_key, sha256=copy.sha256) == sent
+    # ... which differs from the original inside the head regions only.
+    original = cv2.imdecode(np.frombuffer(SNAPSHOT_BYTES, np.uint8), cv2.IMREAD_COLOR)
+    blurred = cv2.imdecode(np.frombuffer(sent, np.uint8), cv2.IMREAD_COLOR)
+    inside = np.zeros(original.shape[:2], dtype=bool)
+    for x1, y1, x2, y2 in HEADS:
+        inside[y1:y2, x1:x2] = True
+    changed = (original != blurred).any(axis=2)
+    assert changed.any() and not (changed & ~inside).any()
 
 
 @pytest.mark.parametrize(

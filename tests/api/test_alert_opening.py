@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from pydantic import SecretStr
@@ -55,8 +56,14 @@ def test_alert_at_open_then_clip_follow_up_to_the_same_recipients(
         recorder.opened(opening)  # the same item again: still one alert
         (first,) = wait_until(bodies, "the opening message")
         assert (first["purpose"], first["event_id"], first["kinds"]) == ("alert", None, ["no_vest"])
-        assert first["snapshot_url"].endswith(f"/api/alerts/{first['alert_id']}/snapshot")
+        # The message links the recipient's signed snapshot: blurred heads (the site's default), no sign-in.
+        link = urlsplit(first["snapshot_url"])
+        assert link.path == "/api/alerts/ack-link/snapshot" and link.query.startswith("token=")
         assert first["clip_url"] is None and first["ack_url"]
+        linked = world.client.get(f"{link.path}?{link.query}")
+        assert linked.status_code == 200 and linked.headers["content-type"] == "image/png"
+        assert linked.content != SNAPSHOT_BYTES
+        # The supervisor page shows the original (the site blurs alert channels and reports only).
         snapshot = world.client.get(f"/api/alerts/{first['alert_id']}/snapshot", headers=supervisor)
         assert snapshot.status_code == 200 and snapshot.content == SNAPSHOT_BYTES
 

@@ -149,6 +149,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/alerts/{alert_id}/snapshot"): Rule(A.SITE_VIEW),
     # The token is the credential (no sign-in); without one: 422 for everybody.
     ("GET", "/api/alerts/ack-link"): Rule(A.PUBLIC, 422),
+    ("GET", "/api/alerts/ack-link/snapshot"): Rule(A.PUBLIC, 422),  # the signed token is the credential
+    ("GET", "/api/storage"): Rule(A.ADMIN),
     ("POST", "/api/alerts/ack-link"): Rule(A.PUBLIC, 422),
     ("GET", "/api/push/vapid-key"): Rule(A.SIGNED_IN),
     ("POST", "/api/push/subscriptions"): Rule(A.SIGNED_IN, 201, json=lambda o: PUSH_SUBSCRIPTION),

@@ -33,7 +33,7 @@ def test_clip_redirect_names_the_public_endpoint_and_downloads(
             s3_secret_key=SecretStr(S3_SECRET_KEY),
             s3_bucket=unique_bucket(),
             s3_public_endpoint=public,
-            s3_retention_days=1,
+            evidence_short_retention_days=1,
         )
         store = build_store(settings)
         store.check()
@@ -51,7 +51,7 @@ def test_clip_redirect_names_the_public_endpoint_and_downloads(
         assert download.status_code == 200, download.text
         assert hashlib.sha256(download.content).hexdigest() == clip.sha256
         # (moto does not check presigned signatures; MinIO does, over the Host the URL names: the public one.)
-        # SITEAUDIT_S3_RETENTION_DAYS reached the store: the object carries a COMPLIANCE retention.
+        # SITEAUDIT_EVIDENCE_SHORT_RETENTION_DAYS reached the store: the object carries a COMPLIANCE lock.
         primary = store.primary  # type: ignore[attr-defined]
         head = primary.client.stat_object(primary.bucket, clip.key).metadata
         assert head.get("x-amz-object-lock-mode") == "COMPLIANCE", dict(head)

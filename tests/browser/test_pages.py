@@ -273,8 +273,13 @@ def test_admin_sites_cameras_zones_calibration(server: AuditServer, desktop: Pag
     form = desktop.locator("#site-form")
     form.get_by_label("Name").fill("East depot")
     form.get_by_label("Address").fill("1 Quay Road")
+    form.get_by_label("Blurred heads").select_option("also_supervisors")
     form.get_by_role("button", name="Save site").click()
     expect(desktop.locator("#site-rows")).to_contain_text("East depot")
+    # Evidence storage per site: the recorded event's clip and snapshot, and the retention in force.
+    storage = desktop.locator("#storage-table")
+    expect(storage).to_contain_text("Unconfirmed evidence is deleted after 30 days")
+    expect(storage.locator('tr[data-kind="clip"]')).to_contain_text("Clips")
 
     desktop.get_by_role("tab", name="Cameras").click()
     cam = desktop.locator("#camera-form")

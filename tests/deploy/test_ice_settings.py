@@ -36,9 +36,11 @@ SECRET = "turn-shared-secret-0123456789"
         ({"SITEAUDIT_ICE_SERVERS": '[{"urls": "turn:t.example:3478"}]'}, "set SITEAUDIT_TURN_SECRET"),
         ({"SITEAUDIT_TURN_SECRET": "short"}, "turn_secret"),
         ({"SITEAUDIT_TURN_TTL_S": "10"}, "turn_ttl_s"),
+        ({"SITEAUDIT_EVIDENCE_SHORT_RETENTION_DAYS": "0"}, "evidence_short_retention_days"),
+        ({"SITEAUDIT_RETENTION_POLL_S": "0"}, "retention_poll_s"),
         (
-            {"SITEAUDIT_S3_RETENTION_DAYS": "30", "SITEAUDIT_S3_OBJECT_LOCK": "false"},
-            "needs SITEAUDIT_S3_OBJECT",
+            {"SITEAUDIT_EVIDENCE_SHORT_RETENTION_DAYS": "30", "SITEAUDIT_EVIDENCE_LONG_RETENTION_DAYS": "30"},
+            "must be shorter than SITEAUDIT_EVIDENCE_LONG",
         ),
         ({"SITEAUDIT_WORKER_HTTP_PORT": "70000"}, "worker_http_port"),
         ({"SITEAUDIT_WORKER_PUBLIC_URL": "worker-1:8100"}, "worker_public_url"),

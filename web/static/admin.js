@@ -5,6 +5,7 @@ import { AlertsPanel } from "./admin-alerts.js";
 import { PatrolsPanel } from "./admin-patrols.js";
 import { SiteAlertFields, describeAlerting } from "./admin-site-alerts.js";
 import { mountAuditVerify } from "./audit-verify.js";
+import { StoragePanel } from "./admin-storage.js";
 import { HealthPanel } from "./admin-health.js";
 import { RulesPanel } from "./admin-rules.js";
 import { ZonesPanel } from "./admin-zones.js";
@@ -18,6 +19,7 @@ let rules = null;
 let alerts = null;
 let patrols = null;
 let siteAlerts = null;
+let storage = null;
 
 const siteZone = (id) => data.sites.find((s) => s.id === id)?.timezone;
 const siteName = (id) => data.sites.find((s) => s.id === id)?.name ?? t("app.siteN", { id });
@@ -88,6 +90,7 @@ async function loadSites() {
     data.sites.map((s) => el("label", { class: "check" }, el("input", { type: "checkbox", name: "site_ids", value: s.id }), s.name)),
   );
   syncPanels();
+  storage?.load();
 }
 
 function editSite(site) {
@@ -97,6 +100,7 @@ function editSite(site) {
   form.address.value = site.address;
   form.timezone.value = site.timezone;
   form.locale.value = site.locale;
+  form.privacy_blur.value = site.privacy_blur;
   siteAlerts.edit(site);
   $("site-form-title").textContent = t("admin.editSite", { name: site.name });
   $("site-cancel").hidden = false;
@@ -116,7 +120,14 @@ async function saveSite(ev) {
   ev.preventDefault();
   const form = ev.currentTarget;
   await guarded($("site-error"), ev.submitter, async () => {
-    const body = { name: form.name.value.trim(), address: form.address.value.trim(), timezone: form.timezone.value.trim(), locale: form.locale.value, ...siteAlerts.value() };
+    const body = {
+      name: form.name.value.trim(),
+      address: form.address.value.trim(),
+      timezone: form.timezone.value.trim(),
+      locale: form.locale.value,
+      privacy_blur: form.privacy_blur.value,
+      ...siteAlerts.value(),
+    };
     try {
       if (editingSite) await api(`/api/sites/${editingSite.id}`, { method: "PUT", json: body });
       else await api("/api/sites", { method: "POST", json: body });
@@ -320,6 +331,7 @@ async function main() {
   patrols = new PatrolsPanel();
   siteAlerts = new SiteAlertFields($("site-form"));
   mountAuditVerify($("audit-verify"));
+  storage = new StoragePanel($("storage-usage"));
   await loadSites();
   await Promise.all([loadCameras(), loadUsers()]);
   setupTabs();

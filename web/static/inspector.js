@@ -211,6 +211,11 @@ function who(userId, name) {
 function renderDetail(event) {
   const tz = zone(event);
   replace($("detail-title"), t("inspector.detailTitle", { id: event.id, kinds: kinds(event) }), " ", statusBadge(event.status));
+  const deleted = $("evidence-deleted");
+  deleted.hidden = !event.evidence_deleted_at;
+  deleted.textContent = event.evidence_deleted_at
+    ? t("inspector.evidenceDeleted", { time: formatTime(event.evidence_deleted_at, tz) })
+    : "";
   replace(
     $("facts"),
     fact(t("app.site"), state.places.siteName(event.site_id)),

@@ -12,10 +12,16 @@ from audit_api.api.ack_page import confirm_page, done_page, refused_page
 from audit_api.api.deps import SessionDep, SettingsDep, StoreDep, SupervisorUser, ViewerUser
 from audit_api.api.params import MAX_ACK_TOKEN_CHARS, AckToken, Id, PageDep, set_total
 from audit_api.api.route_docs import CONFLICT, DocumentedRoute, Responses, error
-from audit_api.api.routes.evidence import evidence_responses, serve
-from audit_api.models import Clip, ClipKind
+from audit_api.api.routes.evidence import (
+    Blurred,
+    ServedObject,
+    evidence_responses,
+    external_image,
+    image_for_viewer,
+    serve,
+)
 from audit_api.schemas.events import AlertOut
-from audit_api.services import workflow
+from audit_api.services import privacy, workflow
 from audit_api.services.alerting import links
 from audit_api.services.errors import NotFound
 
@@ -73,19 +79,43 @@ def acknowledge(alert_id: Id, session: SessionDep, supervisor: SupervisorUser) -
     return AlertOut.model_validate(workflow.acknowledge(session, alert_id, supervisor))
 
 
-@router.get("/{alert_id}/snapshot", responses=evidence_responses("image/jpeg") | error(404))
+SNAPSHOT_RESPONSES = evidence_responses("image/jpeg", "image/png")
+
+
+def _name(alert_id: int, shown: ServedObject, original: privacy.Original) -> str:
+    return f"alert-{alert_id}.{'jpg' if shown.object_key == original.key else 'png'}"
+
+
+@router.get("/ack-link/snapshot", responses=SNAPSHOT_RESPONSES | LINK_ERRORS | error(404))
+def ack_link_snapshot(
+    token: AckToken, session: SessionDep, settings: SettingsDep, store: StoreDep
+) -> Response:
+    """The snapshot of an acknowledge link's alert, as alert channels get it (blurred heads unless the
+    site's `privacy_blur` is `off`): the link a webhook's message and a Web Push notification name.
+    Changes nothing; refused like the link (400, 410)."""
+    try:
+        found = links.view(session, token, settings)
+    except links.LinkRefused as exc:
+        return HTMLResponse(refused_page(str(exc)), status_code=exc.status, headers=NO_STORE)
+    original = privacy.of_alert(found.alert)
+    if original is None:
+        raise NotFound("the link's alert has no snapshot")
+    shown = external_image(session, store, original)
+    return serve(shown, store, None, _name(found.alert.id, shown, original))
+
+
+@router.get("/{alert_id}/snapshot", responses=SNAPSHOT_RESPONSES | error(404))
 def alert_snapshot(
     alert_id: Id,
     session: SessionDep,
     store: StoreDep,
     user: ViewerUser,
+    blurred: Blurred = False,
 ) -> Response:
     """The alert's snapshot with boxes: its event's, or the one taken when the violation opened."""
     alert = workflow.get_alert(session, alert_id, user)
-    clip = alert.event.clip_of(ClipKind.SNAPSHOT) if alert.event is not None else None
-    if clip is None and alert.snapshot_key and alert.snapshot_sha256:
-        key, sha = alert.snapshot_key, alert.snapshot_sha256
-        clip = Clip(kind=ClipKind.SNAPSHOT, object_key=key, sha256=sha, size=0, content_type="image/jpeg")
-    if clip is None:
+    original = privacy.of_alert(alert)
+    if original is None:
         raise NotFound(f"alert {alert_id} has no snapshot")
-    return serve(clip, store, None, f"alert-{alert_id}.jpg")
+    shown = image_for_viewer(session, store, original, user, blurred)
+    return serve(shown, store, None, _name(alert_id, shown, original))

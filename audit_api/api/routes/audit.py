@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from audit_api import audit_log
@@ -57,6 +57,7 @@ class IntegrityStatus(BaseModel):
     chain: ChainStatus
     objects_checked: int
     objects_broken: int
+    objects_expired: int = Field(0, description="Deleted by the retention job (named in the audit log)")
     first_broken_object: BrokenObjectOut | None
 
 
@@ -104,5 +105,6 @@ def integrity_status(result: integrity.Integrity) -> IntegrityStatus:
         chain=chain_status(result.chain),
         objects_checked=result.objects_checked,
         objects_broken=result.objects_broken,
+        objects_expired=result.objects_expired,
         first_broken_object=broken,
     )

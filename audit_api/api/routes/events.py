@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 
-from audit_api.api.deps import InspectorUser, SessionDep, StoreDep, ViewerUser
+from audit_api.api.deps import InspectorUser, SessionDep, SettingsDep, StoreDep, ViewerUser
 from audit_api.api.params import Id, IdFilter, PageDep, Since, set_total
 from audit_api.api.route_docs import CONFLICT, DocumentedRoute, errors
-from audit_api.api.routes.evidence import evidence_responses, serve
+from audit_api.api.routes.evidence import Blurred, evidence_responses, image_for_viewer, serve
 from audit_api.models import ClipKind, EventStatus
 from audit_api.schemas.events import (
     BulkReviewIn,
@@ -22,7 +22,7 @@ from audit_api.schemas.events import (
     SignOffOut,
 )
 from audit_api.services import events as events_service
-from audit_api.services import workflow
+from audit_api.services import privacy, retention, workflow
 
 router = APIRouter(prefix="/events", tags=["events"], route_class=DocumentedRoute)
 _EXTENSIONS = {ClipKind.CLIP: "mp4", ClipKind.SNAPSHOT: "jpg"}
@@ -89,22 +89,54 @@ def get_clip(
     return _evidence(event_id, ClipKind.CLIP, session, user, store, range)
 
 
-@router.get("/{event_id}/snapshot", response_class=Response, responses=evidence_responses("image/jpeg"))
-def get_snapshot(event_id: Id, session: SessionDep, user: ViewerUser, store: StoreDep) -> Response:
-    return _evidence(event_id, ClipKind.SNAPSHOT, session, user, store, None)
+@router.get(
+    "/{event_id}/snapshot",
+    response_class=Response,
+    responses=evidence_responses("image/jpeg", "image/png"),
+)
+def get_snapshot(
+    event_id: Id, session: SessionDep, user: ViewerUser, store: StoreDep, blurred: Blurred = False
+) -> Response:
+    """The event's snapshot (JPEG), or its copy with blurred heads (PNG, see `blurred`)."""
+    event = events_service.get_event(session, event_id, user)
+    clip = event.clip_of(ClipKind.SNAPSHOT)
+    if clip is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"event {event_id} has no snapshot")
+    shown = image_for_viewer(session, store, privacy.of_snapshot(clip, event), user, blurred)
+    extension = "png" if shown.object_key != clip.object_key else "jpg"
+    return serve(shown, store, None, f"event-{event_id}-snapshot.{extension}")
 
 
 @router.post("/review", status_code=status.HTTP_201_CREATED, responses=errors(404, 409))
-def review_events(body: BulkReviewIn, session: SessionDep, inspector: InspectorUser) -> list[ReviewOut]:
+def review_events(
+    body: BulkReviewIn, session: SessionDep, inspector: InspectorUser, store: StoreDep, settings: SettingsDep
+) -> list[ReviewOut]:
     """The same verdict (e.g. false positive) for a selection of events, atomically: all or none."""
     reviews = workflow.review_events(session, body.event_ids, inspector, body.verdict, body.comment)
-    return [ReviewOut.model_validate(r) for r in reviews]
+    out = [ReviewOut.model_validate(r) for r in reviews]
+    _keep(session, store, settings, body.event_ids)
+    return out
+
+
+def _keep(session: SessionDep, store: StoreDep, settings: SettingsDep, event_ids: list[int]) -> None:
+    """Confirmed or signed-off evidence: its store lock goes to the long retention now (the retention job
+    catches up if the store is down)."""
+    retention.extend_confirmed(session, store, settings.evidence_long_retention_days, event_ids=event_ids)
 
 
 @router.post("/{event_id}/review", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
-def review_event(event_id: Id, body: ReviewIn, session: SessionDep, inspector: InspectorUser) -> ReviewOut:
+def review_event(
+    event_id: Id,
+    body: ReviewIn,
+    session: SessionDep,
+    inspector: InspectorUser,
+    store: StoreDep,
+    settings: SettingsDep,
+) -> ReviewOut:
     review = workflow.review_event(session, event_id, inspector, body.verdict, body.comment)
-    return ReviewOut.model_validate(review)
+    out = ReviewOut.model_validate(review)
+    _keep(session, store, settings, [event_id])
+    return out
 
 
 @router.post("/{event_id}/signoff", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
@@ -113,6 +145,7 @@ def sign_off(
     session: SessionDep,
     inspector: InspectorUser,
     store: StoreDep,
+    settings: SettingsDep,
     body: SignOffIn | None = None,
 ) -> SignOffOut:
     """Sign off a reviewed event: re-checks the clip's SHA-256 and records it with who and when."""
@@ -126,4 +159,6 @@ def sign_off(
         action_due=body.action_due,
         action_supervisor_id=body.action_supervisor_id,
     )
-    return SignOffOut.model_validate(signoff)
+    out = SignOffOut.model_validate(signoff)
+    _keep(session, store, settings, [event_id])
+    return out

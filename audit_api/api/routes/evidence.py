@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Annotated, Protocol
 
-from fastapi import HTTPException, Response, status
+from fastapi import HTTPException, Query, Response, status
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 
 from audit_api.api.params import MAX_RANGE_HEADER_CHARS
 from audit_api.api.route_docs import Responses, errors
+from audit_api.models import Site, User
+from audit_api.services import privacy
 from audit_api.storage import ObjectCorrupted, ObjectNotFound, ObjectStore, StorageError
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -27,9 +31,66 @@ class StoredEvidence(Protocol):
     def content_type(self) -> str: ...
 
 
-def evidence_responses(media_type: str, *, ranges: bool = False) -> Responses:
+Blurred = Annotated[
+    bool,
+    Query(
+        description="Serve the copy with blurred heads (issue 13). Supervisors of a site whose "
+        "`privacy_blur` is `also_supervisors` always get it; inspectors and admins get the original unless "
+        "they ask."
+    ),
+]
+
+
+@dataclass(frozen=True)
+class ServedObject:
+    object_key: str
+    sha256: str
+    content_type: str
+
+
+def image_for_viewer(
+    session: Session, store: ObjectStore, original: privacy.Original, viewer: User, blurred: bool
+) -> ServedObject:
+    """What `viewer` sees of a snapshot or still: the original, or its blurred copy (derived on first
+    need) when asked for or when the site blurs the viewer's audience."""
+    return _image(session, store, original, blurred or None, privacy.audience_of(viewer))
+
+
+def external_image(session: Session, store: ObjectStore, original: privacy.Original) -> ServedObject:
+    """What alert channels get of a snapshot: blurred unless the site's privacy_blur is off."""
+    return _image(session, store, original, None, privacy.Audience.EXTERNAL)
+
+
+def _image(
+    session: Session,
+    store: ObjectStore,
+    original: privacy.Original,
+    blurred: bool | None,
+    audience: privacy.Audience,
+) -> ServedObject:
+    site = session.get(Site, original.site_id)
+    assert site is not None
+    try:
+        if blurred or privacy.blurs(site, audience):
+            copy = privacy.blurred_copy(session, store, original)
+            key, sha256, content_type = copy.object_key, copy.sha256, copy.content_type
+        else:
+            key, sha256, content_type = original.key, original.sha256, original.content_type
+    except ObjectNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"evidence object missing: {exc}") from exc
+    except ObjectCorrupted as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"evidence failed its integrity check: {exc}") from exc
+    except StorageError as exc:
+        unavailable = status.HTTP_503_SERVICE_UNAVAILABLE
+        raise HTTPException(unavailable, f"evidence store unavailable: {exc}") from exc
+    except ValueError as exc:  # the original is not a decodable image
+        raise HTTPException(status.HTTP_409_CONFLICT, f"no blurred copy: {exc}") from exc
+    return ServedObject(key, sha256, content_type)
+
+
+def evidence_responses(*media_types: str, ranges: bool = False) -> Responses:
     """OpenAPI for an evidence download: the bytes, a presigned redirect, and what `serve` can refuse."""
-    binary = {"content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}
+    binary = {"content": {m: {"schema": {"type": "string", "format": "binary"}} for m in media_types}}
     documented: Responses = {
         200: {"description": "The evidence bytes (SHA-256 verified)", **binary},
         307: {

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Header, Response
 from audit_api.api.deps import SessionDep, StoreDep, ViewerUser
 from audit_api.api.params import Id
 from audit_api.api.route_docs import DocumentedRoute
-from audit_api.api.routes.evidence import evidence_responses, serve
+from audit_api.api.routes.evidence import Blurred, evidence_responses, image_for_viewer, serve
 from audit_api.services import events as events_service
+from audit_api.services import privacy
 
 router = APIRouter(tags=["events"], route_class=DocumentedRoute)
 
@@ -34,11 +35,20 @@ def get_segment(
 
 
 @router.get(
-    "/violations/{violation_id}/snapshot", response_class=Response, responses=evidence_responses("image/jpeg")
+    "/violations/{violation_id}/snapshot",
+    response_class=Response,
+    responses=evidence_responses("image/jpeg", "image/png"),
 )
 def get_violation_snapshot(
-    violation_id: Id, session: SessionDep, user: ViewerUser, store: StoreDep
+    violation_id: Id, session: SessionDep, user: ViewerUser, store: StoreDep, blurred: Blurred = False
 ) -> Response:
-    """One violation's own still: the frame it fired on, the violator's box drawn in red."""
+    """One violation's own still: the frame it fired on, the violator's box drawn in red (or its copy
+    with blurred heads, PNG: see `blurred`)."""
     still = events_service.get_violation_still(session, violation_id, user)
-    return serve(still, store, None, f"violation-{violation_id}.jpg")
+    shown = image_for_viewer(session, store, privacy.of_still(still), user, blurred)
+    return serve(
+        shown,
+        store,
+        None,
+        f"violation-{violation_id}.{'png' if shown.object_key != still.object_key else 'jpg'}",
+    )

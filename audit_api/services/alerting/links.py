@@ -51,6 +51,11 @@ def link_url(token: str, settings: Settings) -> str:
     return f"{settings.web_base_url}{ACK_LINK_PATH}?token={quote(token)}"
 
 
+def snapshot_link_url(token: str, settings: Settings) -> str:
+    """The link's snapshot, as alert channels get it (blurred heads unless the site's privacy_blur is off)."""
+    return f"{settings.web_base_url}{ACK_LINK_PATH}/snapshot?token={quote(token)}"
+
+
 def issue(session: Session, delivery: AlertDelivery, settings: Settings) -> str:
     """The delivery's link token (created on its first attempt, the same on every retry); no commit."""
     link = session.scalars(select(AckLink).where(AckLink.delivery_id == delivery.id)).first()

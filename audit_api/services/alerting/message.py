@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit_api.i18n import Texts
-from audit_api.models import Alert, AlertKind, ClipKind, DeliveryPurpose, Site
+from audit_api.models import Alert, AlertKind, ClipKind, DeliveryPurpose, PrivacyBlur, Site
 from audit_api.schemas.alerting import AlertMessage, PatrolNotice
 from audit_api.services.alerting import texts
 
@@ -26,9 +26,12 @@ def alert_message(
     *,
     purpose: DeliveryPurpose = DeliveryPurpose.ALERT,
     ack_url: str | None = None,
+    snapshot_link: str | None = None,
     lang: str | None = None,
 ) -> AlertMessage:
-    """`lang`: the channel's language, if it has one (else the site's `locale`; unknown: English)."""
+    """`lang`: the channel's language, if it has one (else the site's `locale`; unknown: English).
+    `snapshot_link`: the recipient's signed snapshot link (links.snapshot_link_url), named instead of
+    the API's snapshot URL when the site blurs heads for alert channels."""
     site = session.get(Site, alert.site_id)
     assert site is not None
     t = Texts.of(lang, site.locale, site.timezone)
@@ -53,6 +56,8 @@ def alert_message(
         event_url = f"{base_url}/supervisor.html#alert={alert.id}"
         snapshot = f"{base_url}/api/alerts/{alert.id}/snapshot" if alert.snapshot_key else None
         clip = None
+    if snapshot is not None and site.privacy_blur != PrivacyBlur.OFF:
+        snapshot = snapshot_link or f"{snapshot}?blurred=true"
     message = AlertMessage(
         alert_id=alert.id,
         alert_kind=AlertKind(alert.kind),

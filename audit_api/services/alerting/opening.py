@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit_api import audit_log
-from audit_api.models import Alert, AlertKind, Camera, ClipKind, DeliveryPurpose, Event
+from audit_api.models import Alert, AlertKind, Camera, ClipKind, DeliveryPurpose, Event, EvidenceKind
+from audit_api.services import retention
 from audit_api.services.alerting.queue import enqueue, follow_up
 from audit_api.services.errors import Invalid, NotFound
 from audit_api.services.leases import LeaseToken, check_lease
@@ -41,6 +42,7 @@ def open_alert(
     review_item: str,
     snapshot: StoredObject,
     lease: LeaseToken | None = None,
+    snapshot_heads: list[tuple[int, int, int, int]] | None = None,
 ) -> Alert:
     """Raise (once per review item) the alert of a violation that just opened, and queue its messages;
     commits. Raises LeaseLost (writes nothing) when `lease` no longer holds the camera."""
@@ -63,9 +65,11 @@ def open_alert(
         review_item=review_item,
         snapshot_key=snapshot.key,
         snapshot_sha256=snapshot.sha256,
+        snapshot_heads=None if snapshot_heads is None else [list(map(int, r)) for r in snapshot_heads],
     )
     session.add(alert)
     session.flush()
+    retention.register(session, snapshot, site_id=camera.site_id, event=None, kind=EvidenceKind.OPENING)
     deliveries = enqueue(session, alert, alert.kinds)
     payload = {
         "camera_id": camera_id,
@@ -85,6 +89,8 @@ def alert_for_event(session: Session, event: Event, review_item: str | None) -> 
     alert = _opening(session, event.camera_id, review_item) if review_item else None
     if alert is not None and alert.event_id is None:
         alert.event_id = event.id
+        if alert.snapshot_key is not None:
+            retention.link_to_event(session, alert.snapshot_key, event)
         alert.kinds = sorted(set(alert.kinds) | set(event.kinds))
         has_clip = any(c.kind == ClipKind.CLIP for c in event.clips)
         queued = follow_up(session, alert, DeliveryPurpose.CLIP) if has_clip else []

@@ -18,10 +18,11 @@ from types import FrameType
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from audit_api.models import Alert, AlertDelivery, AlertKind, ClipKind, DeliveryPurpose, Event
+from audit_api.models import Alert, AlertDelivery, AlertKind, DeliveryPurpose, Event
+from audit_api.services import privacy
 from audit_api.services.alerting import escalation, links, offline, queue, webpush
 from audit_api.services.alerting.message import alert_message
-from audit_api.services.alerting.transports import DeliveryError, push, send
+from audit_api.services.alerting.transports import DeliveryError, Snapshot, push, send
 from audit_api.services.patrols import schedule as patrol_schedule
 from audit_api.settings import Settings
 from audit_api.storage import ObjectStore, StorageError
@@ -81,6 +82,8 @@ class AlertSender:
                 ],
             )
             assert delivery is not None  # rows are never deleted while leased
+            # First: deriving a blurred copy commits (every row below is loaded again after it).
+            snapshot = self._snapshot(session, delivery.alert) if delivery.channel is not None else None
             channel, subscription = delivery.channel, delivery.subscription
             if channel is not None and not channel.active:
                 queue.give_up(session, claimed, "channel deleted")
@@ -88,22 +91,23 @@ class AlertSender:
             if subscription is not None and not subscription.active:
                 queue.give_up(session, claimed, "push subscription gone")
                 return
-            ack_url = None
+            ack_url = snapshot_link = None
             if (
                 delivery.purpose != DeliveryPurpose.RESOLVED
                 and delivery.alert.acknowledged_at is None
                 and delivery.alert.kind != AlertKind.PATROL_MISSED  # notices are not acknowledged
             ):
-                ack_url = links.link_url(links.issue(session, delivery, s), s)
+                token = links.issue(session, delivery, s)
+                ack_url, snapshot_link = links.link_url(token, s), links.snapshot_link_url(token, s)
             message = alert_message(
                 session,
                 delivery.alert,
                 s.web_base_url,
                 purpose=delivery.purpose,
                 ack_url=ack_url,
+                snapshot_link=snapshot_link,
                 lang=channel.locale if channel is not None else None,
             )
-            snapshot = self._snapshot(delivery.alert) if channel is not None else None
             keys = webpush.ensure_keys(session) if subscription is not None else None
             delivery_id = delivery.id
             for loaded in (channel, subscription, keys):
@@ -134,19 +138,18 @@ class AlertSender:
                 log.warning("alert delivery %s attempt %s failed (%s): %s", delivery_id, claimed.attempt,
                             status, error)  # fmt: skip
 
-    def _snapshot(self, alert: Alert) -> bytes | None:
-        """The event's snapshot, or the alert's opening snapshot while the event is not recorded yet."""
-        clip = alert.event.clip_of(ClipKind.SNAPSHOT) if alert.event is not None else None
-        key, sha = (
-            (clip.object_key, clip.sha256)
-            if clip is not None
-            else (alert.snapshot_key, alert.snapshot_sha256)
-        )
-        if key is None:
+    def _snapshot(self, session: Session, alert: Alert) -> Snapshot | None:
+        """The event's snapshot, or the alert's opening snapshot while the event is not recorded yet; with
+        blurred heads unless the site's privacy_blur is off (the copy is derived on first need)."""
+        original = privacy.of_alert(alert)
+        if original is None:
             return None
         try:
-            return self._store.get(key, sha256=sha)
-        except StorageError as exc:
+            key, sha, content_type = privacy.image_for(
+                session, self._store, original, alert.site, privacy.Audience.EXTERNAL
+            )
+            return Snapshot(self._store.get(key, sha256=sha), content_type)
+        except (StorageError, ValueError) as exc:
             log.warning("alert %s: snapshot not attached (%s); the message links to it", alert.id, exc)
             return None
 

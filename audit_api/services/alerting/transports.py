@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import logging
 import time
+from dataclasses import dataclass
 
 import apprise
 import httpx
@@ -62,16 +63,30 @@ def send_webhook(
         raise DeliveryError(f"HTTP {response.status_code}: {redact(response.text[:200])}")
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """The image a message carries: the original or its blurred copy (services.privacy)."""
+
+    data: bytes
+    content_type: str
+
+    @property
+    def extension(self) -> str:
+        return "png" if self.content_type == "image/png" else "jpg"
+
+
 def send_apprise(
-    channel: AlertChannel, message: AlertMessage, snapshot_jpeg: bytes | None, timeout_s: float
+    channel: AlertChannel, message: AlertMessage, snapshot: Snapshot | None, timeout_s: float
 ) -> None:
     plugin = apprise_plugin(channel.url)
     plugin.socket_connect_timeout = plugin.socket_read_timeout = timeout_s
     attach = None
-    if snapshot_jpeg is not None and plugin.attachment_support:
+    if snapshot is not None and plugin.attachment_support:
         attach = apprise.AppriseAttachment(
             AttachMemory(  # type: ignore[no-untyped-call]
-                content=snapshot_jpeg, name=f"alert-{message.alert_id}.jpg", mimetype="image/jpeg"
+                content=snapshot.data,
+                name=f"alert-{message.alert_id}.{snapshot.extension}",
+                mimetype=snapshot.content_type,
             )
         )
     with apprise.LogCapture(level=logging.WARNING) as output:  # type: ignore[no-untyped-call]
@@ -95,6 +110,7 @@ def push(
         alert_id=message.alert_id,
         url=message.alert_url,
         ack_url=message.ack_url,
+        image=message.snapshot_url if message.purpose == DeliveryPurpose.ALERT else None,
     )
     try:
         webpush.send_push(subscription, payload, keys, subject, timeout_s)
@@ -105,7 +121,7 @@ def push(
 def send(
     channel: AlertChannel,
     message: AlertMessage,
-    snapshot_jpeg: bytes | None,
+    snapshot: Snapshot | None,
     *,
     delivery_id: int,
     attempt: int,
@@ -114,4 +130,4 @@ def send(
     if channel.type == ChannelType.WEBHOOK:
         send_webhook(channel, message, delivery_id, attempt, timeout_s)
     else:
-        send_apprise(channel, message, snapshot_jpeg, timeout_s)
+        send_apprise(channel, message, snapshot, timeout_s)

@@ -29,6 +29,7 @@ from audit_api.models import (
     User,
     utcnow,
 )
+from audit_api.services import privacy
 from audit_api.services.errors import Conflict, Unavailable
 from audit_api.services.pdf import render_pdf
 from audit_api.storage import ObjectCorrupted, ObjectNotFound, ObjectStore, StorageError, sha256_hex
@@ -105,19 +106,35 @@ def render(
     t = Texts.of(lang, site.locale, site.timezone)
     objects: list[_Object] = []
     stills: list[_Object] = []
+    blur = privacy.blurs(site, privacy.Audience.EXTERNAL)  # an exported report leaves the inspector's view
+
+    def shown(label: str, original: privacy.Original, data: bytes, size: int) -> _Object:
+        """The still as printed: the original, or (site blurs exports) its blurred copy, hashes listed."""
+        if not blur:
+            return _Object(label, original.key, original.sha256, size, _data_url(original.content_type, data))
+        try:
+            copy = privacy.blurred_copy(session, store, original)
+        except StorageError as exc:
+            raise Unavailable(f"evidence store unavailable: {exc}") from exc
+        except ValueError as exc:
+            raise Conflict(f"{original.key}: no blurred copy ({exc})") from exc
+        copy_data = _read(store, f"blurred {label}", copy.object_key, copy.sha256, copy.content_type)
+        printed = _Object(t.gettext("%(label)s, heads blurred", label=label), copy.object_key, copy.sha256,
+                          copy.size, _data_url(copy.content_type, copy_data))  # fmt: skip
+        objects.append(_Object(printed.label, copy.object_key, copy.sha256, copy.size))
+        return printed
+
     for clip in event.clips:
         data = _read(store, f"{clip.kind.value} of event {event.id}", clip.object_key, clip.sha256,
                      clip.content_type)  # fmt: skip
-        url = _data_url(clip.content_type, data) if clip.kind == ClipKind.SNAPSHOT else None
         label = (
             t.gettext("Snapshot of event %(id)s", id=event.id)
             if clip.kind == ClipKind.SNAPSHOT
             else t.gettext("Clip of event %(id)s", id=event.id)
         )
-        found = _Object(label, clip.object_key, clip.sha256, clip.size, url)
-        objects.append(found)
-        if url is not None:
-            stills.append(found)
+        objects.append(_Object(label, clip.object_key, clip.sha256, clip.size))
+        if clip.kind == ClipKind.SNAPSHOT:
+            stills.append(shown(label, privacy.of_snapshot(clip, event), data, clip.size))
     for segment in event.segments:  # the item's whole recorded span (issue 12): hashes, re-checked
         _read(store, f"segment {segment.index} of event {event.id}", segment.object_key, segment.sha256,
               segment.content_type)  # fmt: skip
@@ -132,17 +149,9 @@ def render(
         label = t.gettext(
             "Still of violation %(id)s (%(kind)s)", id=violation.id, kind=t.kind(violation.kind)
         )
-        shown = len(stills) < MAX_REPORT_STILLS
-        found = _Object(
-            label,
-            still.object_key,
-            still.sha256,
-            still.size,
-            _data_url(still.content_type, data) if shown else None,
-        )
-        objects.append(found)
-        if shown:
-            stills.append(found)
+        objects.append(_Object(label, still.object_key, still.sha256, still.size))
+        if len(stills) < MAX_REPORT_STILLS:
+            stills.append(shown(label, privacy.of_still(still), data, still.size))
     steps = _history(store, action, objects, t)
     entities = (f"event:{event.id}", f"action:{action.id}")
     entries = list(
