@@ -8,10 +8,11 @@ their own, with evidence in moto S3 behind a gate that can be shut. In order:
 
 1. the RTSP source is killed N times → how many times the camera streams again, and outage intervals
    recorded in the database;
-2. the S3 endpoint is shut for S seconds while events fire (the source restarted once to make one fire) → clips lost (recorded events whose clip is
+2. the S3 endpoint is shut for S seconds while events fire → clips lost (recorded events whose clip is
    not in S3 with its SHA-256 once the spool drained; goal 0);
 3. PostgreSQL is stopped (pg_ctl) for P seconds while events fire, then started → events lost (events
-   the worker journaled meanwhile that are not in the database afterwards; goal 0);
+   the worker journaled meanwhile that are not in the database afterwards; goal 0) — in 2 and 3 the
+   source is restarted once at the start, so that an event fires inside the outage (`provoke`);
 4. the worker that holds the camera is SIGKILLed mid-event → seconds until the camera streams on the
    other worker (goal ≤ 15 with the default 9 s lease), and events recorded twice across the takeover
    (same camera and kind, overlapping spans, two lease epochs; goal 0).
