@@ -264,10 +264,15 @@ class CameraWatchdog:
         for thread in self._threads:
             thread.start()
 
-    def stop(self) -> None:
-        """Stop the source and wait for the decode thread; closes any open interval now."""
+    def interrupt(self) -> None:
+        """Ask the source to stop without waiting (a worker stopping many cameras interrupts them all
+        first, so their decode threads exit together); `stop()` then waits."""
         self._stop.set()
         self._interrupt_source()
+
+    def stop(self) -> None:
+        """Stop the source and wait for the decode thread; closes any open interval now."""
+        self.interrupt()
         for thread in self._threads:
             thread.join(self.config.join_timeout_s)
             if thread.is_alive():

@@ -221,6 +221,10 @@ class Worker:
         self._thread.start()
 
     def stop(self) -> None:
+        with self._lock:
+            watchdogs = [c.watchdog for c in self._cameras.values() if c.watchdog is not None]
+        for watchdog in watchdogs:  # all sources at once: each decode thread may take seconds to exit
+            watchdog.interrupt()
         for camera_id in self.camera_ids():
             self.remove_camera(camera_id)
         self._stop.set()

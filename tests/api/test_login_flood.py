@@ -226,4 +226,6 @@ def test_a_login_flood_does_not_starve_other_requests(
     p95 = statistics.quantiles(during, n=20)[-1]
     report |= {"p95_s": round(p95, 3), "max_s": round(max(during), 3)}
     print(report)
-    assert p95 < 0.5, report
+    # Starved, a request would queue behind hundreds of password hashes (seconds each wave); served, it
+    # takes tens of ms on a quiet machine and a few hundred on a loaded one (0.50 s seen at load 7).
+    assert p95 < 1.5, report

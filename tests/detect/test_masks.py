@@ -22,7 +22,7 @@ WHOLE_FRAME = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
 
 def test_admin_zone_editor_offers_exactly_the_presets() -> None:
     html = (REPO / "web" / "admin.html").read_text()
-    offered = dict(re.findall(r'<option value="(\w+)" data-ppe="([a-z ]+)">', html))
+    offered = dict(re.findall(r'<option value="(\w+)" data-ppe="([a-z ]+)"[^>]*>', html))
     assert {
         ZonePreset(k): frozenset(PPEKind(p) for p in v.split()) for k, v in offered.items()
     } == ZONE_PRESETS
