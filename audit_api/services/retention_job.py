@@ -9,17 +9,12 @@ finds it already marked. A database or store outage is logged and retried at the
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
-
 from audit_api.models import utcnow
 from audit_api.services import retention
-from audit_api.settings import Settings
-from audit_api.storage import ObjectStore
+from audit_api.services.periodic import PeriodicJob
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +25,12 @@ class RetentionRun:
     expired: retention.Expired
 
 
-class RetentionJob:
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings, store: ObjectStore) -> None:
-        self._sessions = sessions
-        self._settings = settings
-        self._store = store
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+class RetentionJob(PeriodicJob):
+    name = "retention job"
+
+    @property
+    def poll_s(self) -> float:
+        return self._settings.retention_poll_s
 
     def run_once(self, now: datetime | None = None) -> RetentionRun:
         """One pass at `now` (tests pass a later time instead of waiting weeks)."""
@@ -62,22 +56,3 @@ class RetentionJob:
             log.info("retention: %d objects of %d events deleted, %d kept (still locked)", total.deleted,
                      len(total.events), total.refused)  # fmt: skip
         return RetentionRun(extended, total)
-
-    def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except SQLAlchemyError as exc:
-                log.warning("retention job: database unavailable (%s); retrying", exc.__class__.__name__)
-            except Exception:  # the loop must outlive any one bad row
-                log.exception("retention job: unexpected error; retrying at the next run")
-            self._stop.wait(self._settings.retention_poll_s)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="retention-job", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=60)

@@ -9,29 +9,24 @@ ended gets no report for it. A database outage is logged and retried at the next
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from audit_api.models import Site, SiteReport, utcnow
+from audit_api.services.periodic import PeriodicJob
 from audit_api.services.reports import claim_scheduled, generate_scheduled, previous_period
-from audit_api.settings import Settings
-from audit_api.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
 
-class ReportScheduler:
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings, store: ObjectStore) -> None:
-        self._sessions = sessions
-        self._settings = settings
-        self._store = store
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+class ReportScheduler(PeriodicJob):
+    name = "report scheduler"
+
+    @property
+    def poll_s(self) -> float:
+        return self._settings.report_poll_s
 
     def run_once(self, now: datetime | None = None) -> list[int]:
         """Generate every due report this replica wins; returns their ids."""
@@ -56,22 +51,3 @@ class ReportScheduler:
                 made.append(report.id)
                 log.info("site %s: %s report %s is %s", site_id, key, report.id, report.status.value)
         return made
-
-    def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except SQLAlchemyError as exc:
-                log.warning("report scheduler: database unavailable (%s); retrying", exc.__class__.__name__)
-            except Exception:  # the loop must outlive any one bad site
-                log.exception("report scheduler: unexpected error; retrying at the next poll")
-            self._stop.wait(self._settings.report_poll_s)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="report-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=60)
