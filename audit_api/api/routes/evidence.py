@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
@@ -71,11 +73,22 @@ def _image(
     site = session.get(Site, original.site_id)
     assert site is not None
     try:
-        if blurred or privacy.blurs(site, audience):
-            copy = privacy.blurred_copy(session, store, original)
-            key, sha256, content_type = copy.object_key, copy.sha256, copy.content_type
-        else:
-            key, sha256, content_type = original.key, original.sha256, original.content_type
+        with storage_errors():
+            if blurred or privacy.blurs(site, audience):
+                copy = privacy.blurred_copy(session, store, original)
+                key, sha256, content_type = copy.object_key, copy.sha256, copy.content_type
+            else:
+                key, sha256, content_type = original.key, original.sha256, original.content_type
+    except ValueError as exc:  # the original is not a decodable image
+        raise HTTPException(status.HTTP_409_CONFLICT, f"no blurred copy: {exc}") from exc
+    return ServedObject(key, sha256, content_type)
+
+
+@contextlib.contextmanager
+def storage_errors() -> Iterator[None]:
+    """The store's refusals as HTTP: missing 404, failed hash 409, store down 503."""
+    try:
+        yield
     except ObjectNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"evidence object missing: {exc}") from exc
     except ObjectCorrupted as exc:
@@ -83,9 +96,6 @@ def _image(
     except StorageError as exc:
         unavailable = status.HTTP_503_SERVICE_UNAVAILABLE
         raise HTTPException(unavailable, f"evidence store unavailable: {exc}") from exc
-    except ValueError as exc:  # the original is not a decodable image
-        raise HTTPException(status.HTTP_409_CONFLICT, f"no blurred copy: {exc}") from exc
-    return ServedObject(key, sha256, content_type)
 
 
 def evidence_responses(*media_types: str, ranges: bool = False) -> Responses:
@@ -127,15 +137,8 @@ def serve(clip: StoredEvidence, store: ObjectStore, range_header: str | None, fi
     url = store.presigned_url(clip.object_key)
     if url is not None:
         return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
-    try:
+    with storage_errors():
         data = store.get(clip.object_key, sha256=clip.sha256)
-    except ObjectNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"evidence object missing: {exc}") from exc
-    except ObjectCorrupted as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"evidence failed its integrity check: {exc}") from exc
-    except StorageError as exc:
-        unavailable = status.HTTP_503_SERVICE_UNAVAILABLE
-        raise HTTPException(unavailable, f"evidence store unavailable: {exc}") from exc
     headers = {
         "Accept-Ranges": "bytes",
         "ETag": f'"{clip.sha256}"',
